@@ -1,0 +1,105 @@
+"""One settings object for the whole program; the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFECT_ENV_DEFAULTS = {
+    # Offline: no telemetry, no update checks, nothing that phones home.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    # A temporary server on 2 cores needs more than the default 20 s to start.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Kohorte reads and writes, and the few knobs of the programme."""
+
+    home: Path
+    default_site: str = "Salzgitter"
+    session_hours: float = 3.0
+    warehouse_keep: int = 3
+    pseudonym_key_env: str | None = field(default=None, repr=False)
+
+    @property
+    def inbox(self) -> Path:
+        """Folder the Jobcenter's deliveries are dropped into."""
+        return self.home / "inbox"
+
+    @property
+    def raw(self) -> Path:
+        """Append-only store of accepted, pseudonymised rows (Parquet per delivery)."""
+        return self.home / "raw"
+
+    @property
+    def quarantine(self) -> Path:
+        """Rejected originals and their reports; the only place a delivery is kept in clear."""
+        return self.home / "quarantine"
+
+    @property
+    def warehouse(self) -> Path:
+        """Published DuckDB files and the ``current.duckdb`` pointer."""
+        return self.home / "warehouse"
+
+    @property
+    def state(self) -> Path:
+        """Run log of the nightly flow (outside the rebuilt warehouse)."""
+        return self.home / "state"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Keys generated on first run; never committed, never in the warehouse."""
+        return self.home / "secrets"
+
+    @property
+    def prefect_home(self) -> Path:
+        """PREFECT_HOME, so Prefect writes nothing to ``~/.prefect``."""
+        return self.home / "prefect"
+
+    def ensure_dirs(self) -> None:
+        """Create the folder layout below ``home``."""
+        for path in (self.inbox, self.raw, self.quarantine, self.warehouse, self.state):
+            path.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def pseudonym_key(self) -> bytes:
+        """The key for the keyed hash of kundennummer; generated (0600) on first use."""
+        if self.pseudonym_key_env:
+            return self.pseudonym_key_env.encode()
+        key_file = self.secrets_dir / "pseudonym.key"
+        if not key_file.exists():
+            self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode()
+
+    def prefect_env(self) -> dict[str, str]:
+        """Environment Prefect needs to run offline with its state under ``home``."""
+        env = dict(PREFECT_ENV_DEFAULTS)
+        env["PREFECT_HOME"] = str(self.prefect_home)
+        return env
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (``KOHORTE_HOME`` roots everything)."""
+    home = Path(os.environ.get("KOHORTE_HOME", "data")).expanduser().resolve()
+    return Settings(
+        home=home,
+        default_site=os.environ.get("KOHORTE_DEFAULT_SITE", "Salzgitter"),
+        session_hours=float(os.environ.get("KOHORTE_SESSION_HOURS", "3")),
+        warehouse_keep=int(os.environ.get("KOHORTE_WAREHOUSE_KEEP", "3")),
+        pseudonym_key_env=os.environ.get("KOHORTE_PSEUDONYM_KEY") or None,
+    )
+
+
+def apply_prefect_env(settings: Settings) -> None:
+    """Set Prefect's environment defaults (explicit values from the caller win)."""
+    for name, value in settings.prefect_env().items():
+        os.environ.setdefault(name, value)

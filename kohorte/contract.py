@@ -1,0 +1,365 @@
+"""The data contract: the one machine-readable definition of every delivery Kohorte accepts.
+
+The loader validates against it, the generator writes it, and ``docs/data-contract.md`` is
+rendered from it (``kohorte contract``), so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["id", "date", "code", "yesno", "decimal", "integer", "text"]
+
+# BA-Kundennummer: three digits, a letter, six digits (e.g. 012D345678). Read as text, so
+# leading zeros survive; a number-formatted Excel cell can never match and is reported.
+KUNDENNUMMER_PATTERN = r"^[0-9]{3}[A-Z][0-9]{6}$"
+
+# Dates as German Excel writes them; a two-digit year is refused rather than guessed.
+DATE_PATTERN = r"^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}$"
+EARLIEST_DATE = "2000-01-01"
+
+CSV_DELIMITER = ";"
+CSV_DATE_FORMAT = "dd.mm.yyyy"
+CSV_ENCODINGS = ("utf-8", "utf-8-sig", "windows-1252")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a delivery."""
+
+    name: str
+    type: ColumnType
+    description: str
+    required: bool = True
+    codes: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int = 200
+    default: str | None = None
+    not_after_as_of: bool = True
+
+    @property
+    def sql_type(self) -> str:
+        """DuckDB type of the parsed value in the raw store."""
+        return {
+            "id": "VARCHAR",
+            "date": "DATE",
+            "code": "VARCHAR",
+            "yesno": "BOOLEAN",
+            "decimal": "DECIMAL(9, 2)",
+            "integer": "INTEGER",
+            "text": "VARCHAR",
+        }[self.type]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check across columns of one row; ``when`` is SQL over the parsed values."""
+
+    column: str
+    when: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of delivery, recognised by its file-name prefix."""
+
+    name: str
+    prefix: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    rules: tuple[Rule, ...] = ()
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the columns every file of this kind must have."""
+        return tuple(c.name for c in self.columns if c.required)
+
+
+YES_NO = ("ja", "nein")
+
+KUNDENNUMMER = Column(
+    "kundennummer",
+    "id",
+    "BA-Kundennummer (3 Ziffern, Buchstabe, 6 Ziffern). Wird beim Einlesen durch ein "
+    "Pseudonym (verschlüsselter Hash) ersetzt und nie im Klartext gespeichert.",
+)
+
+TEILNEHMENDE = Kind(
+    name="teilnehmende",
+    prefix="teilnehmende",
+    title="Teilnehmende (Teilnahmen)",
+    description="Eine Zeile je Teilnahme: Eintritt, Austritt und Merkmale der Person.",
+    key=("kundennummer", "eintritt"),
+    rules=(
+        Rule("austritt", "austritt < eintritt", "Austritt liegt vor dem Eintritt"),
+        Rule(
+            "austrittsgrund",
+            "austritt is not null and austrittsgrund is null",
+            "Austrittsgrund fehlt, obwohl ein Austritt angegeben ist",
+        ),
+        Rule(
+            "austritt",
+            "austritt is null and austrittsgrund is not null",
+            "Austritt fehlt, obwohl ein Austrittsgrund angegeben ist",
+        ),
+    ),
+    columns=(
+        KUNDENNUMMER,
+        Column("eintritt", "date", "Erster Tag der Teilnahme."),
+        Column(
+            "austritt",
+            "date",
+            "Letzter Tag der Teilnahme; leer, solange die Teilnahme läuft.",
+            required=False,
+        ),
+        Column(
+            "austrittsgrund",
+            "code",
+            "Grund des Austritts; leer, solange die Teilnahme läuft.",
+            required=False,
+            codes=(
+                "regulaer",
+                "arbeitsaufnahme",
+                "ausbildung",
+                "abbruch",
+                "krankheit",
+                "sonstiges",
+            ),
+        ),
+        Column("coach", "text", "Name des zuständigen Jobcoaches.", max_length=80),
+        Column("geschlecht", "code", "w, m oder d (divers).", codes=("w", "m", "d")),
+        Column("geburtsjahr", "integer", "Geburtsjahr (vierstellig).", minimum=1940, maximum=2012),
+        Column(
+            "langzeitleistungsbezug",
+            "yesno",
+            "Langzeitleistungsbeziehend (mind. 21 der letzten 24 Monate hilfebedürftig).",
+            codes=YES_NO,
+        ),
+        Column("berufsabschluss", "yesno", "Abgeschlossene Berufsausbildung.", codes=YES_NO),
+        Column(
+            "standort",
+            "text",
+            "Standort der Maßnahme; fehlt die Spalte oder ist sie leer, gilt der "
+            "konfigurierte Standard (KOHORTE_DEFAULT_SITE).",
+            required=False,
+            max_length=80,
+        ),
+    ),
+)
+
+ANWESENHEIT = Kind(
+    name="anwesenheit",
+    prefix="anwesenheit",
+    title="Anwesenheit",
+    description="Eine Zeile je geplantem Termin (3 Termine à 3 Stunden pro Woche).",
+    key=("kundennummer", "datum"),
+    columns=(
+        KUNDENNUMMER,
+        Column("datum", "date", "Datum des Termins."),
+        Column(
+            "status",
+            "code",
+            "Anwesenheitsstatus.",
+            codes=("anwesend", "entschuldigt", "unentschuldigt"),
+        ),
+        Column(
+            "stunden",
+            "decimal",
+            "Anwesende Stunden (Dezimalkomma), 0 bei Fehlen.",
+            minimum=0,
+            maximum=12,
+        ),
+    ),
+)
+
+AKTIVITAETEN = Kind(
+    name="aktivitaeten",
+    prefix="aktivitaeten",
+    title="Aktivitäten",
+    description="Bewerbungen, Vorstellungsgespräche, Arbeitgeberkontakte und Beratungen.",
+    key=("kundennummer", "datum", "art"),
+    columns=(
+        KUNDENNUMMER,
+        Column("datum", "date", "Datum der Aktivität."),
+        Column(
+            "art",
+            "code",
+            "Art der Aktivität.",
+            codes=("bewerbung", "vorstellungsgespraech", "arbeitgeberkontakt", "beratung"),
+        ),
+        Column(
+            "anzahl",
+            "integer",
+            "Anzahl gleichartiger Aktivitäten an diesem Tag (Standard 1).",
+            required=False,
+            minimum=1,
+            maximum=100,
+            default="1",
+        ),
+    ),
+)
+
+ERGEBNISSE = Kind(
+    name="ergebnisse",
+    prefix="ergebnisse",
+    title="Ergebnisse",
+    description="Aufnahmen von Arbeit, Ausbildung, Praktikum oder Weiterbildung.",
+    key=("kundennummer", "datum", "art"),
+    columns=(
+        KUNDENNUMMER,
+        Column("datum", "date", "Beginn (erster Arbeits-, Ausbildungs- oder Praktikumstag)."),
+        Column(
+            "art",
+            "code",
+            "Art des Ergebnisses.",
+            codes=(
+                "svb_beschaeftigung",
+                "ausbildung",
+                "selbststaendigkeit",
+                "minijob",
+                "gefoerderte_beschaeftigung",
+                "praktikum",
+                "weiterbildung",
+            ),
+        ),
+        Column("befristet", "yesno", "Befristet (ja/nein).", required=False, codes=YES_NO),
+        Column(
+            "wochenstunden",
+            "decimal",
+            "Vereinbarte Wochenstunden (Dezimalkomma).",
+            required=False,
+            minimum=0,
+            maximum=60,
+        ),
+    ),
+)
+
+VERBLEIB = Kind(
+    name="verbleib",
+    prefix="verbleib",
+    title="Verbleib",
+    description="Status nach dem Austritt zu einem Stichtag (Nachbefragung, i. d. R. 6 Monate).",
+    key=("kundennummer", "stichtag"),
+    columns=(
+        KUNDENNUMMER,
+        Column("stichtag", "date", "Stichtag der Verbleibsfeststellung."),
+        Column(
+            "status",
+            "code",
+            "Status am Stichtag.",
+            codes=(
+                "svb_beschaeftigt",
+                "ausbildung",
+                "selbststaendig",
+                "minijob",
+                "arbeitslos",
+                "massnahme",
+                "unbekannt",
+            ),
+        ),
+    ),
+)
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (TEILNEHMENDE, ANWESENHEIT, AKTIVITAETEN, ERGEBNISSE, VERBLEIB)
+}
+
+FILE_SUFFIXES = (".csv", ".xlsx")
+
+
+def kind_for_file(file_name: str) -> Kind | None:
+    """The kind a delivery belongs to, by its (case-insensitive) file-name prefix."""
+    lower = file_name.lower()
+    if not lower.endswith(FILE_SUFFIXES):
+        return None
+    # Longest prefix first, so no kind's prefix can shadow another's.
+    for kind in sorted(KINDS.values(), key=lambda k: -len(k.prefix)):
+        if lower.startswith(kind.prefix):
+            return kind
+    return None
+
+
+def render_markdown() -> str:
+    """The data contract as Markdown (``docs/data-contract.md``)."""
+    lines = [
+        "# Datenvertrag (data contract)",
+        "",
+        "<!-- Generated by `kohorte contract` from kohorte/contract.py. Do not edit by hand. -->",
+        "",
+        "Kohorte accepts five kinds of delivery, recognised by the start of the file name",
+        "(case-insensitive), as CSV or XLSX. Everything the loader, the generator and this page",
+        "say comes from one definition in `kohorte/contract.py`.",
+        "",
+        "## File format",
+        "",
+        f'- CSV as German Excel writes it: delimiter `{CSV_DELIMITER}`, `"` quotes, decimal '
+        "comma (`3,5`; thousands dots like `1.240,50` are accepted), dates "
+        f"`{CSV_DATE_FORMAT}` (`1.2.2026` is accepted, two-digit years are refused).",
+        "- Encoding: UTF-8 with or without BOM, or Windows-1252. Kohorte detects it: a file that",
+        "  is valid UTF-8 is read as UTF-8, anything else as Windows-1252 (not Latin-1: `€`,",
+        "  `„“`, `–` differ); bytes that are undefined in Windows-1252 make the file unreadable.",
+        "- XLSX: exactly one worksheet, header in the first row. Date cells and text dates are",
+        "  both accepted.",
+        "- Header names are case-insensitive and trimmed; columns may come in any order;",
+        "  unknown extra columns are ignored (and named in the load report). Values are trimmed;",
+        "  an empty value is missing.",
+        f"- `kundennummer` must match `{KUNDENNUMMER_PATTERN}` and is read as text, so leading",
+        "  zeros are kept. It is replaced at ingest by a keyed hash (`pid`) and never stored.",
+        f"- Dates must lie between {EARLIEST_DATE} and the day of the load.",
+        "",
+        "## Corrections: the latest file wins",
+        "",
+        "Each kind has a natural key. When a later delivery contains a row with the same key,",
+        "that row replaces the earlier one; rows not repeated stay as they were. Deliveries are",
+        "ordered by when Kohorte received them; files received in the same run by file name.",
+        "The same file delivered twice (same content hash) is loaded once. Within one file a",
+        "key may appear only once: a repeated key is rejected as an error with the line of its",
+        "first occurrence.",
+        "",
+        "## Bad input",
+        "",
+        "A file that cannot be read at all (wrong encoding, missing required column, empty,",
+        "not a CSV/XLSX, an XLSX with more than one sheet) is quarantined whole. In a readable",
+        "file every bad line is rejected and reported with file, line, column and reason;",
+        "the good lines load. The original of such a file is kept in the quarantine beside its",
+        "report, so the Jobcenter can correct and re-deliver it.",
+        "",
+    ]
+    for kind in KINDS.values():
+        lines += [
+            f"## `{kind.prefix}*`: {kind.title}",
+            "",
+            kind.description,
+            "",
+            f"Natural key: {', '.join(f'`{k}`' for k in kind.key)}.",
+            "",
+            "| column | type | required | allowed values / range | meaning |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for col in kind.columns:
+            allowed = ", ".join(f"`{c}`" for c in col.codes)
+            if col.minimum is not None or col.maximum is not None:
+                allowed = f"{_num(col.minimum)} to {_num(col.maximum)}"
+            if col.default:
+                allowed += f" (default {col.default})"
+            required = "yes" if col.required else "no"
+            lines.append(
+                f"| `{col.name}` | {col.type} | {required} | {allowed} | {col.description} |"
+            )
+        for rule in kind.rules:
+            lines.append(f"- Rule on `{rule.column}`: {rule.reason} (`{rule.when}` is an error).")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:g}".replace(".", ",")

@@ -1,0 +1,622 @@
+"""Validate one delivery against the contract and keep its good rows, pseudonymised.
+
+All heavy lifting happens in DuckDB: a CSV is read as text by DuckDB's reader, checked with
+SQL generated from the contract, and written to Parquet, so a multi-million-row delivery is
+never held in a DataFrame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+import zipfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from kohorte import rawstore
+from kohorte.contract import (
+    DATE_PATTERN,
+    EARLIEST_DATE,
+    KUNDENNUMMER_PATTERN,
+    Column,
+    Kind,
+    kind_for_file,
+)
+from kohorte.privacy import pseudonyms
+from kohorte.textfiles import (
+    UnreadableFile,
+    blank_lines,
+    detect_encoding,
+    read_header,
+    transcode_to_utf8,
+)
+
+MAX_REPORTED_ERRORS = 1000  # per file, in detail; counts by column and reason are complete
+MAX_XLSX_UNPACKED = 512 * 1024 * 1024  # a zip bomb disguised as XLSX is refused unopened
+NUMBER_PATTERN = r"^-?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?$"
+INTEGER_PATTERN = r"^-?[0-9]+$"
+ERROR_TYPE = 'struct("column" varchar, reason varchar, value varchar)'
+CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+
+
+@dataclass
+class LineError:
+    """One rejected line: where and why."""
+
+    line: int | None
+    column: str | None
+    reason: str
+    value: str | None = None
+
+
+@dataclass
+class FileResult:
+    """What happened to one delivery file in one run."""
+
+    file_name: str
+    kind: str | None
+    sha256: str
+    size_bytes: int
+    status: str  # loaded | partial | quarantined | duplicate
+    delivery_id: str | None = None
+    file_format: str | None = None
+    encoding: str | None = None
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+    errors: list[LineError] = field(default_factory=list)
+    error_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    report: str | None = None
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON reports and run logs."""
+        return asdict(self)
+
+
+def sha256_file(path: Path) -> str:
+    """Content hash of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- reading: every format ends as a DuckDB table ``staged`` of text columns plus ``_line`` ---
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, work: Path) -> dict:
+    encoding = detect_encoding(path)
+    source = path
+    if encoding == "windows-1252":
+        source = work / f"{path.name}.utf8"
+        transcode_to_utf8(path, source, encoding)
+    shape = read_header(source, "utf-8-sig")
+    names = _check_header(shape.header, kind)
+    columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
+    con.execute(
+        "create or replace temp table scanned as select * from read_csv($path, delim=';', "
+        "quote='\"', escape='\"', header=true, auto_detect=false, columns=$columns, "
+        "store_rejects=true, strict_mode=true, encoding='utf-8', max_line_size=1048576)",
+        {"path": str(source), "columns": columns},
+    )
+    rejected = con.execute(
+        "select line, column_name, error_type, error_message from reject_errors order by line"
+    ).fetchall()
+    skipped = sorted({line for line, *_ in rejected} | set(blank_lines(source)))
+    # rowid follows file order (insertion order is preserved); map it to the file's line
+    # numbers, stepping over the lines DuckDB rejected or skipped as empty.
+    con.execute("create or replace temp table skipped(t bigint, n bigint)")
+    if skipped:
+        thresholds: dict[int, int] = {}
+        for j, line in enumerate(skipped, start=1):
+            thresholds[line - 2 - (j - 1)] = j
+        con.executemany("insert into skipped values (?, ?)", list(thresholds.items()))
+    selected = ", ".join(
+        f"c{i} as {_ident(name)}" for i, name in enumerate(names) if name is not None
+    )
+    con.execute(
+        f"create or replace temp table staged as select s.rowid + 2 + coalesce(k.n, 0) as _line, "
+        f"{selected} from scanned s asof left join skipped k on s.rowid >= k.t"
+    )
+    structural, seen = [], set()
+    for line, column, error_type, message in rejected:
+        if line in seen:
+            continue  # DuckDB may report one broken line more than once
+        seen.add(line)
+        structural.append(
+            LineError(line, _column_name(column, names), _structural_reason(error_type, message))
+        )
+    if source is not path:
+        source.unlink()
+    return {"encoding": encoding, "format": "csv", "structural": structural, "header": names}
+
+
+def _column_name(column: str | None, names: list[str | None]) -> str | None:
+    if column and column.startswith("c") and column[1:].isdigit():
+        index = int(column[1:])
+        return names[index] if index < len(names) else column
+    return column
+
+
+def _structural_reason(error_type: str, message: str) -> str:
+    reasons = {
+        "TOO MANY COLUMNS": "zu viele Spalten (Semikolon im Wert ohne Anführungszeichen?)",
+        "MISSING COLUMNS": "zu wenige Spalten",
+        "UNQUOTED VALUE": "Anführungszeichen nicht korrekt gesetzt",
+        "INVALID UNICODE": "ungültige Zeichen (Kodierung)",
+        "LINE SIZE OVER MAXIMUM": "Zeile zu lang",
+    }
+    return f"{reasons.get(error_type, error_type.lower())} ({message})"
+
+
+def _check_header(header: list[str], kind: Kind) -> list[str | None]:
+    """Map file columns to contract columns; refuse duplicates and missing required ones."""
+    counts = Counter(header)
+    duplicates = sorted(name for name, n in counts.items() if n > 1 and name)
+    if duplicates:
+        raise UnreadableFile(
+            f"Spalte doppelt in der Kopfzeile: {', '.join(duplicates)}.",
+            line=1,
+            column=duplicates[0],
+        )
+    known = {c.name for c in kind.columns}
+    missing = [name for name in kind.required if name not in header]
+    if missing:
+        raise UnreadableFile(
+            f"Pflichtspalte fehlt: {', '.join(missing)} (gefunden: {', '.join(header)}).",
+            line=1,
+            column=missing[0],
+        )
+    return [name if name in known else None for name in header]
+
+
+def _cell_text(value: object) -> str:
+    """An Excel cell as the text German Excel would have written into a CSV."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value).replace(".", ",")
+    return str(value)
+
+
+def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+            if any(name.lower().endswith("vbaproject.bin") for name in archive.namelist()):
+                raise UnreadableFile(
+                    "Die Arbeitsmappe enthält Makros; erwartet wird .xlsx ohne Makros."
+                )
+    except zipfile.BadZipFile:
+        raise UnreadableFile("Keine gültige XLSX-Datei (kein Excel-Zip-Archiv).") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise UnreadableFile(
+            f"Die XLSX-Datei entpackt sich auf {unpacked // 2**20} MiB (mehr als "
+            f"{MAX_XLSX_UNPACKED // 2**20} MiB erlaubt): abgelehnt."
+        )
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises several error types for broken files
+        raise UnreadableFile(f"XLSX-Datei nicht lesbar: {error}") from None
+    sheets = workbook.sheet_names
+    if len(sheets) != 1:
+        raise UnreadableFile(
+            f"Die Arbeitsmappe hat {len(sheets)} Blätter ({', '.join(sheets)}); erwartet wird "
+            f"genau ein Blatt."
+        )
+    rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    if not rows or not any(str(v).strip() for v in rows[0] if v is not None):
+        raise UnreadableFile("Das Blatt ist leer oder die Kopfzeile fehlt.", line=1)
+    header = [_cell_text(v).strip().lower() for v in rows[0]]
+    while header and not header[-1]:
+        header.pop()
+    names = _check_header(header, kind)
+    data: dict[str, list] = {"_line": []}
+    for name in names:
+        if name is not None:
+            data[name] = []
+    for index, row in enumerate(rows[1:], start=2):
+        cells = [_cell_text(v) for v in row]
+        if not any(c.strip() for c in cells):
+            continue  # empty rows are formatting, not data
+        data["_line"].append(index)
+        for i, name in enumerate(names):
+            if name is not None:
+                data[name].append(cells[i] if i < len(cells) else "")
+    table = pa.table(
+        {k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()}
+    )
+    con.register("xlsx_rows", table)
+    con.execute("create or replace temp table staged as select * from xlsx_rows")
+    con.unregister("xlsx_rows")
+    return {"encoding": "xlsx", "format": "xlsx", "structural": [], "header": names}
+
+
+# --- validation SQL, generated from the contract ---
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _shown(col: Column) -> str:
+    """The offending value for the report; kundennummer never appears in clear."""
+    if col.type == "id":
+        return "null::varchar"
+    return f"left({_ident('v_' + col.name)}, 60)"
+
+
+def _error_case(col: Column, as_of: dt.date) -> str:
+    ref = _ident(f"v_{col.name}")
+    whens: list[tuple[str, str]] = []
+    if col.required:
+        whens.append((f"{ref} is null", _lit("Pflichtwert fehlt")))
+    else:
+        whens.append((f"{ref} is null", "null"))
+    if col.type == "id":
+        whens.append(
+            (
+                f"not regexp_full_match(upper({ref}), {_lit(KUNDENNUMMER_PATTERN)})",
+                _lit("ungültige Kundennummer (erwartet z. B. 012D345678; als Zahl formatiert?)"),
+            )
+        )
+    elif col.type == "date":
+        whens += [
+            (
+                f"not regexp_full_match({ref}, {_lit(DATE_PATTERN)})",
+                _lit("kein Datum im Format TT.MM.JJJJ"),
+            ),
+            (
+                f"try_strptime({ref}, '%d.%m.%Y') is null",
+                _lit("ungültiges Datum (gibt es nicht im Kalender)"),
+            ),
+            (
+                f"try_strptime({ref}, '%d.%m.%Y')::date < date {_lit(EARLIEST_DATE)}",
+                _lit(f"Datum vor {EARLIEST_DATE[:4]}"),
+            ),
+        ]
+        if col.not_after_as_of:
+            whens.append(
+                (
+                    f"try_strptime({ref}, '%d.%m.%Y')::date > date {_lit(as_of.isoformat())}",
+                    _lit("Datum liegt in der Zukunft"),
+                )
+            )
+    elif col.type in ("code", "yesno"):
+        allowed = ", ".join(col.codes)
+        whens.append(
+            (
+                f"lower({ref}) not in ({', '.join(_lit(c) for c in col.codes)})",
+                _lit(f"unbekannter Wert; erlaubt: {allowed}"),
+            )
+        )
+    elif col.type in ("decimal", "integer"):
+        pattern = NUMBER_PATTERN if col.type == "decimal" else INTEGER_PATTERN
+        label = (
+            "keine Zahl (Dezimalkomma erwartet)" if col.type == "decimal" else "keine ganze Zahl"
+        )
+        whens.append((f"not regexp_full_match({ref}, {_lit(pattern)})", _lit(label)))
+        number = _parsed(col, ref)
+        if col.minimum is not None:
+            whens.append(
+                (
+                    f"{number} < {col.minimum}",
+                    _lit(f"Wert zu klein (min. {col.minimum:g})"),
+                )
+            )
+        if col.maximum is not None:
+            whens.append(
+                (f"{number} > {col.maximum}", _lit(f"Wert zu groß (max. {col.maximum:g})"))
+            )
+    elif col.type == "text":
+        whens += [
+            (
+                f"regexp_matches({ref}, {_lit(CONTROL_CHARS)})",
+                _lit("enthält Steuerzeichen"),
+            ),
+            (
+                f"length({ref}) > {col.max_length}",
+                _lit(f"Text länger als {col.max_length} Zeichen"),
+            ),
+        ]
+    body = " ".join(f"when {cond} then {reason}" for cond, reason in whens)
+    return f"case {body} end"
+
+
+def _parsed(col: Column, ref: str) -> str:
+    """SQL for the typed value of a text column (only meaningful where it passed its checks)."""
+    if col.type == "id":
+        return f"upper({ref})"
+    if col.type == "date":
+        return f"try_strptime({ref}, '%d.%m.%Y')::date"
+    if col.type in ("code",):
+        return f"lower({ref})"
+    if col.type == "yesno":
+        return f"(lower({ref}) = 'ja')"
+    if col.type == "decimal":
+        return f"try_cast(replace(replace({ref}, '.', ''), ',', '.') as decimal(9, 2))"
+    if col.type == "integer":
+        return f"try_cast({ref} as integer)"
+    return ref
+
+
+def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_of: dt.date) -> None:
+    """Create temp tables ``accepted`` (typed) and ``rejected`` (line, column, reason)."""
+    cleaned = ", ".join(
+        (
+            f"nullif(trim({_ident(c.name)}), '') as {_ident('v_' + c.name)}"
+            if c.name in present
+            else f"{_lit(c.default)} as {_ident('v_' + c.name)}"
+            if c.default is not None
+            else f"null::varchar as {_ident('v_' + c.name)}"
+        )
+        for c in kind.columns
+    )
+    errors = ", ".join(
+        f"{{'column': {_lit(c.name)}, 'reason': {_error_case(c, as_of)}, 'value': {_shown(c)}}}"
+        for c in kind.columns
+    )
+    parsed = ", ".join(
+        f"{_parsed(c, _ident('v_' + c.name))} as {_ident(c.name)}" for c in kind.columns
+    )
+    rules = ", ".join(
+        f"{{'column': {_lit(r.column)}, 'reason': case when {r.when} then {_lit(r.reason)} end, "
+        f"'value': null::varchar}}"
+        for r in kind.rules
+    )
+    rule_list = f"[{rules}]" if rules else "[]"
+    key = ", ".join(_ident(k) for k in kind.key)
+    con.execute(
+        f"""
+        create or replace temp table checked as
+        with cleaned as (select _line, {cleaned} from staged),
+        typed as (
+            select _line, {parsed},
+                list_filter([{errors}], lambda e: e.reason is not null) as _column_errors
+            from cleaned
+        ),
+        ruled as (
+            select *, _column_errors || case when len(_column_errors) = 0
+                then list_filter({rule_list}::{ERROR_TYPE}[], lambda e: e.reason is not null)
+                else [] end as _errors
+            from typed
+        ),
+        keyed as (
+            -- a key may appear once per file; later repeats are rejected, naming the first
+            select *, case when len(_errors) = 0 then
+                min(_line) filter (where len(_errors) = 0) over (partition by {key}) end as _first
+            from ruled
+        )
+        select * exclude (_column_errors, _first, _errors),
+            _errors || case when _first is not null and _first < _line then
+                [{{'column': {_lit(kind.key[0])},
+                   'reason': 'Schlüssel ({", ".join(kind.key)}) doppelt in dieser Datei',
+                   'value': 'erstmals in Zeile ' || _first}}]
+                else [] end as _errors
+        from keyed
+        """
+    )
+
+
+def _pseudonymise(con: duckdb.DuckDBPyConnection, key: bytes, kind: Kind) -> None:
+    ids = [
+        row[0]
+        for row in con.execute(
+            "select distinct kundennummer from checked where len(_errors) = 0"
+        ).fetchall()
+    ]
+    mapping = pseudonyms(key, ids)
+    table = pa.table({"kundennummer": list(mapping), "pid": list(mapping.values())})
+    con.register("pseudonym_map", table)
+    other = ", ".join(_ident(c.name) for c in kind.columns if c.name != "kundennummer")
+    con.execute(
+        f"""create or replace temp table accepted as
+        select $delivery_id as delivery_id, c._line as line, m.pid, {other}
+        from checked c join pseudonym_map m using (kundennummer)
+        where len(c._errors) = 0
+        order by c._line""",
+        {"delivery_id": ""},
+    )
+    con.unregister("pseudonym_map")
+
+
+def check_file(
+    path: Path, kind: Kind, key: bytes, as_of: dt.date, work: Path
+) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """Read and validate one file; the returned connection holds ``accepted`` and ``checked``."""
+    con = duckdb.connect(config={"temp_directory": str(work / "duckdb_tmp")})
+    try:
+        if path.suffix.lower() == ".xlsx":
+            info = _stage_xlsx(con, path, kind)
+        else:
+            info = _stage_csv(con, path, kind, work)
+    except duckdb.Error as error:
+        # Only the reading stage turns DuckDB errors into a verdict on the file; an error
+        # in validation is our bug and must fail the run, not quarantine good data.
+        con.close()
+        raise UnreadableFile(f"Datei nicht lesbar: {str(error).splitlines()[0]}") from None
+    except UnreadableFile:
+        con.close()
+        raise
+    present = {name for name in info["header"] if name is not None}
+    validate(con, kind, present, as_of)
+    _pseudonymise(con, key, kind)
+    return con, info
+
+
+def _line_errors(con: duckdb.DuckDBPyConnection, structural: list[LineError]) -> tuple[list, dict]:
+    rows = con.execute(
+        f"""select _line, e.column, e.reason, e.value from (
+              select _line, unnest(_errors) as e from checked where len(_errors) > 0
+            ) order by _line limit {MAX_REPORTED_ERRORS}"""
+    ).fetchall()
+    counts_rows = con.execute(
+        """select e.column || ': ' || e.reason as what, count(*)
+           from (select unnest(_errors) as e from checked where len(_errors) > 0)
+           group by 1 order by 2 desc"""
+    ).fetchall()
+    details = structural + [LineError(*row) for row in rows]
+    details.sort(key=lambda e: e.line or 0)
+    counts = dict(counts_rows)
+    for error in structural:
+        label = f"{error.column or 'Zeile'}: {error.reason.split(' (')[0]}"
+        counts[label] = counts.get(label, 0) + 1
+    return details[:MAX_REPORTED_ERRORS], counts
+
+
+def ingest_file(
+    path: Path,
+    *,
+    raw: Path,
+    quarantine: Path,
+    work: Path,
+    key: bytes,
+    delivery_id: str,
+    known: dict[str, str],
+    as_of: dt.date,
+) -> FileResult:
+    """Validate one inbox file; keep its good rows in the raw store, quarantine what is bad."""
+    started = time.perf_counter()
+    sha = sha256_file(path)
+    size = path.stat().st_size
+    kind = kind_for_file(path.name)
+    result = FileResult(path.name, kind.name if kind else None, sha, size, "loaded")
+    if sha in known:
+        result.status = "duplicate"
+        result.delivery_id = known[sha]
+        result.message = f"Bereits geladen als Lieferung {known[sha]}; nicht erneut gezählt."
+        path.unlink()
+        result.seconds = time.perf_counter() - started
+        return result
+    result.delivery_id = delivery_id
+    work.mkdir(parents=True, exist_ok=True)
+    con = None
+    try:
+        if kind is None:
+            raise UnreadableFile(
+                "Unbekannte Lieferung: Dateiname beginnt mit keinem bekannten Präfix "
+                "(teilnehmende, anwesenheit, aktivitaeten, ergebnisse, verbleib) oder "
+                "endet nicht auf .csv/.xlsx."
+            )
+        con, info = check_file(path, kind, key, as_of, work)
+        result.file_format, result.encoding = info["format"], info["encoding"]
+        accepted = con.execute("select count(*) from accepted").fetchone()[0]
+        bad = con.execute("select count(*) from checked where len(_errors) > 0").fetchone()[0]
+        result.rows_accepted = accepted
+        result.rows_rejected = bad + len({e.line for e in info["structural"]})
+        result.errors, result.error_counts = _line_errors(con, info["structural"])
+        target = rawstore.parquet_path(raw, kind.name, delivery_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        con.execute(
+            "copy (select * replace ($delivery_id as delivery_id) from accepted) to "
+            "$path (format parquet, compression zstd)",
+            {"delivery_id": delivery_id, "path": str(tmp)},
+        )
+        os.replace(tmp, target)
+        rawstore.record(
+            raw,
+            rawstore.Delivery(
+                delivery_id=delivery_id,
+                kind=kind.name,
+                file_name=path.name,
+                sha256=sha,
+                size_bytes=size,
+                file_format=result.file_format,
+                encoding=result.encoding,
+                rows_accepted=accepted,
+                rows_rejected=result.rows_rejected,
+                received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            ),
+        )
+        known[sha] = delivery_id
+        if result.rows_rejected:
+            result.status = "partial"
+            result.message = (
+                f"{accepted} Zeilen geladen, {result.rows_rejected} Zeilen abgelehnt; "
+                f"das Original liegt mit Bericht in der Quarantäne."
+            )
+            _quarantine(path, quarantine, delivery_id, result)
+        else:
+            result.message = f"{accepted} Zeilen geladen."
+            path.unlink()
+    except UnreadableFile as error:
+        result.status = "quarantined"
+        result.message = error.reason
+        result.errors = [LineError(error.line, error.column, error.reason)]
+        result.error_counts = {"Datei": 1}
+        _quarantine(path, quarantine, delivery_id, result)
+    finally:
+        if con is not None:
+            con.close()
+        shutil.rmtree(work, ignore_errors=True)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _quarantine(path: Path, quarantine: Path, delivery_id: str, result: FileResult) -> None:
+    """Move the original beside a JSON and a readable report; only teamleitung may read it."""
+    quarantine.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stem = f"{delivery_id}__{path.name}"
+    result.report = f"{stem}.report.txt"
+    report = result.to_dict()
+    rawstore.atomic_write_text(
+        quarantine / f"{stem}.report.json", json.dumps(report, ensure_ascii=False, indent=1)
+    )
+    rawstore.atomic_write_text(quarantine / result.report, render_report(result))
+    target = quarantine / stem
+    shutil.move(str(path), target)
+    os.chmod(target, 0o600)
+
+
+def render_report(result: FileResult) -> str:
+    """A German, human-readable report for one quarantined or partly rejected file."""
+    head = {
+        "quarantined": "Datei vollständig abgelehnt (Quarantäne)",
+        "partial": "Datei teilweise geladen; abgelehnte Zeilen unten",
+    }.get(result.status, result.status)
+    lines = [
+        f"Datei:      {result.file_name}",
+        f"Lieferung:  {result.delivery_id}",
+        f"Art:        {result.kind or 'unbekannt'}",
+        f"Ergebnis:   {head}",
+        f"Meldung:    {result.message}",
+        f"Geladen:    {result.rows_accepted} Zeilen; abgelehnt: {result.rows_rejected} Zeilen",
+        "",
+    ]
+    if result.error_counts:
+        lines.append("Fehler nach Spalte und Grund:")
+        lines += [f"  {count:>8}  {what}" for what, count in result.error_counts.items()]
+        lines.append("")
+    lines.append("Zeile    Spalte              Grund")
+    for error in result.errors:
+        where = "-" if error.line is None else str(error.line)
+        value = f" (Wert: »{error.value}«)" if error.value is not None else ""
+        lines.append(f"{where:<8} {error.column or '-':<19} {error.reason}{value}")
+    if result.rows_rejected > len(result.errors):
+        lines.append(f"... nur die ersten {len(result.errors)} Fehler im Detail.")
+    return "\n".join(lines) + "\n"
