@@ -30,6 +30,7 @@ from kohorte.contract import (
     Kind,
     kind_for_file,
 )
+from kohorte.db import scalar
 from kohorte.privacy import pseudonyms
 from kohorte.textfiles import (
     UnreadableFile,
@@ -496,21 +497,21 @@ def ingest_file(
     work: Path,
     key: bytes,
     delivery_id: str,
-    known: dict[str, str],
+    sha256: str,
+    duplicate_of: str | None,
     as_of: dt.date,
 ) -> FileResult:
     """Validate one inbox file; keep its good rows in the raw store, quarantine what is bad."""
     started = time.perf_counter()
-    sha = sha256_file(path)
     size = path.stat().st_size
     kind = kind_for_file(path.name)
-    result = FileResult(path.name, kind.name if kind else None, sha, size, "loaded")
-    if sha in known:
+    result = FileResult(path.name, kind.name if kind else None, sha256, size, "loaded")
+    if duplicate_of:
         result.status = "duplicate"
-        result.delivery_id = known[sha]
-        result.message = f"Bereits geladen als Lieferung {known[sha]}; nicht erneut gezählt."
+        result.delivery_id = duplicate_of
+        result.message = f"Bereits geladen als Lieferung {duplicate_of}; nicht erneut gezählt."
         path.unlink()
-        result.seconds = time.perf_counter() - started
+        result.seconds = round(time.perf_counter() - started, 3)
         return result
     result.delivery_id = delivery_id
     work.mkdir(parents=True, exist_ok=True)
@@ -524,8 +525,8 @@ def ingest_file(
             )
         con, info = check_file(path, kind, key, as_of, work)
         result.file_format, result.encoding = info["format"], info["encoding"]
-        accepted = con.execute("select count(*) from accepted").fetchone()[0]
-        bad = con.execute("select count(*) from checked where len(_errors) > 0").fetchone()[0]
+        accepted = scalar(con, "select count(*) from accepted")
+        bad = scalar(con, "select count(*) from checked where len(_errors) > 0")
         result.rows_accepted = accepted
         result.rows_rejected = bad + len({e.line for e in info["structural"]})
         result.errors, result.error_counts = _line_errors(con, info["structural"])
@@ -544,7 +545,7 @@ def ingest_file(
                 delivery_id=delivery_id,
                 kind=kind.name,
                 file_name=path.name,
-                sha256=sha,
+                sha256=sha256,
                 size_bytes=size,
                 file_format=result.file_format,
                 encoding=result.encoding,
@@ -553,7 +554,6 @@ def ingest_file(
                 received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             ),
         )
-        known[sha] = delivery_id
         if result.rows_rejected:
             result.status = "partial"
             result.message = (

@@ -1,0 +1,50 @@
+"""Kohorte's dashboard: navigation and language; pages live in ``dashboard/pages``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.i18n import LANGUAGES, lang, t
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("kohorte.dashboard")
+
+
+def _language_switch() -> None:
+    choice = st.sidebar.selectbox(
+        t("language"),
+        options=list(LANGUAGES),
+        index=list(LANGUAGES).index(lang()),
+        format_func=LANGUAGES.get,
+        key="language_select",
+    )
+    if choice != lang():
+        st.query_params["lang"] = choice
+        st.rerun()
+
+
+def run() -> None:
+    """Build the navigation and run the selected page."""
+    st.set_page_config(page_title="Kohorte", page_icon="📊", layout="wide")
+    _language_switch()
+    pages = [
+        st.Page(
+            HERE / "pages" / "ueberblick.py",
+            title=t("page_overview"),
+            icon=":material/dashboard:",
+            url_path="ueberblick",
+            default=True,
+        ),
+    ]
+    page = st.navigation(pages)
+    try:
+        page.run()
+    except Exception:  # never show a traceback to users; log it instead
+        log.exception("Page %s failed", page.title)
+        st.error(t("error"))
+
+
+run()

@@ -1,0 +1,57 @@
+"""Every label of the dashboard, German first; English switchable."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+LANGUAGES = {"de": "Deutsch", "en": "English"}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "app_title": {"de": "Kohorte", "en": "Kohorte"},
+    "language": {"de": "Sprache", "en": "Language"},
+    "page_overview": {"de": "Überblick", "en": "Overview"},
+    "overview_title": {"de": "Überblick", "en": "Overview"},
+    "as_of": {"de": "Datenstand", "en": "Data as of"},
+    "last_load": {"de": "zuletzt erfolgreich geladen", "en": "last successful load"},
+    "no_data": {
+        "de": "Noch keine Daten veröffentlicht. Bitte `make run` oder `kohorte load` ausführen.",
+        "en": "No data published yet. Run `make run` or `kohorte load`.",
+    },
+    "of": {"de": "von", "en": "of"},
+    "window": {"de": "Zeitraum", "en": "Window"},
+    "numerator": {"de": "Zähler", "en": "Numerator"},
+    "denominator": {"de": "Nenner", "en": "Denominator"},
+    "monthly_title": {
+        "de": "Eintritte und Austritte je Monat",
+        "en": "Entries and exits per month",
+    },
+    "month": {"de": "Monat", "en": "Month"},
+    "entries": {"de": "Eintritte", "en": "Entries"},
+    "exits": {"de": "Austritte", "en": "Exits"},
+    "active_month_end": {"de": "Aktive am Monatsende", "en": "Active at month end"},
+    "count": {"de": "Anzahl", "en": "Count"},
+    "attendance_title": {"de": "Anwesenheitsquote je Monat", "en": "Attendance rate per month"},
+    "attendance_rate": {"de": "Anwesenheitsquote", "en": "Attendance rate"},
+    "warnings": {
+        "de": "{n} Datenprüfung(en) mit Warnungen; Details folgen auf der Seite Datenstand.",
+        "en": "{n} data check(s) with warnings; details will follow on the data status page.",
+    },
+    "error": {
+        "de": "Die Daten konnten nicht gelesen werden. Der Fehler wurde protokolliert.",
+        "en": "The data could not be read. The error has been logged.",
+    },
+}
+
+KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app
+
+
+def lang() -> str:
+    """The current language: from the URL (?lang=en), else German."""
+    value = st.query_params.get("lang", "de")
+    return value if value in LANGUAGES else "de"
+
+
+def t(key: str, **values: object) -> str:
+    """The label ``key`` in the current language."""
+    text = TEXTS[key][lang()]
+    return text.format(**values) if values else text

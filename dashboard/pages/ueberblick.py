@@ -1,0 +1,101 @@
+"""Überblick: headline KPIs with as-of date, monthly trends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.i18n import lang, t
+from kohorte import fmt
+from kohorte.kpis import BY_ID
+
+CARDS_PER_ROW = 4
+
+
+def _label(kpi_id: str) -> str:
+    kpi = BY_ID[kpi_id]
+    return kpi.label_de if lang() == "de" else kpi.label_en
+
+
+def _value(row: dict) -> str:
+    if row["einheit"] == "rate":
+        return fmt.percent(row["quote"], lang())
+    return fmt.number(row["zaehler"], lang())
+
+
+def _help(row: dict) -> str:
+    kpi = BY_ID[row["kennzahl"]]
+    window = f"{fmt.date(row['fenster_von'], lang())} – {fmt.date(row['fenster_bis'], lang())}"
+    parts = [f"**{t('window')}:** {window}", f"**{t('numerator')}:** {kpi.numerator}"]
+    if kpi.unit == "rate":
+        parts.append(f"**{t('denominator')}:** {kpi.denominator}")
+    return "  \n".join(parts)
+
+
+@st.fragment(run_every="60s")
+def kpi_cards() -> None:
+    """KPI cards; refreshed every minute so a new publish shows without reloading the page."""
+    version = data.current_version()
+    if version is None:
+        st.info(t("no_data"))
+        return
+    info = data.build_info(version)
+    st.caption(
+        f"{t('as_of')}: **{fmt.date(info['as_of'], lang())}** · {t('last_load')}: "
+        f"{fmt.datetime(info['built_at'], lang())}"
+    )
+    rows = data.kpis(version).to_dict("records")
+    for start in range(0, len(rows), CARDS_PER_ROW):
+        cards = rows[start : start + CARDS_PER_ROW]
+        for column, row in zip(st.columns(CARDS_PER_ROW), cards, strict=False):
+            detail = None
+            if row["einheit"] == "rate" and row["nenner"]:
+                detail = (
+                    f"{fmt.number(row['zaehler'], lang())} {t('of')} "
+                    f"{fmt.number(row['nenner'], lang())}"
+                )
+            column.metric(
+                _label(row["kennzahl"]),
+                _value(row),
+                help=_help(row),
+                border=True,
+            )
+            if detail:
+                column.caption(detail)
+    if info["warnungen"]:
+        st.warning(t("warnings", n=int(info["warnungen"])))
+
+
+def trends() -> None:
+    """Monthly charts for the last 24 months of data."""
+    version = data.current_version()
+    if version is None:
+        return
+    as_of = data.build_info(version)["as_of"]
+    start = dt.date(as_of.year - 2, as_of.month, 1)
+    frame = data.monthly(version, start)
+    labels = {
+        key: t(key)
+        for key in (
+            "month",
+            "entries",
+            "exits",
+            "count",
+            "active_month_end",
+            "attendance_rate",
+        )
+    }
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("monthly_title"))
+        st.altair_chart(charts.entries_exits(frame, labels, lang()), width="stretch")
+    with right:
+        st.subheader(t("attendance_title"))
+        st.altair_chart(charts.attendance(frame, labels, lang()), width="stretch")
+
+
+st.title(t("overview_title"))
+kpi_cards()
+trends()

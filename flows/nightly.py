@@ -1,0 +1,101 @@
+"""The nightly load as a Prefect flow: sequencing, artifacts and logging only.
+
+Every step is a plain function in ``kohorte.pipeline``; this module adds orchestration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kohorte.config import apply_prefect_env, load_settings
+
+apply_prefect_env(load_settings())  # before Prefect reads its settings: offline, PREFECT_HOME
+
+from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
+from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from kohorte import pipeline  # noqa: E402
+from kohorte.config import Settings  # noqa: E402
+from kohorte.ingest import FileResult  # noqa: E402
+
+
+@task(cache_policy=NO_CACHE)
+def plan_inbox(settings: Settings, run_id: str) -> list[pipeline.Planned]:
+    """Find the inbox files, number them, and spot duplicates before anything loads."""
+    pipeline.recover(settings)
+    return pipeline.plan(settings, run_id)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="ingest {item.path.name}")
+def ingest(
+    item: pipeline.Planned, settings: Settings, run_id: str, load_date: dt.date
+) -> FileResult:
+    """Validate one delivery, keep its good rows, quarantine what is bad."""
+    return pipeline.ingest_one(settings, item, run_id, load_date)
+
+
+@task(cache_policy=NO_CACHE)
+def build_and_publish(settings: Settings, run: dict, load_date: dt.date) -> dict:
+    """Build a new warehouse, run the data checks, publish atomically."""
+    return pipeline.finish(settings, run, load_date)
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(load_date: dt.date | None = None) -> dict:
+    """Inbox -> validated raw store -> checked warehouse -> atomic publish -> summary."""
+    settings = load_settings()
+    load_date = load_date or dt.date.today()
+    logger = get_run_logger()
+    with pipeline.run_lock(settings):
+        started = dt.datetime.now(dt.UTC)
+        run_id = pipeline.new_run_id(started)
+        planned = plan_inbox(settings, run_id)
+        results = [
+            future.result()
+            for future in ingest.map(
+                planned,
+                settings=unmapped(settings),
+                run_id=unmapped(run_id),
+                load_date=unmapped(load_date),
+            )
+        ]
+        summary = pipeline.summarise(run_id, started.timestamp(), results)
+        run = build_and_publish(settings, summary, load_date)
+    _artifacts(run, results)
+    logger.info(
+        "Published %s: %s files, %s rows accepted, %s rejected, as of %s",
+        run["warehouse"],
+        run["files_total"],
+        run["rows_accepted"],
+        run["rows_rejected"],
+        run["as_of"],
+    )
+    return run
+
+
+def _artifacts(run: dict, results: list[FileResult]) -> None:
+    create_markdown_artifact(
+        key="nightly-summary",
+        markdown=pipeline.render_summary(run, results),
+        description="Kohorte nightly load",
+    )
+    if results:
+        create_table_artifact(
+            key="nightly-files",
+            table=[
+                {
+                    "Datei": r.file_name,
+                    "Status": r.status,
+                    "Zeilen geladen": r.rows_accepted,
+                    "Zeilen abgelehnt": r.rows_rejected,
+                    "Meldung": r.message,
+                }
+                for r in results
+            ],
+            description="Files of the nightly load",
+        )
+
+
+if __name__ == "__main__":
+    nightly()

@@ -1,0 +1,189 @@
+"""The ``kohorte`` command line: generate, load, kpis, docs, dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kohorte import fmt, warehouse
+from kohorte.config import apply_prefect_env, load_settings
+
+app = typer.Typer(
+    help="Kohorte: programme cockpit for job-coaching programmes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+@app.command()
+def generate(
+    out: Annotated[Path | None, typer.Option(help="Target folder (default: the inbox).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
+    start: Annotated[str, typer.Option(help="First programme day (YYYY-MM-DD).")] = "2025-01-06",
+    end: Annotated[str | None, typer.Option(help="Last day (default: yesterday).")] = None,
+    sites: Annotated[int, typer.Option(help="Number of sites (Standorte).")] = 1,
+    entries_per_year: Annotated[float, typer.Option(help="Entries per site and year.")] = 300,
+    weekly_weeks: Annotated[
+        int, typer.Option(help="The last N weeks as weekly files; earlier in one bulk file.")
+    ] = 12,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if the target already has files.")
+    ] = False,
+) -> None:
+    """Write synthetic deliveries of a programme like "Durchstarten" (no real persons)."""
+    from kohorte.generate import Programme, write_deliveries
+
+    settings = load_settings()
+    target = out or settings.inbox
+    if if_empty and (
+        (target.exists() and any(target.iterdir())) or warehouse.current_path(settings)
+    ):
+        typer.echo(f"{target}: schon Daten vorhanden, nichts erzeugt.")
+        return
+    programme = Programme(
+        seed=seed,
+        start=dt.date.fromisoformat(start),
+        end=_date(end) or dt.date.today() - dt.timedelta(days=1),
+        sites=sites,
+        entries_per_year=entries_per_year,
+        weekly_weeks=weekly_weeks,
+    )
+    files = write_deliveries(programme, target)
+    size = sum(f.stat().st_size for f in files)
+    typer.echo(f"{len(files)} Dateien ({size / 2**20:.1f} MiB) nach {target} geschrieben.")
+
+
+@app.command()
+def load(
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Run the same steps without Prefect.")
+    ] = False,
+    load_date: Annotated[str | None, typer.Option(help="Pretend today is this date.")] = None,
+) -> None:
+    """Run the nightly load once and print its summary."""
+    from kohorte import pipeline
+
+    settings = load_settings()
+    day = _date(load_date)
+    try:
+        if plain:
+            run, results = pipeline.run_once(settings, day)
+        else:
+            apply_prefect_env(settings)
+            from flows.nightly import nightly
+
+            run = nightly(load_date=day)
+            results = [
+                _result_from_log(f)
+                for f in warehouse.read_file_log(settings)
+                if f["run_id"] == run["run_id"]
+            ]
+    except (pipeline.AlreadyRunning, warehouse.ChecksFailed) as error:
+        typer.echo(f"Fehler: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(pipeline.render_summary(run, results))
+
+
+def _result_from_log(entry: dict):
+    from kohorte.ingest import FileResult
+
+    fields = {k: v for k, v in entry.items() if k in FileResult.__dataclass_fields__}
+    return FileResult(**fields)
+
+
+@app.command()
+def kpis(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    lang: Annotated[str, typer.Option(help="de or en.")] = "de",
+) -> None:
+    """Print the headline KPIs of the published warehouse."""
+    from kohorte.kpis import read_kpis
+
+    settings = load_settings()
+    path = warehouse.current_path(settings)
+    if path is None:
+        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
+        raise typer.Exit(1)
+    con = warehouse.connect_readonly(path)
+    try:
+        build = con.execute("select run_id, as_of, load_date, built_at from meta.build").fetchall()
+        run_id, as_of, load_day, built_at = build[0]
+        values = read_kpis(con)
+    finally:
+        con.close()
+    if as_json:
+        payload = {
+            "as_of": as_of.isoformat(),
+            "load_date": load_day.isoformat(),
+            "run_id": run_id,
+            "warehouse": path.name,
+            "kpis": [
+                {
+                    "id": v.kpi.id,
+                    "label": v.kpi.label_de if lang == "de" else v.kpi.label_en,
+                    "unit": v.kpi.unit,
+                    "value": v.value,
+                    "numerator": v.numerator,
+                    "denominator": v.denominator,
+                    "window_start": v.window_start.isoformat() if v.window_start else None,
+                    "window_end": v.window_end.isoformat() if v.window_end else None,
+                }
+                for v in values
+            ],
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"Datenstand {fmt.date(as_of, lang)} (geladen {fmt.datetime(built_at, lang)})")
+    for v in values:
+        label = v.kpi.label_de if lang == "de" else v.kpi.label_en
+        shown = fmt.percent(v.value, lang) if v.kpi.unit == "rate" else fmt.number(v.value, lang)
+        detail = ""
+        if v.kpi.unit == "rate":
+            detail = f"  ({fmt.number(v.numerator, lang)} von {fmt.number(v.denominator, lang)})"
+        typer.echo(f"  {label:<38} {shown:>10}{detail}")
+
+
+@app.command()
+def docs() -> None:
+    """Render docs/data-contract.md and docs/kpis.md from their definitions."""
+    from kohorte.kpis import write_docs
+
+    write_docs(ROOT)
+    typer.echo("docs/data-contract.md und docs/kpis.md geschrieben.")
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the dashboard (Streamlit) on 127.0.0.1."""
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "dashboard" / "app.py"),
+        "--server.headless=true",
+        f"--server.address={address}",
+        f"--server.port={port}",
+        "--browser.gatherUsageStats=false",
+    ]
+    typer.echo(f"Dashboard: http://{address}:{port}")
+    raise typer.Exit(subprocess.call(command))
+
+
+if __name__ == "__main__":
+    app()

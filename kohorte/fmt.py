@@ -1,0 +1,48 @@
+"""Locale-aware formatting (Babel): German by default, decimal comma, dd.mm.yyyy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.numbers import format_decimal, format_percent
+
+LOCALES = {"de": "de_DE", "en": "en_GB"}
+DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "dd/MM/yyyy"}
+
+
+def number(value: float | None, lang: str = "de", decimals: int = 0) -> str:
+    """1.234 (de) or 1,234 (en); an em dash for a missing value."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=LOCALES[lang])
+
+
+def percent(value: float | None, lang: str = "de", decimals: int = 1) -> str:
+    """45,9 % (de) or 45.9% (en); an em dash for a missing value."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + " %"
+    if lang == "en":
+        pattern = pattern.replace(" %", "%")
+    return format_percent(value, format=pattern, locale=LOCALES[lang])
+
+
+def date(value: dt.date | None, lang: str = "de") -> str:
+    """25.11.2026 (de); an em dash for a missing value."""
+    if value is None:
+        return "–"
+    return _format_date(value, DATE_PATTERNS[lang], locale=LOCALES[lang])
+
+
+def datetime(value: dt.datetime | None, lang: str = "de", tz: str = "Europe/Berlin") -> str:
+    """25.11.2026, 02:03 in the Jobcenter's time zone (naive values are taken as UTC)."""
+    if value is None:
+        return "–"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(ZoneInfo(tz))
+    return _format_datetime(local, DATE_PATTERNS[lang] + ", HH:mm", locale=LOCALES[lang])

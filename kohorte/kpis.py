@@ -1,0 +1,204 @@
+"""The KPI catalogue: one definition per KPI, used by marts' checks, the CLI, the dashboard
+and ``docs/kpis.md`` (rendered by ``kohorte docs``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline KPI as computed in ``marts.kennzahlen``."""
+
+    id: str
+    label_de: str
+    label_en: str
+    unit: str  # "count" or "rate"
+    numerator: str
+    denominator: str
+    window: str
+    source: str
+    note: str = ""
+
+
+CATALOGUE: tuple[Kpi, ...] = (
+    Kpi(
+        "aktive_teilnehmende",
+        "Aktive Teilnehmende",
+        "Active participants",
+        "count",
+        "Teilnahmen mit Eintritt am oder vor dem Datenstand und ohne Austritt davor.",
+        "-",
+        "Stichtag: Datenstand",
+        "marts.teilnahmen",
+    ),
+    Kpi(
+        "eintritte_12m",
+        "Eintritte (12 Monate)",
+        "Entries (12 months)",
+        "count",
+        "Teilnahmen mit Eintritt im Fenster.",
+        "-",
+        "12 Monate bis Datenstand; Monatswerte in marts.monatszahlen",
+        "marts.teilnahmen",
+    ),
+    Kpi(
+        "austritte_12m",
+        "Austritte (12 Monate)",
+        "Exits (12 months)",
+        "count",
+        "Teilnahmen mit Austritt im Fenster.",
+        "-",
+        "12 Monate bis Datenstand; Monatswerte in marts.monatszahlen",
+        "marts.teilnahmen",
+    ),
+    Kpi(
+        "integrationsquote",
+        "Integrationsquote",
+        "Integration rate",
+        "rate",
+        "Austritte mit einer Integration (Ergebnis svb_beschaeftigung, ausbildung oder "
+        "selbststaendigkeit) mit Beginn zwischen Eintritt und 28 Tagen nach Austritt.",
+        "Austritte, deren 28-Tage-Fenster im Zeitraum endete.",
+        "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand",
+        "marts.teilnahmen",
+        "Minijobs und geförderte Beschäftigung zählen nicht (SGB II § 48a, K2). Austritte, "
+        "deren 28-Tage-Fenster noch offen ist, zählen erst, wenn es geschlossen ist: so "
+        "drücken frische Austritte die Quote nicht künstlich.",
+    ),
+    Kpi(
+        "in_arbeit_seit_start",
+        "In Arbeit seit Programmstart",
+        "In work since programme start",
+        "count",
+        "Personen (nicht Teilnahmen) mit mindestens einer Integration im Fenster einer ihrer "
+        "Teilnahmen (Eintritt bis 28 Tage nach Austritt).",
+        "Personen mit mindestens einer Teilnahme (zur Einordnung).",
+        "Seit dem ersten Eintritt",
+        "marts.teilnahmen",
+    ),
+    Kpi(
+        "anwesenheitsquote",
+        "Anwesenheitsquote",
+        "Attendance rate",
+        "rate",
+        "Anwesende Stunden.",
+        "Geplante Stunden: Termine bekannter Teilnahmen x Stunden je Termin "
+        "(KOHORTE_SESSION_HOURS, Standard 3).",
+        "Termine in den 12 Monaten bis Datenstand",
+        "staging.stg_anwesenheit, marts.teilnahmen",
+        "Termine ohne passende Teilnahme zählen nicht; sie erscheinen als Warnung der "
+        "Datenprüfung.",
+    ),
+    Kpi(
+        "abbruchquote",
+        "Abbruchquote",
+        "Dropout rate",
+        "rate",
+        "Austritte mit Austrittsgrund abbruch.",
+        "Alle Austritte.",
+        "Austritt in den 12 Monaten bis Datenstand",
+        "marts.teilnahmen",
+    ),
+    Kpi(
+        "verbleibsquote_6m",
+        "Beschäftigt 6 Monate nach Austritt",
+        "Employed 6 months after exit",
+        "rate",
+        "Austritte, deren Verbleib (Stichtag 150 bis 210 Tage nach Austritt, der nächste an "
+        "6 Monaten) svb_beschaeftigt, ausbildung oder selbststaendig ist.",
+        "Austritte, deren Nachbetrachtung fällig ist (Austritt + 6 Monate im Fenster).",
+        "Fälligkeit (Austritt + 6 Monate) in den 12 Monaten bis Datenstand",
+        "marts.teilnahmen",
+        "Angelehnt an die Eingliederungsquote der BA. Fehlt die Verbleibsmeldung, zählt der "
+        "Austritt als nicht beschäftigt (vorsichtige Schätzung).",
+    ),
+)
+
+BY_ID = {kpi.id: kpi for kpi in CATALOGUE}
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """A KPI as read from a published warehouse."""
+
+    kpi: Kpi
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    window_start: dt.date | None
+    window_end: dt.date | None
+
+
+def read_kpis(con: duckdb.DuckDBPyConnection) -> list[KpiValue]:
+    """All headline KPIs, in catalogue order."""
+    rows = con.execute(
+        "select kennzahl, quote, zaehler, nenner, fenster_von, fenster_bis from marts.kennzahlen"
+    ).fetchall()
+    found = {row[0]: row for row in rows}
+    values = []
+    for kpi in CATALOGUE:
+        _, rate, numerator, denominator, start, end = found[kpi.id]
+        value = float(rate) if kpi.unit == "rate" and rate is not None else None
+        if kpi.unit == "count":
+            value = float(numerator)
+        values.append(
+            KpiValue(
+                kpi,
+                value,
+                None if numerator is None else float(numerator),
+                None if denominator is None else float(denominator),
+                start,
+                end,
+            )
+        )
+    return values
+
+
+def render_markdown() -> str:
+    """``docs/kpis.md`` from the catalogue."""
+    lines = [
+        "# KPI catalogue",
+        "",
+        "<!-- Generated by `kohorte docs` from kohorte/kpis.py. Do not edit by hand. -->",
+        "",
+        "Every KPI is computed in the warehouse (`sql/marts/`), from the published data only.",
+        "Windows end at the data's **as-of date** (Datenstand): the latest date found in the",
+        'deliveries, never later than the day of the load. "12 months" means the half-open',
+        "interval (as-of − 12 months, as-of]. Definitions follow ../shared/DOMAIN.md: an",
+        "*integration* is the start of work subject to social insurance (svB), an apprenticeship",
+        "or self-employment (SGB II § 48a, K2); mini-jobs and subsidised employment are never",
+        "mixed in. The status *upon leaving* uses the ESF 28-day window.",
+        "",
+        "Outcomes and sessions belong to the participation whose window holds them (entry to",
+        "28 days after exit, and before the same person's next entry).",
+        "",
+    ]
+    for kpi in CATALOGUE:
+        lines += [
+            f"## {kpi.label_de} (`{kpi.id}`)",
+            "",
+            f"*{kpi.label_en}*, {'a rate' if kpi.unit == 'rate' else 'a count'}.",
+            "",
+            f"- **Numerator / count:** {kpi.numerator}",
+            f"- **Denominator:** {kpi.denominator}",
+            f"- **Window:** {kpi.window}",
+            f"- **Source:** `{kpi.source}`",
+        ]
+        if kpi.note:
+            lines.append(f"- **Note:** {kpi.note}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_docs(root: Path) -> None:
+    """Render the generated documentation files below ``root``."""
+    from kohorte.contract import render_markdown as contract_markdown
+
+    (root / "docs").mkdir(exist_ok=True)
+    (root / "docs" / "kpis.md").write_text(render_markdown(), encoding="utf-8")
+    (root / "docs" / "data-contract.md").write_text(contract_markdown(), encoding="utf-8")

@@ -1,0 +1,204 @@
+"""The nightly load as plain functions; ``flows/nightly.py`` only sequences them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kohorte import rawstore, warehouse
+from kohorte.config import Settings
+from kohorte.ingest import FileResult, ingest_file, sha256_file
+
+IGNORED_PREFIXES = (".", "~$")  # hidden files, partial uploads, Excel lock files
+
+
+class AlreadyRunning(Exception):
+    """Another nightly run holds the lock on this KOHORTE_HOME."""
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    """Only one load at a time per KOHORTE_HOME (the OS frees the lock if a run is killed)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    handle = (settings.home / ".nightly.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunning(
+            f"Ein anderer Ladelauf arbeitet bereits in {settings.home}; bitte später erneut."
+        ) from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable id of a run: its UTC start time to the microsecond."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One inbox file with its place in the run, decided before any file is loaded."""
+
+    path: Path
+    slot: str  # this file's delivery id if it is accepted
+    sha256: str
+    duplicate_of: str | None  # delivery id of an earlier file with the same content
+
+
+def discover(settings: Settings) -> list[Path]:
+    """Files waiting in the inbox, in delivery order (modification time, then name)."""
+    settings.ensure_dirs()
+    files = [
+        p
+        for p in settings.inbox.iterdir()
+        if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def plan(settings: Settings, run_id: str) -> list[Planned]:
+    """Number the inbox files and find duplicates up front, so files can load in parallel
+    and the same content is still loaded exactly once."""
+    known = rawstore.known_hashes(settings.raw)
+    planned = []
+    for index, path in enumerate(discover(settings), start=1):
+        slot = f"{run_id}-{index:05d}"
+        sha = sha256_file(path)
+        planned.append(Planned(path, slot, sha, known.get(sha)))
+        known.setdefault(sha, slot)
+    return planned
+
+
+def recover(settings: Settings) -> list[str]:
+    """Remove what a killed run left behind: Parquet files the manifest never recorded."""
+    removed = []
+    for orphan in rawstore.orphans(settings.raw):
+        orphan.unlink()
+        removed.append(str(orphan.relative_to(settings.home)))
+    for tmp in settings.raw.glob("*/.*.tmp"):
+        tmp.unlink()
+        removed.append(str(tmp.relative_to(settings.home)))
+    return removed
+
+
+def ingest_one(settings: Settings, item: Planned, run_id: str, load_date: dt.date) -> FileResult:
+    """Validate and store one planned inbox file, and log the outcome."""
+    result = ingest_file(
+        item.path,
+        raw=settings.raw,
+        quarantine=settings.quarantine,
+        work=settings.home / "work" / item.slot,
+        key=settings.pseudonym_key(),
+        delivery_id=item.slot,
+        sha256=item.sha256,
+        duplicate_of=item.duplicate_of,
+        as_of=load_date,
+    )
+    warehouse.write_file_log(settings, item.slot, run_id, result.to_dict())
+    return result
+
+
+def summarise(run_id: str, started: float, results: list[FileResult]) -> dict:
+    """The run summary shared by the artifact, the run log and the warehouse's load log."""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    fresh = [r for r in results if r.status != "duplicate"]
+    return {
+        "run_id": run_id,
+        "started_at": _iso(started),
+        "status": "running",
+        "files_total": len(results),
+        "files_loaded": counts.get("loaded", 0),
+        "files_partial": counts.get("partial", 0),
+        "files_quarantined": counts.get("quarantined", 0),
+        "files_duplicate": counts.get("duplicate", 0),
+        "rows_accepted": sum(r.rows_accepted for r in fresh),
+        "rows_rejected": sum(r.rows_rejected for r in fresh),
+        "bytes_read": sum(r.size_bytes for r in fresh),
+        "seconds_ingest": round(time.time() - started, 3),
+    }
+
+
+def finish(settings: Settings, run: dict, load_date: dt.date) -> dict:
+    """Build, check and publish a new warehouse; record the run's outcome either way."""
+    warehouse.write_run_log(settings, run)
+    log = [r for r in warehouse.read_run_log(settings) if r["run_id"] != run["run_id"]]
+    try:
+        built = warehouse.build(
+            settings, run["run_id"], [*log, {**run, "status": "published"}], load_date=load_date
+        )
+        published = warehouse.publish(settings, built.path, run["run_id"])
+    except Exception as error:
+        run = {**run, "status": "failed", "message": str(error), "finished_at": _iso(time.time())}
+        warehouse.write_run_log(settings, run)
+        raise
+    run = {
+        **run,
+        "status": "published",
+        "finished_at": _iso(time.time()),
+        "as_of": built.as_of.isoformat(),
+        "warehouse": published.name,
+        "seconds_build": built.seconds,
+        "checks": built.checks,
+    }
+    warehouse.write_run_log(settings, run)
+    return run
+
+
+def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict, list[FileResult]]:
+    """The whole nightly load without an orchestrator (tests, and ``kohorte load --plain``)."""
+    load_date = load_date or dt.date.today()
+    with run_lock(settings):
+        started = time.time()
+        run_id = new_run_id()
+        recover(settings)
+        results = [ingest_one(settings, item, run_id, load_date) for item in plan(settings, run_id)]
+        return finish(settings, summarise(run_id, started, results), load_date), results
+
+
+def _iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+
+
+STATUS_DE = {
+    "loaded": "geladen",
+    "partial": "teilweise geladen",
+    "quarantined": "Quarantäne",
+    "duplicate": "Duplikat",
+}
+
+
+def render_summary(run: dict, results: list[FileResult]) -> str:
+    """Markdown summary of a run (Prefect artifact and ``kohorte load`` output)."""
+    lines = [
+        f"# Ladelauf {run['run_id']}",
+        "",
+        f"- Status: **{run['status']}**, Datenstand {run.get('as_of', '-')}",
+        f"- Dateien: {run['files_total']} (geladen {run['files_loaded']}, teilweise "
+        f"{run['files_partial']}, Quarantäne {run['files_quarantined']}, Duplikate "
+        f"{run['files_duplicate']})",
+        f"- Zeilen: {run['rows_accepted']} angenommen, {run['rows_rejected']} abgelehnt",
+        f"- Dauer: Einlesen {run.get('seconds_ingest', 0):.1f} s, Aufbau "
+        f"{run.get('seconds_build', 0):.1f} s; Warehouse `{run.get('warehouse', '-')}`",
+        "",
+    ]
+    problems = [r for r in results if r.status in ("partial", "quarantined")]
+    if problems:
+        lines += ["| Datei | Status | Meldung | Bericht |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {r.file_name} | {STATUS_DE[r.status]} | {r.message} | {r.report or '-'} |"
+            for r in problems
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,368 @@
+"""Build a fresh DuckDB warehouse from the raw store, check it, publish it atomically.
+
+Readers never share a file with the writer: every build is a new file
+``warehouse/versions/kohorte-<run>.duckdb``; publishing swaps the symlink
+``warehouse/current.duckdb`` with one ``rename``. A reader resolves the link once and opens
+that exact, immutable file read-only, so it never sees a half-built warehouse, never gets a
+lock error, and never hits DuckDB's per-process cache of an older file under the same path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from kohorte import __version__, rawstore
+from kohorte.config import Settings
+from kohorte.contract import KINDS
+from kohorte.db import scalar
+from kohorte.kpis import CATALOGUE
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+POINTER = "current.duckdb"
+SCHEMAS = ("raw", "staging", "marts", "meta")
+
+
+class ChecksFailed(Exception):
+    """A data check of severity error failed; the build is not published."""
+
+    def __init__(self, failures: list[dict]) -> None:
+        names = ", ".join(f"{f['name']} ({f['failing_rows']} Zeilen)" for f in failures)
+        super().__init__(f"Datenprüfung fehlgeschlagen, nicht veröffentlicht: {names}")
+        self.failures = failures
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced."""
+
+    path: Path
+    as_of: dt.date
+    checks: list[dict]
+    tables: dict[str, int]
+    seconds: float
+
+
+def versions_dir(settings: Settings) -> Path:
+    """Folder of immutable warehouse versions."""
+    return settings.warehouse / "versions"
+
+
+def current_path(settings: Settings) -> Path | None:
+    """The exact file of the published warehouse, or None before the first publish."""
+    pointer = settings.warehouse / POINTER
+    try:
+        target = os.readlink(pointer)
+    except (FileNotFoundError, OSError):
+        return None
+    path = (pointer.parent / target).resolve()
+    return path if path.exists() else None
+
+
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to one published version (never the pointer itself)."""
+    return duckdb.connect(str(path), read_only=True)
+
+
+def _sql_files(folder: Path) -> list[tuple[str, str]]:
+    """(name, sql) of a layer's files, ordered so that each runs after what it references."""
+    files = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.sql"))}
+    layer = folder.name
+    graph = {
+        name: {ref for ref in re.findall(rf"\b{layer}\.(\w+)", sql) if ref != name and ref in files}
+        for name, sql in files.items()
+    }
+    return [(name, files[name]) for name in TopologicalSorter(graph).static_order()]
+
+
+def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawstore.Delivery]:
+    """Copy the accepted rows of every delivery in the manifest into ``raw.<kind>``."""
+    deliveries = rawstore.deliveries(settings.raw)
+    for kind in KINDS.values():
+        files = [
+            str(rawstore.parquet_path(settings.raw, kind.name, d.delivery_id))
+            for d in deliveries
+            if d.kind == kind.name
+        ]
+        columns = ", ".join(
+            f"{c.name} {c.sql_type}" for c in kind.columns if c.name != "kundennummer"
+        )
+        con.execute(
+            f"create table raw.{kind.name} (delivery_id varchar, line bigint, pid varchar, "
+            f"{columns})"
+        )
+        if files:
+            names = ", ".join(
+                ["delivery_id", "line", "pid"]
+                + [c.name for c in kind.columns if c.name != "kundennummer"]
+            )
+            con.execute(
+                f"insert into raw.{kind.name} by name select {names} from read_parquet($files) "
+                f"order by delivery_id, line",
+                {"files": files},
+            )
+    table = pa.Table.from_pylist([d.__dict__ for d in deliveries]) if deliveries else None
+    if table is not None:
+        con.register("manifest", table)
+        con.execute("create table meta.deliveries as select * from manifest order by delivery_id")
+        con.unregister("manifest")
+    else:
+        con.execute(
+            "create table meta.deliveries (delivery_id varchar, kind varchar, file_name varchar, "
+            "sha256 varchar, size_bytes bigint, file_format varchar, encoding varchar, "
+            "rows_accepted bigint, rows_rejected bigint, received_at varchar)"
+        )
+    return deliveries
+
+
+def _as_of(con: duckdb.DuckDBPyConnection, load_date: dt.date) -> dt.date:
+    """The data's as-of date: the latest event date delivered, never after the load date."""
+    latest = scalar(
+        con,
+        """select greatest(
+            (select max(datum) from raw.anwesenheit),
+            (select max(datum) from raw.aktivitaeten),
+            (select max(greatest(eintritt, coalesce(austritt, eintritt))) from raw.teilnehmende)
+        )""",
+    )
+    return min(latest, load_date) if latest else load_date
+
+
+def _write_meta(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    as_of: dt.date,
+    load_date: dt.date,
+    run_log: list[dict],
+) -> None:
+    con.execute(
+        "create table meta.build as select $run_id as run_id, now() as built_at, "
+        "$load_date::date as load_date, $as_of::date as as_of, $hours::decimal(4, 2) as "
+        "session_hours, $site as default_site, $version as kohorte_version",
+        {
+            "run_id": run_id,
+            "load_date": load_date,
+            "as_of": as_of,
+            "hours": settings.session_hours,
+            "site": settings.default_site,
+            "version": __version__,
+        },
+    )
+    catalogue = pa.Table.from_pylist(
+        [
+            {"position": i, "kennzahl": k.id, "bezeichnung": k.label_de, "einheit": k.unit}
+            for i, k in enumerate(CATALOGUE, start=1)
+        ]
+    )
+    con.register("catalogue", catalogue)
+    con.execute("create table meta.kpi_katalog as select * from catalogue")
+    con.unregister("catalogue")
+    files = read_file_log(settings)
+    errors = [
+        {"delivery_id": f["delivery_id"], "file_name": f["file_name"], **e}
+        for f in files
+        for e in f.get("errors", [])
+    ]
+    files = [{k: v for k, v in f.items() if k not in ("errors", "error_counts")} for f in files]
+    for error in errors:
+        error.pop("value", None)  # values of bad lines stay in the quarantine report
+    _table(con, "meta.load_log", run_log, RUN_COLUMNS)
+    _table(con, "meta.load_files", files, FILE_COLUMNS)
+    _table(con, "meta.load_errors", errors, ERROR_COLUMNS)
+
+
+RUN_COLUMNS = {
+    "run_id": "varchar",
+    "started_at": "varchar",
+    "finished_at": "varchar",
+    "status": "varchar",
+    "message": "varchar",
+    "files_total": "bigint",
+    "files_loaded": "bigint",
+    "files_partial": "bigint",
+    "files_quarantined": "bigint",
+    "files_duplicate": "bigint",
+    "rows_accepted": "bigint",
+    "rows_rejected": "bigint",
+    "bytes_read": "bigint",
+    "as_of": "varchar",
+    "warehouse": "varchar",
+    "seconds_ingest": "double",
+    "seconds_build": "double",
+}
+FILE_COLUMNS = {
+    "run_id": "varchar",
+    "delivery_id": "varchar",
+    "file_name": "varchar",
+    "kind": "varchar",
+    "sha256": "varchar",
+    "size_bytes": "bigint",
+    "status": "varchar",
+    "file_format": "varchar",
+    "encoding": "varchar",
+    "rows_accepted": "bigint",
+    "rows_rejected": "bigint",
+    "message": "varchar",
+    "seconds": "double",
+    "report": "varchar",
+}
+ERROR_COLUMNS = {
+    "delivery_id": "varchar",
+    "file_name": "varchar",
+    "line": "bigint",
+    "column": "varchar",
+    "reason": "varchar",
+}
+
+
+def _table(
+    con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns: dict[str, str]
+) -> None:
+    """Create a meta table with a fixed schema from a list of dicts (missing keys = null)."""
+    ddl = ", ".join(f'"{column}" {sql_type}' for column, sql_type in columns.items())
+    con.execute(f"create table {name} ({ddl})")
+    if rows:
+        schema = pa.schema([pa.field(c, pa.string()) for c in columns])
+        table = pa.Table.from_pylist(
+            [{c: None if row.get(c) is None else str(row[c]) for c in columns} for row in rows],
+            schema=schema,
+        )
+        con.register("meta_rows", table)
+        casts = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in columns.items())
+        con.execute(f"insert into {name} select {casts} from meta_rows")
+        con.unregister("meta_rows")
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[dict]:
+    """Run every ``sql/checks/assert_*.sql``; each returns offending rows (none = pass)."""
+    results = []
+    for path in sorted((sql_dir / "checks").glob("assert_*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        severity = "warn" if re.search(r"^--\s*severity:\s*warn", sql, re.M) else "error"
+        failing = scalar(con, f"select count(*) from ({sql.strip().rstrip(';')})")
+        results.append(
+            {
+                "name": path.stem,
+                "severity": severity,
+                "failing_rows": failing,
+                "passed": failing == 0,
+            }
+        )
+    return results
+
+
+def build(
+    settings: Settings,
+    run_id: str,
+    run_log: list[dict],
+    load_date: dt.date | None = None,
+    sql_dir: Path = SQL_DIR,
+) -> BuildResult:
+    """Build a new warehouse file from the raw store; raise ChecksFailed if a check fails."""
+    started = time.perf_counter()
+    folder = versions_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".building-{run_id}.duckdb"
+    path.unlink(missing_ok=True)
+    load_date = load_date or dt.date.today()
+    con = duckdb.connect(str(path))
+    try:
+        for schema in SCHEMAS:
+            con.execute(f"create schema {schema}")
+        _load_raw(con, settings)
+        as_of = _as_of(con, load_date)
+        _write_meta(con, settings, run_id, as_of, load_date, run_log)
+        for layer in ("staging", "marts"):
+            for _name, sql in _sql_files(sql_dir / layer):
+                con.execute(sql)
+        checks = run_checks(con, sql_dir)
+        con.register("checks", pa.Table.from_pylist(checks))
+        con.execute("create table meta.checks as select * from checks")
+        con.unregister("checks")
+        tables = dict(
+            con.execute(
+                "select schema_name || '.' || table_name, estimated_size from duckdb_tables() "
+                "order by 1"
+            ).fetchall()
+        )
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        path.unlink(missing_ok=True)
+        raise
+    con.close()
+    failures = [c for c in checks if c["severity"] == "error" and not c["passed"]]
+    if failures:
+        path.unlink(missing_ok=True)
+        raise ChecksFailed(failures)
+    return BuildResult(path, as_of, checks, tables, round(time.perf_counter() - started, 3))
+
+
+def publish(settings: Settings, built: Path, run_id: str) -> Path:
+    """Make a built file the current warehouse with one atomic rename of the pointer."""
+    folder = versions_dir(settings)
+    final = folder / f"kohorte-{run_id}.duckdb"
+    os.replace(built, final)
+    Path(f"{final}.wal").unlink(missing_ok=True)  # a stale WAL would make the file unopenable
+    os.chmod(final, 0o444)  # published versions are immutable
+    pointer = settings.warehouse / POINTER
+    tmp = settings.warehouse / f".{POINTER}.{run_id}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(final, settings.warehouse), tmp)
+    os.replace(tmp, pointer)
+    _prune(settings, keep=final)
+    return final
+
+
+def _prune(settings: Settings, keep: Path) -> None:
+    """Delete all but the newest versions; a reader holding an old file keeps its handle."""
+    versions = sorted(versions_dir(settings).glob("kohorte-*.duckdb"))
+    for old in versions[: -settings.warehouse_keep]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+    for stale in versions_dir(settings).glob(".building-*.duckdb"):
+        if time.time() - stale.stat().st_mtime > 24 * 3600:
+            stale.unlink(missing_ok=True)  # left by a build that was killed
+
+
+def read_run_log(settings: Settings) -> list[dict]:
+    """Every recorded run of the nightly flow, oldest first."""
+    return _read_json_folder(settings.state / "runs")
+
+
+def read_file_log(settings: Settings) -> list[dict]:
+    """Every file result ever recorded, in delivery order."""
+    return _read_json_folder(settings.state / "files")
+
+
+def _read_json_folder(folder: Path) -> list[dict]:
+    if not folder.exists():
+        return []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+def write_run_log(settings: Settings, run: dict) -> None:
+    """Record one run (atomically; a killed run leaves the previous state)."""
+    _write_json(settings.state / "runs", run["run_id"], run)
+
+
+def write_file_log(settings: Settings, slot: str, run_id: str, result: dict) -> None:
+    """Record what happened to one file, as soon as it happened (``slot``: its place in the run)."""
+    _write_json(settings.state / "files", slot, {"run_id": run_id, **result})
+
+
+def _write_json(folder: Path, name: str, data: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rawstore.atomic_write_text(
+        folder / f"{name}.json", json.dumps(data, ensure_ascii=False, default=str)
+    )

@@ -1,0 +1,4 @@
+-- Privacy by design: no table or view in the warehouse has a kundennummer column.
+select table_schema, table_name, column_name
+from information_schema.columns
+where lower(column_name) like '%kundennummer%'

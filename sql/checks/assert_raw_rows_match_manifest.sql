@@ -1,0 +1,24 @@
+-- Nothing lost, nothing counted twice: every delivery's rows in the raw tables equal the
+-- rows the manifest says were accepted.
+with
+
+raw_rows as (
+    select delivery_id, count(*) as rows_in_raw from raw.teilnehmende group by 1
+    union all
+    select delivery_id, count(*) from raw.anwesenheit group by 1
+    union all
+    select delivery_id, count(*) from raw.aktivitaeten group by 1
+    union all
+    select delivery_id, count(*) from raw.ergebnisse group by 1
+    union all
+    select delivery_id, count(*) from raw.verbleib group by 1
+)
+
+select
+    d.delivery_id,
+    d.file_name,
+    d.rows_accepted,
+    coalesce(r.rows_in_raw, 0) as rows_in_raw
+from meta.deliveries as d
+full outer join raw_rows as r on r.delivery_id = d.delivery_id
+where coalesce(d.rows_accepted, -1) <> coalesce(r.rows_in_raw, 0)

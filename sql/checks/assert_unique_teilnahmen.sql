@@ -1,0 +1,5 @@
+-- The participation mart has exactly one row per participation.
+select teilnahme_id, count(*) as n
+from marts.teilnahmen
+group by teilnahme_id
+having count(*) > 1

@@ -1,0 +1,93 @@
+-- Monthly figures from the first entry to the data's as-of month: the basis of every trend.
+create or replace table marts.monatszahlen as
+with
+
+teilnahmen as (
+    select * from marts.teilnahmen
+),
+
+anwesenheit as (
+    select * from staging.stg_anwesenheit
+),
+
+build as (
+    select as_of, session_hours from meta.build
+),
+
+months as (
+    select unnest(generate_series(
+        (select min(eintritt_monat) from teilnahmen),
+        (select date_trunc('month', as_of)::date from build),
+        interval 1 month
+    ))::date as monat
+),
+
+entries as (
+    select eintritt_monat as monat, count(*) as eintritte
+    from teilnahmen
+    group by 1
+),
+
+exits as (
+    select
+        austritt_monat as monat,
+        count(*) as austritte,
+        count(*) filter (where austrittsgrund = 'abbruch') as abbrueche,
+        count(*) filter (where integrationsfenster_geschlossen) as austritte_fenster_geschlossen,
+        count(*) filter (where integrationsfenster_geschlossen and integriert_bis_28_tage)
+            as austritte_integriert
+    from teilnahmen
+    where austritt is not null
+    group by 1
+),
+
+active as (
+    select
+        m.monat,
+        count(t.teilnahme_id) as aktive_am_monatsende
+    from months as m
+    left join teilnahmen as t
+        on t.eintritt <= last_day(m.monat)
+        and coalesce(t.austritt, date '9999-12-31') >= least(last_day(m.monat), (select as_of from build))
+    group by 1
+),
+
+attendance as (
+    select
+        date_trunc('month', a.datum)::date as monat,
+        sum(a.stunden) as stunden_anwesend,
+        count(*) * any_value(b.session_hours) as stunden_geplant,
+        count(*) filter (where a.status = 'unentschuldigt') as termine_unentschuldigt,
+        count(*) as termine
+    from anwesenheit as a
+    cross join build as b
+    -- only sessions of known participations count
+    where exists (
+        select 1 from teilnahmen as t
+        where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
+    )
+    group by 1
+),
+
+final as (
+    select
+        m.monat,
+        coalesce(e.eintritte, 0) as eintritte,
+        coalesce(x.austritte, 0) as austritte,
+        coalesce(x.abbrueche, 0) as abbrueche,
+        coalesce(x.austritte_fenster_geschlossen, 0) as austritte_fenster_geschlossen,
+        coalesce(x.austritte_integriert, 0) as austritte_integriert,
+        a.aktive_am_monatsende,
+        coalesce(t.termine, 0) as termine,
+        coalesce(t.termine_unentschuldigt, 0) as termine_unentschuldigt,
+        coalesce(t.stunden_anwesend, 0)::decimal(12, 2) as stunden_anwesend,
+        coalesce(t.stunden_geplant, 0)::decimal(12, 2) as stunden_geplant
+    from months as m
+    left join entries as e on e.monat = m.monat
+    left join exits as x on x.monat = m.monat
+    left join active as a on a.monat = m.monat
+    left join attendance as t on t.monat = m.monat
+)
+
+select * from final
+order by monat

@@ -1,0 +1,26 @@
+-- One row per scheduled session (pid, datum), latest delivery wins.
+create or replace view staging.stg_anwesenheit as
+with
+
+source as (
+    select * from raw.anwesenheit
+),
+
+ranked as (
+    -- corrections: for each natural key the row of the latest delivery wins
+    select
+        *,
+        row_number() over (
+            partition by pid, datum
+            order by delivery_id desc, line desc
+        ) as recency
+    from source
+),
+
+final as (
+    select * exclude (recency)
+    from ranked
+    where recency = 1
+)
+
+select * from final
