@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from kohorte.config import Settings
 from kohorte.ingest import FileResult, ingest_file, sha256_file
 
 IGNORED_PREFIXES = (".", "~$")  # hidden files, partial uploads, Excel lock files
+EXPORT_DATE = re.compile(r"(?<!\d)(20\d\d)-?([01]\d)-?([0-3]\d)(?!\d)")
 
 
 class AlreadyRunning(Exception):
@@ -56,15 +58,26 @@ class Planned:
     duplicate_of: str | None  # delivery id of an earlier file with the same content
 
 
+def delivery_order(path: Path) -> tuple[str, float, str]:
+    """Sort key of files arriving in the same run: the export date in the name
+    (``_20261124`` or ``_2026-11-24``) if there is one, else the modification date;
+    then modification time, then name. Copies and checkouts reset modification times,
+    an export date in the name survives them."""
+    mtime = path.stat().st_mtime
+    match = EXPORT_DATE.search(path.name)
+    day = "".join(match.groups()) if match else dt.date.fromtimestamp(mtime).strftime("%Y%m%d")
+    return day, mtime, path.name
+
+
 def discover(settings: Settings) -> list[Path]:
-    """Files waiting in the inbox, in delivery order (modification time, then name)."""
+    """Files waiting in the inbox, in delivery order (see ``delivery_order``)."""
     settings.ensure_dirs()
     files = [
         p
         for p in settings.inbox.iterdir()
         if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
     ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+    return sorted(files, key=delivery_order)
 
 
 def plan(settings: Settings, run_id: str) -> list[Planned]:

@@ -98,7 +98,7 @@ def read_header(path: Path, encoding: str) -> CsvShape:
     if not first.strip():
         raise UnreadableFile("Die erste Zeile (Kopfzeile) ist leer.", line=1)
     raw = next(csv.reader([first], delimiter=CSV_DELIMITER, quotechar='"'))
-    header = [name.strip().lower() for name in raw]
+    header = [name.strip().strip('"').strip().lower() for name in raw]
     if len(header) == 1:
         for other in (",", "\t", "|"):
             if other in first:

@@ -1,0 +1,63 @@
+# Kohorte: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+PORT ?= 8501
+export KOHORTE_HOME ?= $(CURDIR)/data
+# Offline and tidy: Prefect keeps its state under KOHORTE_HOME and phones nowhere.
+export PREFECT_HOME ?= $(KOHORTE_HOME)/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+
+.PHONY: run install test lint format browser docs sample deploy clean-data
+
+## run: install, generate demo data if there is none, load it once, start the dashboard
+run: install
+	$(UV) run kohorte generate --if-empty
+	$(UV) run kohorte load
+	@echo ""
+	@echo "Kohorte-Dashboard: http://127.0.0.1:$(PORT)  (beenden mit Strg+C)"
+	@echo ""
+	$(UV) run kohorte dashboard --port $(PORT)
+
+## install: the virtual environment from the lock file (bootstraps uv with pip if needed)
+install: .venv/.installed
+.venv/.installed: pyproject.toml uv.lock
+	@test -x "$(UV)" || scripts/bootstrap-uv.sh
+	$(UV) sync --frozen
+	@touch $@
+
+## test: lint, then the whole suite (unit, flow, deployment, real browser)
+test: install lint browser
+	$(UV) run pytest
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+format: install
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+## browser: Debian's chromium for the real-browser tests (Playwright cannot download here)
+browser:
+	@scripts/ensure-chromium.sh
+
+## docs: render docs/data-contract.md and docs/kpis.md from their definitions
+docs: install
+	$(UV) run kohorte docs
+
+## sample: regenerate the small committed sample in data/sample
+sample: install
+	rm -rf data/sample && $(UV) run kohorte generate --out data/sample --start 2025-04-07 \
+		--end 2026-03-27 --entries-per-year 80 --weekly-weeks 4 --seed 7
+
+## deploy: register the nightly deployment with a running Prefect server (PREFECT_API_URL)
+deploy: install
+	$(UV) run prefect work-pool create kohorte --type process --overwrite
+	$(UV) run prefect --no-prompt deploy --all
+
+clean-data:
+	rm -rf data/inbox data/raw data/quarantine data/warehouse data/state data/work data/prefect

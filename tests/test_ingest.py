@@ -1,0 +1,217 @@
+"""Validation of single deliveries: every bad line is named with line, column and reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from openpyxl import Workbook
+
+from kohorte import rawstore
+from kohorte.contract import KINDS
+from kohorte.ingest import ingest_file, sha256_file
+from kohorte.privacy import pseudonym
+
+AS_OF = dt.date(2026, 6, 30)
+KEY = b"k"
+HEADER = {
+    "anwesenheit": "kundennummer;datum;status;stunden",
+    "teilnehmende": "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;geburtsjahr;"
+    "langzeitleistungsbezug;berufsabschluss",
+    "ergebnisse": "kundennummer;datum;art;befristet;wochenstunden",
+}
+GOOD_PERSON = "012D000001;05.01.2026;;;Anja;w;1980;ja;nein"
+
+
+def _ingest(tmp_path: Path, name: str, content: bytes | str, encoding: str = "utf-8"):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(exist_ok=True)
+    path = inbox / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+    result = ingest_file(
+        path,
+        raw=tmp_path / "raw",
+        quarantine=tmp_path / "quarantine",
+        work=tmp_path / "work",
+        key=KEY,
+        delivery_id="d1",
+        sha256=sha256_file(path),
+        duplicate_of=None,
+        as_of=AS_OF,
+    )
+    return result
+
+
+def _csv(kind: str, *lines: str) -> str:
+    return "\r\n".join([HEADER[kind], *lines]) + "\r\n"
+
+
+def _raw_rows(tmp_path: Path, kind: str) -> list[tuple]:
+    path = rawstore.parquet_path(tmp_path / "raw", kind, "d1")
+    return duckdb.sql(f"select * from read_parquet('{path}') order by line").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "reason"),
+    [
+        ("012D000001;31.02.2026;anwesend;3", "datum", "ungültiges Datum"),
+        ("012D000001;01.02.26;anwesend;3", "datum", "kein Datum im Format TT.MM.JJJJ"),
+        ("012D000001;2026-02-01;anwesend;3", "datum", "kein Datum im Format TT.MM.JJJJ"),
+        ("012D000001;01.02.2027;anwesend;3", "datum", "Datum liegt in der Zukunft"),
+        ("012D000001;01.02.1999;anwesend;3", "datum", "Datum vor 2000"),
+        ("012D000001;01.02.2026;krank;3", "status", "unbekannter Wert"),
+        ("012D000001;01.02.2026;anwesend;-1", "stunden", "Wert zu klein"),
+        ("012D000001;01.02.2026;anwesend;25", "stunden", "Wert zu groß"),
+        ("012D000001;01.02.2026;anwesend;3.5", "stunden", "keine Zahl"),  # a point is no comma
+        ("012D000001;01.02.2026;anwesend;drei", "stunden", "keine Zahl"),
+        ("12000001;01.02.2026;anwesend;3", "kundennummer", "ungültige Kundennummer"),
+        (";01.02.2026;anwesend;3", "kundennummer", "Pflichtwert fehlt"),
+        ("012D000001;;anwesend;3", "datum", "Pflichtwert fehlt"),
+    ],
+)
+def test_bad_value_is_reported_and_the_good_line_loads(tmp_path, line, column, reason):
+    content = _csv("anwesenheit", "012D000002;02.02.2026;anwesend;3", line)
+    result = _ingest(tmp_path, "anwesenheit_x.csv", content)
+    assert result.status == "partial"
+    assert (result.rows_accepted, result.rows_rejected) == (1, 1)
+    [error] = [e for e in result.errors if e.column == column]
+    assert error.line == 3
+    assert reason in error.reason
+    assert [row[1] for row in _raw_rows(tmp_path, "anwesenheit")] == [2]
+
+
+def test_line_numbers_survive_blank_and_broken_lines(tmp_path):
+    content = _csv(
+        "anwesenheit",
+        "012D000001;01.02.2026;anwesend;3",  # line 2
+        "012D000002;01.02.2026;anwesend;3;extra",  # line 3: too many columns
+        "",  # line 4: blank
+        "012D000003;01.02.2026;anwesend;3",  # line 5
+        "012D000004;31.02.2026;anwesend;3",  # line 6: bad date
+        "012D000005;01.02.2026;anwesend",  # line 7: missing column
+        "012D000006;01.02.2026;anwesend;1,5",  # line 8
+    )
+    result = _ingest(tmp_path, "anwesenheit_x.csv", content)
+    assert {(e.line, e.column is None or e.column) for e in result.errors} == {
+        (3, True),
+        (6, "datum"),
+        (7, "stunden"),
+    }
+    assert [row[1] for row in _raw_rows(tmp_path, "anwesenheit")] == [2, 5, 8]
+    assert result.rows_rejected == 3
+
+
+def test_decimal_comma_and_thousands_dot(tmp_path):
+    content = _csv("ergebnisse", "012D000001;01.02.2026;svb_beschaeftigung;ja;38,5")
+    _ingest(tmp_path, "ergebnisse_x.csv", content)
+    [row] = _raw_rows(tmp_path, "ergebnisse")
+    assert float(row[-1]) == 38.5 and row[-2] is True
+
+
+def test_kundennummer_is_pseudonymised_and_never_stored(tmp_path):
+    content = _csv("anwesenheit", "012d000001;01.02.2026;Anwesend;3")
+    _ingest(tmp_path, "anwesenheit_x.csv", content)
+    [row] = _raw_rows(tmp_path, "anwesenheit")
+    assert row[2] == pseudonym(KEY, "012D000001")
+    assert row[4] == "anwesend"  # codes are case-insensitive, stored lower-case
+    stored = rawstore.parquet_path(tmp_path / "raw", "anwesenheit", "d1").read_bytes()
+    assert b"000001" not in stored
+    assert not (tmp_path / "inbox" / "anwesenheit_x.csv").exists()
+
+
+def test_duplicate_key_within_a_file_is_rejected_naming_the_first(tmp_path):
+    content = _csv(
+        "anwesenheit",
+        "012D000001;01.02.2026;anwesend;3",
+        "012D000001;01.02.2026;unentschuldigt;0",
+    )
+    result = _ingest(tmp_path, "anwesenheit_x.csv", content)
+    [error] = result.errors
+    assert (error.line, error.column, error.value) == (3, "kundennummer", "erstmals in Zeile 2")
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "reason"),
+    [
+        ("012D000001;05.01.2026;01.01.2026;regulaer;Anja;w;1980;ja;nein", "austritt", "vor dem"),
+        ("012D000001;05.01.2026;01.02.2026;;Anja;w;1980;ja;nein", "austrittsgrund", "fehlt"),
+        ("012D000001;05.01.2026;;regulaer;Anja;w;1980;ja;nein", "austritt", "fehlt"),
+        ("012D000001;05.01.2026;;;Anja;x;1980;ja;nein", "geschlecht", "unbekannter Wert"),
+        ("012D000001;05.01.2026;;;Anja;w;1980;vielleicht;nein", "langzeitleistungsbezug", "unbek"),
+        ("012D000001;05.01.2026;;;An\x07ja;w;1980;ja;nein", "coach", "Steuerzeichen"),
+        ("012D000001;05.01.2026;;;Anja;w;1880;ja;nein", "geburtsjahr", "Wert zu klein"),
+    ],
+)
+def test_participant_rules(tmp_path, line, column, reason):
+    result = _ingest(tmp_path, "teilnehmende_x.csv", _csv("teilnehmende", line))
+    assert result.rows_accepted == 0
+    [error] = result.errors
+    assert (error.line, error.column) == (2, column)
+    assert reason in error.reason
+
+
+def test_html_in_names_is_kept_as_text(tmp_path):
+    line = "012D000001;05.01.2026;;;<script>alert(1)</script>;w;1980;ja;nein"
+    result = _ingest(tmp_path, "teilnehmende_x.csv", _csv("teilnehmende", line))
+    assert result.status == "loaded"
+    assert _raw_rows(tmp_path, "teilnehmende")[0][6] == "<script>alert(1)</script>"
+
+
+def test_windows_1252_file_loads_with_its_special_characters(tmp_path):
+    line = "012D000001;05.01.2026;;;Renée „Nené“ Weiß – Süd;w;1980;ja;nein"
+    content = _csv("teilnehmende", line).encode("windows-1252")
+    result = _ingest(tmp_path, "teilnehmende_x.csv", content)
+    assert (result.status, result.encoding) == ("loaded", "windows-1252")
+    assert _raw_rows(tmp_path, "teilnehmende")[0][6] == "Renée „Nené“ Weiß – Süd"
+
+
+def _xlsx(path: Path, rows: list[list], sheets: int = 1) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for i in range(1, sheets):
+        book.create_sheet(f"Blatt{i + 1}")
+    book.save(path)
+    return path.read_bytes()
+
+
+def test_xlsx_with_date_cells_and_text_ids_loads_like_csv(tmp_path):
+    data = _xlsx(
+        tmp_path / "a.xlsx",
+        [
+            ["Kundennummer", "Datum", "Status", "Stunden"],
+            ["012D000001", dt.date(2026, 2, 1), "anwesend", 2.5],
+            ["012D000002", "02.02.2026", "anwesend", 3],
+            [None, None, None, None],
+            [12000003, dt.date(2026, 2, 3), "anwesend", 3],  # number-formatted id
+        ],
+    )
+    result = _ingest(tmp_path, "anwesenheit_x.xlsx", data)
+    assert (result.status, result.file_format) == ("partial", "xlsx")
+    [error] = result.errors
+    assert (error.line, error.column) == (5, "kundennummer")
+    rows = _raw_rows(tmp_path, "anwesenheit")
+    assert [(r[1], r[2], float(r[5])) for r in rows] == [
+        (2, pseudonym(KEY, "012D000001"), 2.5),
+        (3, pseudonym(KEY, "012D000002"), 3.0),
+    ]
+
+
+def test_xlsx_with_two_sheets_is_quarantined_whole(tmp_path):
+    data = _xlsx(tmp_path / "a.xlsx", [["kundennummer", "datum", "status", "stunden"]], sheets=2)
+    result = _ingest(tmp_path, "anwesenheit_x.xlsx", data)
+    assert result.status == "quarantined"
+    assert "2 Blätter" in result.message
+    report = json.loads((tmp_path / "quarantine" / "d1__anwesenheit_x.xlsx.report.json").read_text())
+    assert report["file_name"] == "anwesenheit_x.xlsx"
+
+
+def test_every_kind_accepts_its_own_header(tmp_path):
+    for kind in KINDS.values():
+        header = ";".join(c.name for c in kind.columns)
+        result = _ingest(tmp_path, f"{kind.prefix}_empty.csv", header + "\r\n")
+        assert (result.status, result.rows_accepted) == ("loaded", 0), kind.name

@@ -1,0 +1,103 @@
+"""Every headline KPI against the hand-computed fixture (tests/fixtures/kpi/README.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kohorte import warehouse
+from kohorte.kpis import BY_ID, CATALOGUE, read_kpis
+
+EXPECTED = {
+    # kennzahl: (numerator, denominator or None)
+    "aktive_teilnehmende": (1, None),
+    "eintritte_12m": (7, None),
+    "austritte_12m": (7, None),
+    "integrationsquote": (2, 6),
+    "in_arbeit_seit_start": (3, 8),
+    "anwesenheitsquote": (7.5, 15),
+    "abbruchquote": (1, 7),
+    "verbleibsquote_6m": (1, 2),
+}
+
+
+@pytest.fixture(scope="module")
+def kpis(kpi_settings):
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        yield {v.kpi.id: v for v in read_kpis(con)}
+    finally:
+        con.close()
+
+
+def test_expected_covers_the_whole_catalogue():
+    assert set(EXPECTED) == {k.id for k in CATALOGUE}
+
+
+@pytest.mark.parametrize("kpi_id", list(EXPECTED))
+def test_kpi_matches_hand_computation(kpis, kpi_id):
+    numerator, denominator = EXPECTED[kpi_id]
+    value = kpis[kpi_id]
+    assert value.numerator == pytest.approx(numerator)
+    assert value.denominator == (None if denominator is None else pytest.approx(denominator))
+    if BY_ID[kpi_id].unit == "rate":
+        assert value.value == pytest.approx(numerator / denominator, abs=1e-4)
+    else:
+        assert value.value == pytest.approx(numerator)
+
+
+def test_windows_end_at_the_as_of_date(kpis):
+    assert {v.window_end for v in kpis.values()} == {dt.date(2026, 6, 30)}
+    assert kpis["eintritte_12m"].window_start == dt.date(2025, 6, 30)
+
+
+def test_participation_mart_flags(kpi_settings):
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    rows = con.execute(
+        """select geburtsjahr, integriert_waehrend, integriert_bis_28_tage,
+                  integrationsfenster_geschlossen, verbleib_status, aktiv, termine,
+                  stunden_anwesend
+           from marts.teilnahmen order by eintritt, geburtsjahr"""
+    ).fetchall()
+    con.close()
+    by_year = {row[0]: row[1:] for row in rows}
+    # P1 (1980): job the day after leaving counts as found "during" the 8 weeks
+    assert by_year[1980][:3] == (True, True, True)
+    assert by_year[1980][5:] == (3, 4.5)
+    # P3 (1999): apprenticeship 22 days after exit: within 28 days, not during
+    assert by_year[1999][:2] == (False, True)
+    # P6 (1970): the follow-up nearest to six months wins over an earlier one
+    assert by_year[1970][3] == "svb_beschaeftigt"
+    # P8 (1995): job three days after leaving; integrated, but the window is still open
+    assert by_year[1995][:3] == (False, True, False)
+    # P5 (2001): still active
+    assert by_year[2001][4] is True
+
+
+def test_monthly_figures(kpi_settings):
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    rows = dict(
+        con.execute(
+            "select strftime(monat, '%Y-%m'), eintritte from marts.monatszahlen"
+        ).fetchall()
+    )
+    exits = dict(
+        con.execute("select strftime(monat, '%Y-%m'), austritte from marts.monatszahlen").fetchall()
+    )
+    con.close()
+    assert rows["2026-01"] == 3 and rows["2026-02"] == 1 and rows["2026-06"] == 1
+    assert exits["2026-02"] == 2 and exits["2026-03"] == 2
+
+
+def test_orphan_attendance_is_a_warning_not_a_failure(kpi_settings):
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    checks = {
+        name: (severity, failing)
+        for name, severity, failing in con.execute(
+            "select name, severity, failing_rows from meta.checks"
+        ).fetchall()
+    }
+    con.close()
+    assert checks["assert_attendance_belongs_to_participation"] == ("warn", 1)
+    assert all(failing == 0 for severity, failing in checks.values() if severity == "error")
