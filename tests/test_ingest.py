@@ -206,7 +206,8 @@ def test_xlsx_with_two_sheets_is_quarantined_whole(tmp_path):
     result = _ingest(tmp_path, "anwesenheit_x.xlsx", data)
     assert result.status == "quarantined"
     assert "2 Blätter" in result.message
-    report = json.loads((tmp_path / "quarantine" / "d1__anwesenheit_x.xlsx.report.json").read_text())
+    report_file = tmp_path / "quarantine" / "d1__anwesenheit_x.xlsx.report.json"
+    report = json.loads(report_file.read_text())
     assert report["file_name"] == "anwesenheit_x.xlsx"
 
 

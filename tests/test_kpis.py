@@ -78,9 +78,7 @@ def test_participation_mart_flags(kpi_settings):
 def test_monthly_figures(kpi_settings):
     con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
     rows = dict(
-        con.execute(
-            "select strftime(monat, '%Y-%m'), eintritte from marts.monatszahlen"
-        ).fetchall()
+        con.execute("select strftime(monat, '%Y-%m'), eintritte from marts.monatszahlen").fetchall()
     )
     exits = dict(
         con.execute("select strftime(monat, '%Y-%m'), austritte from marts.monatszahlen").fetchall()

@@ -104,7 +104,8 @@ def _snapshot(settings) -> dict:
         "teilnahmen": _query(settings, "select * from marts.teilnahmen order by teilnahme_id"),
         "raw": _query(
             settings,
-            "select (select count(*) from raw.anwesenheit), (select count(*) from raw.teilnehmende)",
+            "select (select count(*) from raw.anwesenheit), "
+            "(select count(*) from raw.teilnehmende)",
         ),
     }
 
@@ -138,9 +139,8 @@ def test_a_corrected_delivery_changes_exactly_the_corrected_rows(settings):
     after_att = _query(settings, "select pid, datum, status, stunden from staging.stg_anwesenheit")
     assert len(set(after_att) - set(before_att)) == 1
     assert len(after_att) == len(before_att)
-    assert _query(settings, "select zaehler from marts.kennzahlen where kennzahl='abbruchquote'") == [
-        (0,)
-    ]
+    dropouts = "select zaehler from marts.kennzahlen where kennzahl = 'abbruchquote'"
+    assert _query(settings, dropouts) == [(0,)]
 
 
 def _kundennummern(folder: Path) -> set[str]:
