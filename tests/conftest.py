@@ -20,6 +20,17 @@ KPI_LOAD_DATE = dt.date(2026, 6, 30)
 TEST_KEY = "test-pseudonym-key"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep Prefect's state of the test session out of ~/.prefect and off the network."""
+    import tempfile
+
+    prefect_home = Path(tempfile.mkdtemp(prefix="kohorte-prefect-"))
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
 def make_settings(home: Path) -> Settings:
     """Settings rooted in ``home`` with a fixed pseudonym key."""
     settings = Settings(home=home, pseudonym_key_env=TEST_KEY)

@@ -1,0 +1,271 @@
+"""The dashboard in a real browser: Streamlit served locally, Debian's chromium via Playwright."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import TEST_KEY
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+
+from kohorte.config import Settings
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "dashboard" / "app.py"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+TALL_VIEWPORT = {"width": 1366, "height": 1400}
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+STARTUP_TIMEOUT_S = 60
+TIMEOUT_MS = 30_000
+ERROR_TEXTS = (
+    "Die Daten konnten nicht gelesen werden",
+    "The data could not be read",
+)
+SERVER_LOGS: dict[str, Path] = {}  # base URL -> the server's combined stdout/stderr
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().decode().strip() == "ok"
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the whole process group, SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(
+    sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The dashboard over the published sample warehouse, on a free local port."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env["KOHORTE_HOME"] = str(sample_settings.home)
+    env["KOHORTE_PSEUDONYM_KEY"] = TEST_KEY
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={port}",
+                "--browser.gatherUsageStats=false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not _healthy(base_url):
+            if process.poll() is not None:
+                pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit not healthy after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}"
+                )
+            time.sleep(0.5)
+        SERVER_LOGS[base_url] = log_path
+        yield base_url
+    finally:
+        _stop(process)
+        SERVER_LOGS.pop(base_url, None)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright (Playwright's own browsers are never downloaded)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; run `make browser` (part of `make test`).")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page at 1366x768 in its own context."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _wait_for_overview(page: Page, rate_label: str) -> None:
+    """Wait until the KPI cards and both charts have rendered."""
+    metric_labels = page.get_by_test_id("stMetricLabel")
+    expect(metric_labels.filter(has_text=rate_label).first).to_be_visible()
+    charts = page.locator(".vega-embed").locator("canvas, svg.marks")
+    expect(charts).to_have_count(2)
+    for index in range(2):
+        expect(charts.nth(index)).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    for text in ERROR_TEXTS:
+        expect(page.get_by_text(text)).to_have_count(0)
+
+
+def _screenshot(page: Page, name: str) -> Path:
+    """A screenshot with a tall viewport: Streamlit scrolls inside its own container."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.set_viewport_size(TALL_VIEWPORT)
+    page.wait_for_timeout(500)  # let the charts re-layout to the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def test_overview_german(dashboard_url: str, page: Page) -> None:
+    page.goto(f"{dashboard_url}/ueberblick")
+    _wait_for_overview(page, "Integrationsquote")
+
+    labels = page.get_by_test_id("stMetricLabel")
+    for label in ("Aktive Teilnehmende", "Integrationsquote", "Anwesenheitsquote"):
+        expect(labels.filter(has_text=label).first).to_be_visible()
+
+    values = page.get_by_test_id("stMetricValue")
+    expect(values.filter(has_text=re.compile(r"\d+,\d %")).first).to_be_visible()
+    # no English formatting leaks into the German page
+    for text in values.all_inner_texts():
+        assert not re.search(r"\d\.\d+ ?%", text), f"percent with decimal point: {text!r}"
+
+    caption = page.get_by_test_id("stCaptionContainer").filter(has_text="Datenstand:").first
+    expect(caption).to_have_text(re.compile(r"Datenstand: \d{2}\.\d{2}\.\d{4}"))
+
+    for title in ("Eintritte und Austritte je Monat", "Anwesenheitsquote je Monat"):
+        expect(page.get_by_role("heading", name=title)).to_be_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-de-1366x768.png"))
+    assert _screenshot(page, "overview-de.png").stat().st_size > 0
+
+
+def test_language_switch(dashboard_url: str, page: Page, browser: Browser) -> None:
+    page.goto(f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+
+    sidebar = page.get_by_test_id("stSidebar")
+    select = sidebar.get_by_test_id("stSelectbox").filter(has_text="Sprache")
+    expect(select).to_be_visible()
+    select.get_by_role("combobox").click()
+    page.get_by_role("option", name="English").click()
+
+    _wait_for_overview(page, "Integration rate")
+    page.wait_for_url(re.compile(r"[?&]lang=en\b"))
+    expect(sidebar.get_by_test_id("stSelectbox").filter(has_text="Language")).to_be_visible()
+
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        fresh = context.new_page()
+        fresh.goto(f"{dashboard_url}/?lang=en")
+        _wait_for_overview(fresh, "Attendance rate")
+        caption = fresh.get_by_test_id("stCaptionContainer").filter(has_text="Data as of:").first
+        expect(caption).to_have_text(re.compile(r"Data as of: \d{2}/\d{2}/\d{4}"))
+        expect(fresh.get_by_role("heading", name="Entries and exits per month")).to_be_visible()
+        assert _screenshot(fresh, "overview-en.png").stat().st_size > 0
+    finally:
+        context.close()
+
+
+def test_no_console_errors_and_offline(dashboard_url: str, page: Page) -> None:
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("websocket", lambda websocket: requests.append(websocket.url))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("requestfailed", lambda request: _failed(request, errors))
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+
+    page.goto(f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+    page.goto(f"{dashboard_url}/?lang=en")
+    _wait_for_overview(page, "Integration rate")
+    page.wait_for_timeout(1000)  # late requests (fonts, icons) after the first render
+
+    assert requests, "no requests recorded"
+    foreign = sorted(
+        {url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
+        - {url for url in requests if urlsplit(url).hostname in LOCAL_HOSTS}
+    )
+    assert not foreign, f"requests left the machine: {foreign}"
+    assert not errors, "\n".join(errors)
+    assert any(urlsplit(url).scheme == "ws" for url in requests), "no websocket recorded"
+
+    server_log = SERVER_LOGS[dashboard_url].read_text(errors="replace")
+    assert "Traceback" not in server_log, server_log
+
+
+def _failed(request: Request, errors: list[str]) -> None:
+    """Record a failed request; requests aborted by the next navigation are harmless."""
+    if request.failure != "net::ERR_ABORTED":
+        errors.append(f"requestfailed: {request.method} {request.url} ({request.failure})")

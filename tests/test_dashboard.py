@@ -1,0 +1,62 @@
+"""The dashboard's pages without a browser (Streamlit's AppTest)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import ROOT
+from streamlit.testing.v1 import AppTest
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def _run(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@pytest.fixture
+def sample_env(sample_settings, monkeypatch):
+    monkeypatch.setenv("KOHORTE_HOME", str(sample_settings.home))
+    return sample_settings
+
+
+def test_overview_shows_every_kpi_in_german(sample_env):
+    at = _run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels[:4] == [
+        "Aktive Teilnehmende",
+        "Eintritte (12 Monate)",
+        "Austritte (12 Monate)",
+        "Integrationsquote",
+    ]
+    assert len(labels) == 8
+    rate = next(m.value for m in at.metric if m.label == "Integrationsquote")
+    assert re.fullmatch(r"\d{1,3},\d %", rate)
+    assert any(c.value.startswith("Datenstand: **26.03.2026**") for c in at.caption)
+
+
+def test_overview_in_english(sample_env):
+    at = _run({"lang": "en"})
+    assert not at.exception
+    rate = next(m.value for m in at.metric if m.label == "Integration rate")
+    assert re.fullmatch(r"\d{1,3}\.\d%", rate)
+    assert any(c.value.startswith("Data as of: **26/03/2026**") for c in at.caption)
+
+
+def test_without_data_the_page_says_what_to_do(settings):
+    at = _run()
+    assert not at.exception
+    assert any("kohorte load" in info.value for info in at.info)
+    assert not at.metric
+
+
+def test_charts_use_the_german_locale(sample_env):
+    at = _run()
+    specs = [element.proto.spec for element in at.get("vega_lite_chart")]
+    assert len(specs) == 2
+    assert all('"decimal": ","' in spec and '"thousands": "."' in spec for spec in specs)

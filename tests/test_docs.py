@@ -1,0 +1,50 @@
+"""The documentation keeps its promises (in the spirit of sqlite-utils' test_docs.py)."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+from kohorte import contract, kpis
+from kohorte.cli import app
+
+
+def test_generated_docs_are_up_to_date():
+    assert (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8") == kpis.render_markdown()
+    assert (ROOT / "docs" / "data-contract.md").read_text(
+        encoding="utf-8"
+    ) == contract.render_markdown(), "run `make docs`"
+
+
+def test_every_kpi_is_documented():
+    text = (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
+    for kpi in kpis.CATALOGUE:
+        assert f"(`{kpi.id}`)" in text
+
+
+def test_every_mart_has_a_check():
+    checks = " ".join(p.read_text() for p in (ROOT / "sql" / "checks").glob("*.sql"))
+    for mart in (ROOT / "sql" / "marts").glob("*.sql"):
+        assert f"marts.{mart.stem}" in checks, f"no check reads marts.{mart.stem}"
+
+
+def test_every_cli_command_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        assert f"kohorte {name}" in readme, name
+
+
+def test_readme_shows_the_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start")[1].split("##")[0]
+    assert re.findall(r"^make \w+", quick, re.M) == ["make run", "make test"]
+
+
+def test_sql_files_follow_the_layering():
+    for path in (ROOT / "sql" / "marts").glob("*.sql"):
+        assert "raw." not in path.read_text(), f"{path.name}: a mart never reads raw input"
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        text = path.read_text()
+        assert "staging." not in text and "select " not in text.lower(), path.name
