@@ -57,7 +57,7 @@ sample: install
 ## deploy: register the nightly deployment with a running Prefect server (PREFECT_API_URL)
 deploy: install
 	$(UV) run prefect work-pool create kohorte --type process --overwrite
-	$(UV) run prefect --no-prompt deploy --all
+	PWD=$(CURDIR) $(UV) run prefect --no-prompt deploy --all
 
 clean-data:
 	rm -rf data/inbox data/raw data/quarantine data/warehouse data/state data/work data/prefect

@@ -94,11 +94,19 @@ def simulate(p: Programme) -> dict[str, pa.Table]:
     person = np.empty(n, dtype=np.int64)
     person_numbers = rng.choice(1_000_000, size=n, replace=False) if n else np.array([], int)
     person[:] = person_numbers
-    returning = rng.random(n) < 0.03
-    for i in np.flatnonzero(returning):
-        earlier = np.flatnonzero((site == site[i]) & (eintritt < eintritt[i] - 240))
-        if len(earlier):
-            person[i] = person[rng.choice(earlier)]
+    # participations are ordered by site, then entry: earlier ones of a site are a prefix
+    returning = np.flatnonzero(rng.random(n) < 0.03)
+    site_start = np.searchsorted(site, site[returning], side="left")
+    order_key = site * 10**6 + eintritt
+    earlier_end = np.searchsorted(order_key, order_key[returning] - 240, side="left")
+    has_earlier = earlier_end > site_start
+    pick = rng.integers(site_start, np.maximum(earlier_end, site_start + 1))
+    source, target = pick[has_earlier], returning[has_earlier]
+    # each person comes back at most once, so no two participations of a person overlap
+    unique_source = np.zeros(len(source), dtype=bool)
+    unique_source[np.unique(source, return_index=True)[1]] = True
+    ok = unique_source & ~np.isin(source, returning)
+    person[target[ok]] = person[source[ok]]
 
     geschlecht = rng.choice(np.array(["w", "m", "d"]), size=n, p=[0.45, 0.53, 0.02])
     geburtsjahr = rng.integers(1966, 2005, size=n)

@@ -125,10 +125,16 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, work: Pat
     selected = ", ".join(
         f"c{i} as {_ident(name)}" for i, name in enumerate(names) if name is not None
     )
-    con.execute(
-        f"create or replace temp table staged as select s.rowid + 2 + coalesce(k.n, 0) as _line, "
-        f"{selected} from scanned s asof left join skipped k on s.rowid >= k.t"
-    )
+    if skipped:
+        con.execute(
+            f"create or replace temp view staged as select s.rowid + 2 + coalesce(k.n, 0) "
+            f"as _line, {selected} from scanned s asof left join skipped k on s.rowid >= k.t"
+        )
+    else:  # the common case: line = row number + header
+        con.execute(
+            f"create or replace temp view staged as select rowid + 2 as _line, {selected} "
+            f"from scanned"
+        )
     structural, seen = [], set()
     for line, column, error_type, message in rejected:
         if line in seen:
@@ -377,10 +383,12 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
         )
         for c in kind.columns
     )
+    reasons = ", ".join(f"{_error_case(c, as_of)} as {_ident('e_' + c.name)}" for c in kind.columns)
     errors = ", ".join(
-        f"{{'column': {_lit(c.name)}, 'reason': {_error_case(c, as_of)}, 'value': {_shown(c)}}}"
+        f"{{'column': {_lit(c.name)}, 'reason': {_ident('e_' + c.name)}, 'value': {_shown(c)}}}"
         for c in kind.columns
     )
+    any_error = " or ".join(f"{_ident('e_' + c.name)} is not null" for c in kind.columns)
     parsed = ", ".join(
         f"{_parsed(c, _ident('v_' + c.name))} as {_ident(c.name)}" for c in kind.columns
     )
@@ -391,58 +399,71 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
     )
     rule_list = f"[{rules}]" if rules else "[]"
     key = ", ".join(_ident(k) for k in kind.key)
+    # Error lists exist only for rows that have an error (NULL otherwise): a clean row
+    # costs a few comparisons, which keeps multi-million-row deliveries fast.
+    rule_errors = f"list_filter({rule_list}::{ERROR_TYPE}[], lambda e: e.reason is not null)"
     con.execute(
         f"""
         create or replace temp table checked as
         with cleaned as (select _line, {cleaned} from staged),
+        flagged as (select *, {reasons} from cleaned),
         typed as (
             select _line, {parsed},
-                list_filter([{errors}], lambda e: e.reason is not null) as _column_errors
-            from cleaned
-        ),
-        ruled as (
-            select *, _column_errors || case when len(_column_errors) = 0
-                then list_filter({rule_list}::{ERROR_TYPE}[], lambda e: e.reason is not null)
-                else [] end as _errors
-            from typed
-        ),
-        keyed as (
-            -- a key may appear once per file; later repeats are rejected, naming the first
-            select *, case when len(_errors) = 0 then
-                min(_line) filter (where len(_errors) = 0) over (partition by {key}) end as _first
-            from ruled
+                case when {any_error}
+                    then list_filter([{errors}], lambda e: e.reason is not null)
+                end as _column_errors
+            from flagged
         )
-        select * exclude (_column_errors, _first, _errors),
-            _errors || case when _first is not null and _first < _line then
-                [{{'column': {_lit(kind.key[0])},
-                   'reason': 'Schlüssel ({", ".join(kind.key)}) doppelt in dieser Datei',
-                   'value': 'erstmals in Zeile ' || _first}}]
-                else [] end as _errors
-        from keyed
+        select * exclude (_column_errors),
+            coalesce(_column_errors, nullif({rule_errors}, [])) as _errors
+        from typed
         """
     )
+    # a key may appear once per file; later repeats are rejected, naming the first
+    con.execute(
+        f"""
+        create or replace temp table repeated as
+        select {key}, min(_line) as _first
+        from checked
+        where _errors is null
+        group by {key}
+        having count(*) > 1
+        """
+    )
+    if scalar(con, "select count(*) from repeated"):
+        matches = " and ".join(f"c.{_ident(k)} = r.{_ident(k)}" for k in kind.key)
+        con.execute(
+            f"""
+            update checked as c set _errors = [{{
+                'column': {_lit(kind.key[0])},
+                'reason': 'Schlüssel ({", ".join(kind.key)}) doppelt in dieser Datei',
+                'value': 'erstmals in Zeile ' || r._first}}]
+            from repeated as r
+            where {matches} and c._line > r._first and c._errors is null
+            """
+        )
 
 
 def _pseudonymise(con: duckdb.DuckDBPyConnection, key: bytes, kind: Kind) -> None:
     ids = [
         row[0]
         for row in con.execute(
-            "select distinct kundennummer from checked where len(_errors) = 0"
+            "select distinct kundennummer from checked where _errors is null"
         ).fetchall()
     ]
     mapping = pseudonyms(key, ids)
     table = pa.table({"kundennummer": list(mapping), "pid": list(mapping.values())})
-    con.register("pseudonym_map", table)
+    con.register("pseudonym_arrow", table)
+    con.execute("create or replace temp table pseudonym_map as select * from pseudonym_arrow")
+    con.unregister("pseudonym_arrow")
     other = ", ".join(_ident(c.name) for c in kind.columns if c.name != "kundennummer")
+    # a view: the rows stream from the check straight into the Parquet writer
     con.execute(
-        f"""create or replace temp table accepted as
-        select $delivery_id as delivery_id, c._line as line, m.pid, {other}
+        f"""create or replace temp view accepted as
+        select ''::varchar as delivery_id, c._line as line, m.pid, {other}
         from checked c join pseudonym_map m using (kundennummer)
-        where len(c._errors) = 0
-        order by c._line""",
-        {"delivery_id": ""},
+        where c._errors is null"""
     )
-    con.unregister("pseudonym_map")
 
 
 def check_file(
@@ -472,12 +493,12 @@ def check_file(
 def _line_errors(con: duckdb.DuckDBPyConnection, structural: list[LineError]) -> tuple[list, dict]:
     rows = con.execute(
         f"""select _line, e.column, e.reason, e.value from (
-              select _line, unnest(_errors) as e from checked where len(_errors) > 0
+              select _line, unnest(_errors) as e from checked where _errors is not null
             ) order by _line limit {MAX_REPORTED_ERRORS}"""
     ).fetchall()
     counts_rows = con.execute(
         """select e.column || ': ' || e.reason as what, count(*)
-           from (select unnest(_errors) as e from checked where len(_errors) > 0)
+           from (select unnest(_errors) as e from checked where _errors is not null)
            group by 1 order by 2 desc"""
     ).fetchall()
     details = structural + [LineError(*row) for row in rows]
@@ -525,8 +546,8 @@ def ingest_file(
             )
         con, info = check_file(path, kind, key, as_of, work)
         result.file_format, result.encoding = info["format"], info["encoding"]
-        accepted = scalar(con, "select count(*) from accepted")
-        bad = scalar(con, "select count(*) from checked where len(_errors) > 0")
+        accepted = scalar(con, "select count(*) from checked where _errors is null")
+        bad = scalar(con, "select count(*) from checked where _errors is not null")
         result.rows_accepted = accepted
         result.rows_rejected = bad + len({e.line for e in info["structural"]})
         result.errors, result.error_counts = _line_errors(con, info["structural"])
