@@ -84,6 +84,16 @@ def _sql_files(folder: Path) -> list[tuple[str, str]]:
     return [(name, files[name]) for name in TopologicalSorter(graph).static_order()]
 
 
+def staging_views(sql_dir: Path = SQL_DIR) -> list[str]:
+    """``staging.stg_<kind>`` for every kind, from one template and the contract's keys."""
+    template = (sql_dir / "staging" / "latest_delivery_wins.sql").read_text(encoding="utf-8")
+    views = []
+    for kind in KINDS.values():
+        key = ", ".join("pid" if column == "kundennummer" else column for column in kind.key)
+        views.append(template.replace("{kind}", kind.name).replace("{key}", key))
+    return views
+
+
 def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawstore.Delivery]:
     """Copy the accepted rows of every delivery in the manifest into ``raw.<kind>``."""
     deliveries = rawstore.deliveries(settings.raw)
@@ -282,9 +292,10 @@ def build(
         _load_raw(con, settings)
         as_of = _as_of(con, load_date)
         _write_meta(con, settings, run_id, as_of, load_date, run_log)
-        for layer in ("staging", "marts"):
-            for _name, sql in _sql_files(sql_dir / layer):
-                con.execute(sql)
+        for sql in staging_views(sql_dir):
+            con.execute(sql)
+        for _name, sql in _sql_files(sql_dir / "marts"):
+            con.execute(sql)
         checks = run_checks(con, sql_dir)
         con.register("checks", pa.Table.from_pylist(checks))
         con.execute("create table meta.checks as select * from checks")

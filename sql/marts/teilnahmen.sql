@@ -4,7 +4,7 @@ create or replace table marts.teilnahmen as
 with
 
 teilnahmen as (
-    select * from staging.stg_teilnahmen
+    select * from staging.stg_teilnehmende
 ),
 
 anwesenheit as (
@@ -20,7 +20,7 @@ verbleib as (
 ),
 
 build as (
-    select as_of, session_hours from meta.build
+    select as_of, session_hours, default_site from meta.build
 ),
 
 windows as (
@@ -88,7 +88,8 @@ final as (
         w.austritt,
         w.austrittsgrund,
         w.coach,
-        w.standort,
+        -- a delivery without the optional column gets the configured site
+        coalesce(w.standort, b.default_site) as standort,
         w.geschlecht,
         w.geburtsjahr,
         year(w.eintritt) - w.geburtsjahr as alter_bei_eintritt,

@@ -1,0 +1,28 @@
+-- Template, rendered once per kind of delivery as staging.stg_<kind> by kohorte/warehouse.py:
+-- {kind} is the kind's name and {key} its natural key from kohorte/contract.py (with the
+-- pseudonym pid in place of kundennummer), so the key is defined in one place only.
+-- Corrections: for each natural key the row of the latest delivery wins.
+create or replace view staging.stg_{kind} as
+with
+
+source as (
+    select * from raw.{kind}
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by {key}
+            order by delivery_id desc, line desc
+        ) as recency
+    from source
+),
+
+final as (
+    select * exclude (recency)
+    from ranked
+    where recency = 1
+)
+
+select * from final
