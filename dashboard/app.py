@@ -1,4 +1,4 @@
-"""Kohorte's dashboard: navigation and language; pages live in ``dashboard/pages``."""
+"""Kohorte's dashboard: navigation and language; pages live in ``dashboard/views``."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def run() -> None:
     _language_switch()
     pages = [
         st.Page(
-            HERE / "pages" / "ueberblick.py",
+            HERE / "views" / "ueberblick.py",
             title=t("page_overview"),
             icon=":material/dashboard:",
             url_path="ueberblick",

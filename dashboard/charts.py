@@ -119,9 +119,17 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
         x=alt.X("yearmonth(monat):T", title=labels["month"], axis=alt.Axis(format="%b %Y")),
     )
     bars = base.mark_bar().encode(
-        xOffset=alt.XOffset("art:N"),
+        xOffset=alt.XOffset("art:N", sort=[labels["entries"], labels["exits"]]),
         y=alt.Y("n:Q", title=labels["count"]),
-        color=alt.Color("art:N", title=None, legend=alt.Legend(orient="top")),
+        color=alt.Color(
+            "art:N",
+            title=None,
+            legend=alt.Legend(orient="top"),
+            scale=alt.Scale(
+                domain=[labels["entries"], labels["exits"]], range=["#1f5f8b", "#e8983e"]
+            ),
+            sort=[labels["entries"], labels["exits"]],
+        ),
         tooltip=[
             alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
             alt.Tooltip("art:N", title=" "),

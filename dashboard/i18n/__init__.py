@@ -30,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "exits": {"de": "Austritte", "en": "Exits"},
     "active_month_end": {"de": "Aktive am Monatsende", "en": "Active at month end"},
     "count": {"de": "Anzahl", "en": "Count"},
+    "line_is_active": {
+        "de": "Linie: aktive Teilnehmende am Monatsende",
+        "en": "Line: active participants at month end",
+    },
     "attendance_title": {"de": "Anwesenheitsquote je Monat", "en": "Attendance rate per month"},
     "attendance_rate": {"de": "Anwesenheitsquote", "en": "Attendance rate"},
     "warnings": {

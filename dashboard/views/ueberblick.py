@@ -56,14 +56,9 @@ def kpi_cards() -> None:
                     f"{fmt.number(row['zaehler'], lang())} {t('of')} "
                     f"{fmt.number(row['nenner'], lang())}"
                 )
-            column.metric(
-                _label(row["kennzahl"]),
-                _value(row),
-                help=_help(row),
-                border=True,
-            )
-            if detail:
-                column.caption(detail)
+            card = column.container(border=True)
+            card.metric(_label(row["kennzahl"]), _value(row), help=_help(row))
+            card.caption(detail or "&nbsp;")
     if info["warnungen"]:
         st.warning(t("warnings", n=int(info["warnungen"])))
 
@@ -91,6 +86,7 @@ def trends() -> None:
     with left:
         st.subheader(t("monthly_title"))
         st.altair_chart(charts.entries_exits(frame, labels, lang()), width="stretch")
+        st.caption(t("line_is_active"))
     with right:
         st.subheader(t("attendance_title"))
         st.altair_chart(charts.attendance(frame, labels, lang()), width="stretch")
