@@ -551,6 +551,8 @@ def ingest_file(
         result.rows_accepted = accepted
         result.rows_rejected = bad + len({e.line for e in info["structural"]})
         result.errors, result.error_counts = _line_errors(con, info["structural"])
+        if accepted == 0 and result.rows_rejected:
+            raise UnreadableFile(f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt.")
         target = rawstore.parquet_path(raw, kind.name, delivery_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
@@ -588,8 +590,10 @@ def ingest_file(
     except UnreadableFile as error:
         result.status = "quarantined"
         result.message = error.reason
-        result.errors = [LineError(error.line, error.column, error.reason)]
-        result.error_counts = {"Datei": 1}
+        result.rows_accepted = 0
+        if not result.errors:  # a file-level error; line errors, if any, stay as reported
+            result.errors = [LineError(error.line, error.column, error.reason)]
+            result.error_counts = {"Datei": 1}
         _quarantine(path, quarantine, delivery_id, result)
     finally:
         if con is not None:

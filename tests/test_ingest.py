@@ -216,3 +216,13 @@ def test_every_kind_accepts_its_own_header(tmp_path):
         header = ";".join(c.name for c in kind.columns)
         result = _ingest(tmp_path, f"{kind.prefix}_empty.csv", header + "\r\n")
         assert (result.status, result.rows_accepted) == ("loaded", 0), kind.name
+
+
+def test_a_file_without_one_good_line_is_quarantined_with_its_line_errors(tmp_path):
+    content = _csv("anwesenheit", "012D000001;31.02.2026;anwesend;3", "x;y;z;w")
+    result = _ingest(tmp_path, "anwesenheit_x.csv", content)
+    assert (result.status, result.rows_accepted, result.rows_rejected) == ("quarantined", 0, 2)
+    assert "Keine gültige Zeile" in result.message
+    assert {e.line for e in result.errors} == {2, 3}
+    assert not rawstore.parquet_path(tmp_path / "raw", "anwesenheit", "d1").exists()
+    assert rawstore.deliveries(tmp_path / "raw") == []
