@@ -13,8 +13,11 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger("kohorte.dashboard")
 
 
-def _language_switch() -> None:
-    choice = st.sidebar.selectbox(
+def _header(title: str) -> None:
+    """The page title with a small language choice beside it (kept in the URL, ?lang=en)."""
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left.title(title)
+    choice = right.selectbox(
         t("language"),
         options=list(LANGUAGES),
         index=list(LANGUAGES).index(lang()),
@@ -28,18 +31,22 @@ def _language_switch() -> None:
 
 def run() -> None:
     """Build the navigation and run the selected page."""
-    st.set_page_config(page_title="Kohorte", page_icon="📊", layout="wide")
-    _language_switch()
+    st.set_page_config(
+        page_title="Kohorte",
+        page_icon="📊",  # a Material icon as favicon would be fetched from a CDN
+        layout="wide",
+        initial_sidebar_state="collapsed",
+    )
     pages = [
         st.Page(
             HERE / "views" / "ueberblick.py",
             title=t("page_overview"),
             icon=":material/dashboard:",
-            url_path="ueberblick",
-            default=True,
+            default=True,  # served at "/"; Streamlit ignores url_path for the default page
         ),
     ]
     page = st.navigation(pages)
+    _header(page.title)
     try:
         page.run()
     except Exception:  # never show a traceback to users; log it instead

@@ -8,7 +8,13 @@ import pandas as pd
 # Vega's own locale definitions, so axes and tooltips speak German: 1.234,5 and 19.11.2026.
 VEGA_LOCALES = {
     "de": {
-        "number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " €"]},
+        "number": {
+            "decimal": ",",
+            "thousands": ".",
+            "grouping": [3],
+            "currency": ["", "\u00a0€"],
+            "percent": "\u00a0%",  # 75,2 % as in the cards (DIN 5008), not 75,2%
+        },
         "time": {
             "dateTime": "%A, der %e. %B %Y, %X",
             "date": "%d.%m.%Y",
@@ -104,6 +110,18 @@ VEGA_LOCALES = {
 }
 
 
+CHART_HEIGHT = 280
+
+
+def _month_axis(labels: dict[str, str]) -> alt.X:
+    """Months as ordinal bands, so bars and points sit centred on their month."""
+    return alt.X(
+        "yearmonth(monat):O",
+        title=labels["month"],
+        axis=alt.Axis(format="%b %y", labelAngle=0, labelOverlap=True),
+    )
+
+
 def localised(chart: alt.Chart, lang: str) -> alt.Chart:
     """Apply the number and date locale to a chart."""
     return chart.configure(locale=VEGA_LOCALES[lang])
@@ -115,9 +133,7 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
         id_vars=["monat"], value_vars=["eintritte", "austritte"], var_name="art", value_name="n"
     )
     long["art"] = long["art"].map({"eintritte": labels["entries"], "austritte": labels["exits"]})
-    base = alt.Chart(long).encode(
-        x=alt.X("yearmonth(monat):T", title=labels["month"], axis=alt.Axis(format="%b %Y")),
-    )
+    base = alt.Chart(long).encode(x=_month_axis(labels))
     bars = base.mark_bar().encode(
         xOffset=alt.XOffset("art:N", sort=[labels["entries"], labels["exits"]]),
         y=alt.Y("n:Q", title=labels["count"]),
@@ -140,7 +156,7 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
         alt.Chart(frame)
         .mark_line(point=True, color="#555")
         .encode(
-            x="yearmonth(monat):T",
+            x=_month_axis(labels),
             y="aktive_am_monatsende:Q",
             tooltip=[
                 alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
@@ -150,7 +166,7 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
             ],
         )
     )
-    return localised(alt.layer(bars, line).properties(height=280), lang)
+    return localised(alt.layer(bars, line).properties(height=CHART_HEIGHT), lang)
 
 
 def attendance(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
@@ -159,18 +175,18 @@ def attendance(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Ch
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("yearmonth(monat):T", title=labels["month"], axis=alt.Axis(format="%b %Y")),
+            x=_month_axis(labels),
             y=alt.Y(
                 "anwesenheitsquote:Q",
                 title=labels["attendance_rate"],
                 axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(domain=[0, 1]),
+                scale=alt.Scale(zero=False, padding=10),
             ),
             tooltip=[
                 alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
                 alt.Tooltip("anwesenheitsquote:Q", title=labels["attendance_rate"], format=".1%"),
             ],
         )
-        .properties(height=220)
+        .properties(height=CHART_HEIGHT)
     )
     return localised(chart, lang)

@@ -136,7 +136,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             [sys.executable, "-m", "prefect", "server", "start"]
             + ["--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp,
-            env=env,
+            env={**env, "PYTHONUNBUFFERED": "1"},  # so the log tail is current on failure
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,

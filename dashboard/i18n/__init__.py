@@ -10,7 +10,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "app_title": {"de": "Kohorte", "en": "Kohorte"},
     "language": {"de": "Sprache", "en": "Language"},
     "page_overview": {"de": "Überblick", "en": "Overview"},
-    "overview_title": {"de": "Überblick", "en": "Overview"},
     "as_of": {"de": "Datenstand", "en": "Data as of"},
     "last_load": {"de": "zuletzt erfolgreich geladen", "en": "last successful load"},
     "no_data": {
@@ -34,7 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Linie: aktive Teilnehmende am Monatsende",
         "en": "Line: active participants at month end",
     },
-    "attendance_title": {"de": "Anwesenheitsquote je Monat", "en": "Attendance rate per month"},
+    "attendance_title": {"de": "Anwesenheit je Monat", "en": "Attendance per month"},
     "attendance_rate": {"de": "Anwesenheitsquote", "en": "Attendance rate"},
     "warnings": {
         "de": "{n} Datenprüfung(en) mit Warnungen; Details folgen auf der Seite Datenstand.",

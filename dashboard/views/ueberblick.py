@@ -92,6 +92,5 @@ def trends() -> None:
         st.altair_chart(charts.attendance(frame, labels, lang()), width="stretch")
 
 
-st.title(t("overview_title"))
 kpi_cards()
 trends()

@@ -132,6 +132,7 @@ def browser() -> Iterator[Browser]:
     """Debian's chromium driven by Playwright (Playwright's own browsers are never downloaded)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; run `make browser` (part of `make test`).")
+    expect.set_options(timeout=TIMEOUT_MS)  # the first run imports pandas, altair, duckdb
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -155,8 +156,8 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def _wait_for_overview(page: Page, rate_label: str) -> None:
-    """Wait until the KPI cards and both charts have rendered."""
+def _wait_for_overview(page: Page, rate_label: str, *, dialog_ok: bool = False) -> None:
+    """Wait until the KPI cards and both charts have rendered, with no error and no dialog."""
     metric_labels = page.get_by_test_id("stMetricLabel")
     expect(metric_labels.filter(has_text=rate_label).first).to_be_visible()
     charts = page.locator(".vega-embed").locator("canvas, svg.marks")
@@ -166,6 +167,8 @@ def _wait_for_overview(page: Page, rate_label: str) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
     for text in ERROR_TEXTS:
         expect(page.get_by_text(text)).to_have_count(0)
+    if not dialog_ok:  # e.g. Streamlit's "Page not found"
+        expect(page.get_by_role("dialog")).to_have_count(0)
 
 
 def _screenshot(page: Page, name: str) -> Path:
@@ -179,9 +182,25 @@ def _screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def test_overview_german(dashboard_url: str, page: Page) -> None:
-    page.goto(f"{dashboard_url}/ueberblick")
+def test_first_visit_after_start(dashboard_url: str, page: Page) -> None:
+    """The first visit after a server start (first test here) gets the whole app: title,
+    language switch, wide layout, no stray page menu and no dialog."""
+    page.goto(f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
+    assert page.title() == "Kohorte"
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Sprache")).to_be_visible()
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # one page: no menu
+    # wide layout: the four KPI cards of a row share more than 1000 px at 1366 px
+    boxes = [m.bounding_box() for m in page.get_by_test_id("stMetric").all()[:4]]
+    assert boxes[3]["x"] + boxes[3]["width"] - boxes[0]["x"] > 1000
+
+
+def test_overview_german(dashboard_url: str, page: Page) -> None:
+    page.goto(f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+
+    assert page.title() == "Kohorte"
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Sprache")).to_be_visible()
 
     labels = page.get_by_test_id("stMetricLabel")
     for label in ("Aktive Teilnehmende", "Integrationsquote", "Anwesenheitsquote"):
@@ -196,7 +215,7 @@ def test_overview_german(dashboard_url: str, page: Page) -> None:
     caption = page.get_by_test_id("stCaptionContainer").filter(has_text="Datenstand:").first
     expect(caption).to_have_text(re.compile(r"Datenstand: \d{2}\.\d{2}\.\d{4}"))
 
-    for title in ("Eintritte und Austritte je Monat", "Anwesenheitsquote je Monat"):
+    for title in ("Eintritte und Austritte je Monat", "Anwesenheit je Monat"):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -208,15 +227,14 @@ def test_language_switch(dashboard_url: str, page: Page, browser: Browser) -> No
     page.goto(f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
 
-    sidebar = page.get_by_test_id("stSidebar")
-    select = sidebar.get_by_test_id("stSelectbox").filter(has_text="Sprache")
+    select = page.get_by_test_id("stSelectbox").filter(has_text="Sprache")
     expect(select).to_be_visible()
     select.get_by_role("combobox").click()
     page.get_by_role("option", name="English").click()
 
     _wait_for_overview(page, "Integration rate")
     page.wait_for_url(re.compile(r"[?&]lang=en\b"))
-    expect(sidebar.get_by_test_id("stSelectbox").filter(has_text="Language")).to_be_visible()
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Language")).to_be_visible()
 
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
@@ -235,13 +253,13 @@ def test_language_switch(dashboard_url: str, page: Page, browser: Browser) -> No
 def test_no_console_errors_and_offline(dashboard_url: str, page: Page) -> None:
     requests: list[str] = []
     errors: list[str] = []
-    page.on("websocket", lambda websocket: requests.append(websocket.url))
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
             errors.append(f"console: {message.text} ({message.location.get('url')})")
 
     page.on("request", lambda request: requests.append(request.url))
+    page.on("websocket", lambda websocket: requests.append(websocket.url))
     page.on("requestfailed", lambda request: _failed(request, errors))
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
@@ -254,8 +272,12 @@ def test_no_console_errors_and_offline(dashboard_url: str, page: Page) -> None:
 
     assert requests, "no requests recorded"
     foreign = sorted(
-        {url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
-        - {url for url in requests if urlsplit(url).hostname in LOCAL_HOSTS}
+        {
+            url
+            for url in requests
+            if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(url).hostname not in LOCAL_HOSTS
+        }
     )
     assert not foreign, f"requests left the machine: {foreign}"
     assert not errors, "\n".join(errors)
