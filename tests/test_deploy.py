@@ -185,16 +185,21 @@ def _check_ok(result: subprocess.CompletedProcess[str], server: Server) -> None:
     )
 
 
-def test_deploy_all_registers_nightly(prefect_server: Server) -> None:
+@pytest.fixture(scope="module")
+def deployed(prefect_server: Server) -> Server:
+    """The work pool and `prefect --no-prompt deploy --all`, as `make deploy` runs them."""
     created = _run(
         prefect_server,
         *("-m", "prefect", "work-pool", "create", "kohorte", "--type", "process", "--overwrite"),
     )
     _check_ok(created, prefect_server)
+    result = _run(prefect_server, "-m", "prefect", "--no-prompt", "deploy", "--all")
+    _check_ok(result, prefect_server)
+    return prefect_server
 
-    deployed = _run(prefect_server, "-m", "prefect", "--no-prompt", "deploy", "--all")
-    _check_ok(deployed, prefect_server)
 
+def test_deploy_all_registers_nightly(deployed: Server) -> None:
+    prefect_server = deployed
     inspected = _run(prefect_server, "-c", CLIENT_SCRIPT)
     _check_ok(inspected, prefect_server)
     lines = [line for line in inspected.stdout.splitlines() if line.startswith(MARKER)]
@@ -224,3 +229,35 @@ def test_deploy_all_registers_nightly(prefect_server: Server) -> None:
     listed = _run(prefect_server, "-m", "prefect", "deployment", "ls")
     _check_ok(listed, prefect_server)
     assert "nightly/nightly" in listed.stdout, listed.stdout
+
+
+def test_a_run_triggered_by_hand_is_executed_by_a_worker(deployed: Server) -> None:
+    """The deployment really runs: a worker from this checkout loads the inbox and publishes."""
+    home = Path(deployed.env["KOHORTE_HOME"])
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for source in sorted((ROOT / "tests" / "fixtures" / "kpi").glob("*.csv")):
+        (inbox / source.name).write_bytes(source.read_bytes())
+    triggered = _run(
+        deployed,
+        *("-m", "prefect", "deployment", "run", "nightly/nightly"),
+        *("--param", 'load_date="2026-06-30"'),
+    )
+    _check_ok(triggered, deployed)
+    worker = _run(deployed, "-m", "prefect", "worker", "start", "--pool", "kohorte", "--run-once")
+    _check_ok(worker, deployed)
+    runs = _run(
+        deployed,
+        "-c",
+        "import asyncio\n"
+        "from prefect.client.orchestration import get_client\n"
+        "async def main():\n"
+        "    async with get_client() as client:\n"
+        "        for run in await client.read_flow_runs():\n"
+        "            print('RUN', run.state_type.value)\n"
+        "asyncio.run(main())\n",
+    )
+    _check_ok(runs, deployed)
+    assert "RUN COMPLETED" in runs.stdout, runs.stdout + worker.stdout + worker.stderr
+    assert (home / "warehouse" / "current.duckdb").is_symlink()
+    assert list(inbox.iterdir()) == []  # the deliveries were taken in
