@@ -74,11 +74,25 @@ class Settings:
             return self.pseudonym_key_env.encode()
         key_file = self.secrets_dir / "pseudonym.key"
         if not key_file.exists():
-            self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
+            self._create_key(key_file)
         return key_file.read_text().strip().encode()
+
+    def _create_key(self, key_file: Path) -> None:
+        """Write a complete key under a temporary name, then link it into place: if parallel
+        tasks race on the first run, exactly one key wins and nobody reads a partial one."""
+        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass  # another task created it first; use that one
+        finally:
+            tmp.unlink()
 
     def prefect_env(self) -> dict[str, str]:
         """Environment Prefect needs to run offline with its state under ``home``."""

@@ -83,6 +83,7 @@ def discover(settings: Settings) -> list[Path]:
 def plan(settings: Settings, run_id: str) -> list[Planned]:
     """Number the inbox files and find duplicates up front, so files can load in parallel
     and the same content is still loaded exactly once."""
+    settings.pseudonym_key()  # created here, once, before files load in parallel
     known = rawstore.known_hashes(settings.raw)
     planned = []
     for index, path in enumerate(discover(settings), start=1):

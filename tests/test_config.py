@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 from kohorte.config import Settings, load_settings
 from kohorte.privacy import pseudonym
@@ -16,6 +17,16 @@ def test_key_is_generated_once_with_owner_only_permissions(tmp_path):
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert len(key) == 64
     assert Settings(home=tmp_path).pseudonym_key() == key  # stable across runs
+
+
+def test_a_key_created_by_a_parallel_task_in_between_wins(tmp_path, monkeypatch):
+    """The race of the first run: another task creates the key after our existence check."""
+    settings = Settings(home=tmp_path)
+    first = settings.pseudonym_key()
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # we checked before it existed
+    assert settings.pseudonym_key() == first
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "secrets").iterdir()] == ["pseudonym.key"]
 
 
 def test_pseudonyms_depend_on_the_key_and_ignore_case_and_spaces():

@@ -58,12 +58,16 @@ def nightly(harness):
     return nightly
 
 
-def test_flow_loads_the_sample_and_publishes(settings, nightly):
+def test_flow_loads_the_sample_and_publishes(settings, nightly, monkeypatch):
+    # as on a new server: no key configured, so the first run generates one while its
+    # files load in parallel tasks
+    monkeypatch.delenv("KOHORTE_PSEUDONYM_KEY")
     deliver(settings, *sorted(SAMPLE.iterdir()))
     run = nightly(load_date=SAMPLE_LOAD_DATE)
     assert run["status"] == "published"
     assert run["files_loaded"] == len(list(SAMPLE.iterdir()))
     assert run["rows_rejected"] == 0
+    assert (settings.home / "secrets" / "pseudonym.key").exists()
     path = warehouse.current_path(settings)
     con = warehouse.connect_readonly(path)
     assert con.execute("select run_id from meta.build").fetchall() == [(run["run_id"],)]
