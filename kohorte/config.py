@@ -117,3 +117,8 @@ def apply_prefect_env(settings: Settings) -> None:
     """Set Prefect's environment defaults (explicit values from the caller win)."""
     for name, value in settings.prefect_env().items():
         os.environ.setdefault(name, value)
+    if "PREFECT_API_URL" not in os.environ:
+        # The temporary server of a one-off run logs its own shutdown (cancelled event
+        # flushes) as errors with tracebacks: noise, not a problem of the run. The run's
+        # own errors come from the flow engine's loggers and still show.
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")

@@ -79,6 +79,9 @@ def test_broken_files_get_one_report_each_and_good_files_still_load(settings, tm
     assert list(settings.inbox.iterdir()) == []
     logged = _query(settings, "select count(*) from meta.load_errors where line is not null")
     assert logged[0][0] >= 4
+    # reports and logs of bad lines name no customer number outside the quarantine
+    numbers = _kundennummern(FIXTURES / "kpi")
+    _assert_no_kundennummer(settings.home, numbers)
 
 
 def test_report_names_file_line_column_and_reason(settings):
@@ -153,9 +156,13 @@ def _kundennummern(folder: Path) -> set[str]:
 def test_no_kundennummer_outside_the_quarantine(loaded_sample):
     numbers = _kundennummern(SAMPLE)
     assert len(numbers) > 50
+    _assert_no_kundennummer(loaded_sample.home, numbers)
+
+
+def _assert_no_kundennummer(home: Path, numbers: set[str]) -> None:
     pattern = re.compile("|".join(numbers).encode())
     checked = 0
-    for path in loaded_sample.home.rglob("*"):
+    for path in home.rglob("*"):
         if not path.is_file() or "quarantine" in path.parts or "secrets" in path.parts:
             continue
         if path.suffix in (".parquet", ".duckdb"):
