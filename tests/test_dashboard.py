@@ -60,3 +60,22 @@ def test_charts_use_the_german_locale(sample_env):
     specs = [element.proto.spec for element in at.get("vega_lite_chart")]
     assert len(specs) == 2
     assert all('"decimal": ","' in spec and '"thousands": "."' in spec for spec in specs)
+
+
+def test_a_new_publish_shows_without_a_restart(settings):
+    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    load(settings, KPI_LOAD_DATE)
+    at = _run()
+    dropout = next(m.value for m in at.metric if m.label == "Abbruchquote")
+    assert dropout == "14,3 %"  # 1 of 7 exits (tests/fixtures/kpi/README.md)
+    (settings.inbox / "teilnehmende_20260630_korrektur.csv").write_text(
+        "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;geburtsjahr;"
+        "langzeitleistungsbezug;berufsabschluss\r\n"
+        "012D000004;02.02.2026;20.02.2026;krankheit;Jörg Weiß;m;1990;ja;nein\r\n"
+    )
+    load(settings, KPI_LOAD_DATE)
+    at.run()  # the same session, as the fragment's timer or any interaction would
+    assert not at.exception
+    assert next(m.value for m in at.metric if m.label == "Abbruchquote") == "0,0 %"
