@@ -1,0 +1,91 @@
+"""Small-count protection, including the subtraction attack on published totals."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kohorte.disclosure import is_small, protect_rate, protect_table
+
+TABLE = pd.DataFrame(
+    {"w": [12, 1, 7], "m": [9, 8, 0], "d": [0, 0, 4]},
+    index=["Coach A", "Coach B", "Coach C"],
+)
+
+
+def test_primary_suppression_hides_counts_below_the_threshold():
+    hidden = protect_table(TABLE, row_totals=False, column_totals=False).hidden
+    assert hidden.to_numpy().sum() == 1
+    assert hidden.loc["Coach B", "w"]
+
+
+def _recoverable(table: pd.DataFrame, hidden: pd.DataFrame) -> list[tuple]:
+    """Cells an attacker recovers exactly from the published cells and row/column totals."""
+    found = []
+    for axis_values, axis_hidden in ((table, hidden), (table.T, hidden.T)):
+        for label in axis_values.index:
+            secret = [c for c in axis_values.columns if axis_hidden.loc[label, c]]
+            if len(secret) == 1:
+                found.append((label, secret[0]))
+    return found
+
+
+def test_secondary_suppression_defeats_subtraction_from_totals():
+    result = protect_table(TABLE)
+    # row total of Coach B is 9: with only "w" hidden, 9 - 8 - 0 = 1 would give it away
+    assert _recoverable(TABLE, result.hidden) == []
+    assert result.hidden.loc["Coach B", "w"]
+    # minimal here: a rectangle of four cells closes both rows and both columns
+    assert result.hidden.to_numpy().sum() == 4
+    assert result.hidden.loc["Coach A"].sum() == 0
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_no_hidden_cell_is_recoverable_in_random_tables(seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(rng.integers(0, 8, size=(rng.integers(2, 6), rng.integers(2, 6))))
+    result = protect_table(table, threshold=3)
+    assert _recoverable(table, result.hidden) == []
+    small = (table > 0) & (table < 3)
+    assert (result.hidden | ~small).all().all()  # every small cell is hidden
+
+
+def test_display_replaces_hidden_cells_with_the_label():
+    shown = protect_table(TABLE, row_totals=False, column_totals=False).display("<3")
+    assert shown.loc["Coach B", "w"] == "<3"
+    assert shown.loc["Coach A", "w"] == 12
+
+
+@pytest.mark.parametrize("threshold", [3, 5])
+def test_threshold_is_configurable(threshold):
+    counts = pd.DataFrame({"n": [1, 2, 3, 4, 5]})
+    hidden = protect_table(counts, threshold, row_totals=False).hidden["n"].tolist()
+    assert hidden[: threshold - 1] == [True] * (threshold - 1)
+    assert not any(hidden[threshold - 1 :]) or threshold == 3
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [
+        (5, 10, 0.5),
+        (0, 10, 0.0),  # nobody: reveals nobody
+        (1, 10, None),  # one person: rate x denominator would reveal the count
+        (2, 2, None),  # denominator below the threshold
+        (5, None, None),
+    ],
+)
+def test_rates(numerator, denominator, expected):
+    assert protect_rate(numerator, denominator) == expected
+
+
+def test_zero_is_not_small():
+    assert [is_small(v) for v in (0, 1, 2, 3, None)] == [False, True, True, False, False]
+
+
+def test_single_column_table_with_published_total():
+    # a one-column breakdown with its total: hiding one cell needs a second in the column
+    counts = pd.DataFrame({"n": [10, 1, 6, 4]}, index=list("abcd"))
+    hidden = protect_table(counts).hidden["n"]
+    assert hidden.sum() == 2 and hidden["b"] and hidden["d"]
