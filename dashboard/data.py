@@ -41,6 +41,11 @@ def monthly(version: str, start: dt.date) -> pd.DataFrame:
     return named(version, "ueberblick__monatszahlen", start=start)
 
 
+def min_count() -> int:
+    """The small-count threshold from configuration."""
+    return load_settings().min_count
+
+
 def build_info(version: str) -> dict:
     """Run, as-of date and build time of that version."""
     return named(version, "datenstand__build").iloc[0].to_dict()

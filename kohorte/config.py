@@ -25,6 +25,7 @@ class Settings:
     default_site: str = "Salzgitter"
     session_hours: float = 3.0
     warehouse_keep: int = 3
+    min_count: int = 3  # small-count protection: counts below this are never shown
     pseudonym_key_env: str | None = field(default=None, repr=False)
 
     @property
@@ -109,6 +110,7 @@ def load_settings() -> Settings:
         default_site=os.environ.get("KOHORTE_DEFAULT_SITE", "Salzgitter"),
         session_hours=float(os.environ.get("KOHORTE_SESSION_HOURS", "3")),
         warehouse_keep=int(os.environ.get("KOHORTE_WAREHOUSE_KEEP", "3")),
+        min_count=int(os.environ.get("KOHORTE_MIN_COUNT", "3")),
         pseudonym_key_env=os.environ.get("KOHORTE_PSEUDONYM_KEY") or None,
     )
 

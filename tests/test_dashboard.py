@@ -69,7 +69,10 @@ def test_a_new_publish_shows_without_a_restart(settings):
     load(settings, KPI_LOAD_DATE)
     at = _run()
     dropout = next(m.value for m in at.metric if m.label == "Abbruchquote")
-    assert dropout == "14,3 %"  # 1 of 7 exits (tests/fixtures/kpi/README.md)
+    # 1 of 7 exits (tests/fixtures/kpi/README.md): one person, so the rate is not shown
+    assert dropout == "–"
+    assert any(c.value == "nicht angezeigt: weniger als 3 Fälle" for c in at.caption)
+    assert next(m.value for m in at.metric if m.label == "Aktive Teilnehmende") == "<3"
     (settings.inbox / "teilnehmende_20260630_korrektur.csv").write_text(
         "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;geburtsjahr;"
         "langzeitleistungsbezug;berufsabschluss\r\n"

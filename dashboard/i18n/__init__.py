@@ -29,6 +29,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "exits": {"de": "Austritte", "en": "Exits"},
     "active_month_end": {"de": "Aktive am Monatsende", "en": "Active at month end"},
     "count": {"de": "Anzahl", "en": "Count"},
+    "suppressed": {
+        "de": "nicht angezeigt: weniger als {n} Fälle",
+        "en": "not shown: fewer than {n} cases",
+    },
+    "small_counts": {
+        "de": "Werte unter {n} werden zum Schutz der Teilnehmenden nicht gezeigt",
+        "en": "values below {n} are not shown, to protect participants",
+    },
     "line_is_active": {
         "de": "Linie: aktive Teilnehmende am Monatsende",
         "en": "Line: active participants at month end",

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.i18n import lang, t
-from kohorte import fmt
+from kohorte import disclosure, fmt
 from kohorte.kpis import BY_ID
 
 CARDS_PER_ROW = 4
@@ -19,9 +19,13 @@ def _label(kpi_id: str) -> str:
     return kpi.label_de if lang() == "de" else kpi.label_en
 
 
-def _value(row: dict) -> str:
+def _value(row: dict, threshold: int) -> str:
+    """The card's value, or the small-count label when it must not be shown."""
     if row["einheit"] == "rate":
-        return fmt.percent(row["quote"], lang())
+        rate = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
+        return fmt.percent(rate, lang())
+    if disclosure.is_small(row["zaehler"], threshold):
+        return f"<{threshold}"
     return fmt.number(row["zaehler"], lang())
 
 
@@ -47,17 +51,21 @@ def kpi_cards() -> None:
         f"{fmt.datetime(info['built_at'], lang())}"
     )
     rows = data.kpis(version).to_dict("records")
+    threshold = data.min_count()
     for start in range(0, len(rows), CARDS_PER_ROW):
         cards = rows[start : start + CARDS_PER_ROW]
         for column, row in zip(st.columns(CARDS_PER_ROW), cards, strict=False):
             detail = None
-            if row["einheit"] == "rate" and row["nenner"]:
+            shown = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
+            if row["einheit"] == "rate" and shown is None:
+                detail = t("suppressed", n=threshold)
+            elif row["einheit"] == "rate" and row["nenner"]:
                 detail = (
                     f"{fmt.number(row['zaehler'], lang())} {t('of')} "
                     f"{fmt.number(row['nenner'], lang())}"
                 )
             card = column.container(border=True)
-            card.metric(_label(row["kennzahl"]), _value(row), help=_help(row))
+            card.metric(_label(row["kennzahl"]), _value(row, threshold), help=_help(row))
             card.caption(detail or "&nbsp;")
     if info["warnungen"]:
         st.warning(t("warnings", n=int(info["warnungen"])))
@@ -70,7 +78,14 @@ def trends() -> None:
         return
     as_of = data.build_info(version)["as_of"]
     start = dt.date(as_of.year - 2, as_of.month, 1)
-    frame = data.monthly(version, start)
+    frame = data.monthly(version, start).set_index("monat")
+    counts = ["eintritte", "austritte", "aktive_am_monatsende"]
+    # monthly counts add up to the 12-month cards: protect them as columns with totals
+    hidden = disclosure.protect_table(
+        frame[counts], data.min_count(), row_totals=False, column_totals=True
+    ).hidden
+    frame[counts] = frame[counts].astype("Float64").mask(hidden)
+    frame = frame.reset_index()
     labels = {
         key: t(key)
         for key in (
@@ -86,7 +101,7 @@ def trends() -> None:
     with left:
         st.subheader(t("monthly_title"))
         st.altair_chart(charts.entries_exits(frame, labels, lang()), width="stretch")
-        st.caption(t("line_is_active"))
+        st.caption(t("line_is_active") + " · " + t("small_counts", n=data.min_count()))
     with right:
         st.subheader(t("attendance_title"))
         st.altair_chart(charts.attendance(frame, labels, lang()), width="stretch")
