@@ -44,8 +44,14 @@ def run() -> None:
             icon=":material/dashboard:",
             default=True,  # served at "/"; Streamlit ignores url_path for the default page
         ),
+        st.Page(
+            HERE / "views" / "datenstand.py",
+            title=t("page_status"),
+            icon=":material/fact_check:",
+            url_path="datenstand",
+        ),
     ]
-    page = st.navigation(pages)
+    page = st.navigation(pages, position="top")
     _header(page.title)
     try:
         page.run()

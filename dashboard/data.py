@@ -49,3 +49,32 @@ def min_count() -> int:
 def build_info(version: str) -> dict:
     """Run, as-of date and build time of that version."""
     return named(version, "datenstand__build").iloc[0].to_dict()
+
+
+def runs(version: str, limit: int = 30) -> pd.DataFrame:
+    """The latest nightly runs recorded in that version."""
+    return named(version, "datenstand__laeufe", limit=limit)
+
+
+def files(version: str, limit: int = 200) -> pd.DataFrame:
+    """Files of the latest runs with their outcome."""
+    return named(version, "datenstand__dateien", limit=limit)
+
+
+def checks(version: str) -> pd.DataFrame:
+    """Data checks of that build."""
+    return named(version, "datenstand__pruefungen")
+
+
+def report(name: str) -> str | None:
+    """A quarantine report's text (read fresh: reports are deleted by retention)."""
+    from kohorte.ingest import read_report
+
+    return read_report(load_settings().quarantine, name)
+
+
+def next_nightly_run() -> dt.datetime:
+    """When the nightly load runs next, per prefect.yaml."""
+    from kohorte.schedule import next_run
+
+    return next_run(dt.datetime.now(dt.UTC))

@@ -645,3 +645,11 @@ def render_report(result: FileResult) -> str:
     if result.rows_rejected > len(result.errors):
         lines.append(f"... nur die ersten {len(result.errors)} Fehler im Detail.")
     return "\n".join(lines) + "\n"
+
+
+def read_report(quarantine: Path, report: str) -> str | None:
+    """The text report of a quarantined or partly rejected file, if it is still kept."""
+    path = (quarantine / report).resolve()
+    if path.parent != quarantine.resolve() or not path.name.endswith(".report.txt"):
+        return None  # only report files directly in the quarantine folder
+    return path.read_text(encoding="utf-8") if path.exists() else None

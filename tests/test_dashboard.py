@@ -82,3 +82,37 @@ def test_a_new_publish_shows_without_a_restart(settings):
     at.run()  # the same session, as the fragment's timer or any interaction would
     assert not at.exception
     assert next(m.value for m in at.metric if m.label == "Abbruchquote") == "0,0 %"
+
+
+def test_status_page_shows_runs_checks_and_reports(settings):
+    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    (settings.inbox / "anwesenheit_kaputt.csv").write_text(
+        "kundennummer;datum;status;stunden\r\n012D000005;31.02.2026;anwesend;3\r\n"
+        "012D000005;01.06.2026;anwesend;3\r\n"
+    )
+    load(settings, KPI_LOAD_DATE)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("views/datenstand.py").run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == [
+        "Datenstand",
+        "Veröffentlicht",
+        "Nächster nächtlicher Lauf",
+    ]
+    assert at.metric[0].value == "30.06.2026"
+    assert at.metric[2].value.endswith(", 02:00")
+    [expander] = at.expander
+    assert expander.label.startswith("anwesenheit_kaputt.csv")
+    report = expander.code[0].value
+    assert "31.02.2026" in report and "datum" in report
+    tables = [frame.value for frame in at.dataframe]
+    checks, runs, files = tables
+    assert "Prüfung" in checks.columns and len(checks) >= 8
+    assert runs["Zeilen abgelehnt"].iloc[0] == "1"
+    assert runs["Status"].iloc[0] == "veröffentlicht"
+    assert "," in runs["Dauer (s)"].iloc[0]  # decimal comma
+    assert set(checks["Schwere"]) == {"Fehler", "Warnung"}
+    assert set(files["Datei"]) >= {"anwesenheit_kaputt.csv", "teilnehmende_20260630.csv"}

@@ -53,6 +53,57 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
+TEXTS.update(
+    {
+        "page_status": {"de": "Datenstand", "en": "Data status"},
+        "published": {"de": "Veröffentlicht", "en": "Published"},
+        "next_run": {"de": "Nächster nächtlicher Lauf", "en": "Next nightly run"},
+        "runs_title": {"de": "Ladeläufe", "en": "Load runs"},
+        "files_title": {"de": "Gelieferte Dateien", "en": "Delivered files"},
+        "checks_title": {"de": "Datenprüfungen", "en": "Data checks"},
+        "problems_title": {
+            "de": "Abgelehnte Dateien und Zeilen",
+            "en": "Rejected files and lines",
+        },
+        "no_problems": {
+            "de": "Keine abgelehnten Dateien oder Zeilen.",
+            "en": "No rejected files or lines.",
+        },
+        "report_gone": {
+            "de": "Der Bericht liegt nicht mehr in der Quarantäne.",
+            "en": "The report is no longer in the quarantine.",
+        },
+        "col_run": {"de": "Lauf", "en": "Run"},
+        "col_status": {"de": "Status", "en": "Status"},
+        "col_started": {"de": "Beginn", "en": "Started"},
+        "col_files": {"de": "Dateien", "en": "Files"},
+        "col_loaded": {"de": "geladen", "en": "loaded"},
+        "col_partial": {"de": "teilweise", "en": "partly"},
+        "col_quarantined": {"de": "Quarantäne", "en": "quarantined"},
+        "col_duplicate": {"de": "Duplikate", "en": "duplicates"},
+        "col_rows_accepted": {"de": "Zeilen angenommen", "en": "Rows accepted"},
+        "col_rows_rejected": {"de": "Zeilen abgelehnt", "en": "Rows rejected"},
+        "col_seconds": {"de": "Dauer (s)", "en": "Duration (s)"},
+        "col_file": {"de": "Datei", "en": "File"},
+        "col_kind": {"de": "Art", "en": "Kind"},
+        "col_encoding": {"de": "Format", "en": "Format"},
+        "col_message": {"de": "Meldung", "en": "Message"},
+        "col_check": {"de": "Prüfung", "en": "Check"},
+        "col_severity": {"de": "Schwere", "en": "Severity"},
+        "col_failing": {"de": "Auffällige Zeilen", "en": "Failing rows"},
+        "col_passed": {"de": "bestanden", "en": "passed"},
+        "status_loaded": {"de": "geladen", "en": "loaded"},
+        "status_partial": {"de": "teilweise geladen", "en": "partly loaded"},
+        "status_quarantined": {"de": "Quarantäne", "en": "quarantined"},
+        "status_duplicate": {"de": "Duplikat", "en": "duplicate"},
+        "status_published": {"de": "veröffentlicht", "en": "published"},
+        "status_running": {"de": "läuft", "en": "running"},
+        "status_failed": {"de": "fehlgeschlagen", "en": "failed"},
+        "status_error": {"de": "Fehler", "en": "error"},
+        "status_warn": {"de": "Warnung", "en": "warning"},
+    }
+)
+
 KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app
 
 

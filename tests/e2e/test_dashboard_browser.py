@@ -291,3 +291,15 @@ def _failed(request: Request, errors: list[str]) -> None:
     """Record a failed request; requests aborted by the next navigation are harmless."""
     if request.failure != "net::ERR_ABORTED":
         errors.append(f"requestfailed: {request.method} {request.url} ({request.failure})")
+
+
+def test_status_page_through_the_navigation(dashboard_url: str, page: Page) -> None:
+    page.goto(f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+    page.get_by_role("link", name="Datenstand").first.click()
+    page.wait_for_url(re.compile(r"/datenstand"))
+    expect(page.get_by_role("heading", name="Datenprüfungen")).to_be_visible()
+    expect(page.get_by_text("Nächster nächtlicher Lauf")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(3)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert _screenshot(page, "datenstand-de.png").stat().st_size > 0

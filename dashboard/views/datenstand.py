@@ -1,0 +1,85 @@
+"""Datenstand: what is published, the load log, rejected files with reports, data checks."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.i18n import lang, t
+from kohorte import fmt
+
+RUN_COLUMNS = {
+    "run_id": "col_run",
+    "status": "col_status",
+    "files_total": "col_files",
+    "files_loaded": "col_loaded",
+    "files_partial": "col_partial",
+    "files_quarantined": "col_quarantined",
+    "files_duplicate": "col_duplicate",
+    "rows_accepted": "col_rows_accepted",
+    "rows_rejected": "col_rows_rejected",
+    "sekunden": "col_seconds",
+}
+FILE_COLUMNS = {
+    "file_name": "col_file",
+    "kind": "col_kind",
+    "status": "col_status",
+    "encoding": "col_encoding",
+    "rows_accepted": "col_rows_accepted",
+    "rows_rejected": "col_rows_rejected",
+    "message": "col_message",
+}
+CHECK_COLUMNS = {
+    "name": "col_check",
+    "severity": "col_severity",
+    "failing_rows": "col_failing",
+    "passed": "col_passed",
+}
+
+
+def _table(frame, columns: dict[str, str], decimals: dict[str, int] | None = None) -> None:
+    """A read-only table in the UI language: translated headers and codes, numbers
+    formatted by Babel (the grid's own formatting would follow the browser's locale)."""
+    shown = frame[list(columns)].copy()
+    config = {}
+    for column in shown.columns:
+        if column in ("status", "severity"):
+            shown[column] = shown[column].map(lambda v: t(f"status_{v}"))
+        elif shown[column].dtype.kind in "iuf":
+            places = (decimals or {}).get(column, 0)
+            shown[column] = shown[column].map(lambda v, p=places: fmt.number(v, lang(), p))
+            config[t(columns[column])] = st.column_config.TextColumn(alignment="right")
+    shown = shown.rename(columns={k: t(v) for k, v in columns.items()})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+
+
+version = data.current_version()
+if version is None:
+    st.info(t("no_data"))
+    st.stop()
+
+info = data.build_info(version)
+left, middle, right = st.columns(3)
+left.metric(t("as_of"), fmt.date(info["as_of"], lang()), border=True)
+middle.metric(t("published"), fmt.datetime(info["built_at"], lang()), border=True)
+right.metric(t("next_run"), fmt.datetime(data.next_nightly_run(), lang()), border=True)
+
+st.subheader(t("problems_title"))
+files = data.files(version)
+problems = files[files["status"].isin(["partial", "quarantined"])]
+if problems.empty:
+    st.success(t("no_problems"))
+for problem in problems.to_dict("records"):
+    label = f"{problem['file_name']}: {problem['message']}"
+    with st.expander(label):
+        text = data.report(problem["report"]) if problem["report"] else None
+        st.code(text or t("report_gone"), language=None)
+
+st.subheader(t("checks_title"))
+_table(data.checks(version), CHECK_COLUMNS)
+
+st.subheader(t("runs_title"))
+_table(data.runs(version), RUN_COLUMNS, decimals={"sekunden": 1})
+
+st.subheader(t("files_title"))
+_table(files, FILE_COLUMNS)

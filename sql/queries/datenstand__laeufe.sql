@@ -1,0 +1,16 @@
+-- The latest runs of the nightly load, newest first.
+select
+    run_id,
+    status,
+    started_at,
+    files_total,
+    files_loaded,
+    files_partial,
+    files_quarantined,
+    files_duplicate,
+    rows_accepted,
+    rows_rejected,
+    coalesce(seconds_ingest, 0) + coalesce(seconds_build, 0) as sekunden
+from meta.load_log
+order by run_id desc
+limit $limit
