@@ -192,6 +192,20 @@ def render_markdown() -> str:
         if kpi.note:
             lines.append(f"- **Note:** {kpi.note}")
         lines.append("")
+    lines += [
+        "## Time to first integration (`marts.integrationsverlauf`)",
+        "",
+        "A Kaplan-Meier curve of the share integrated by day since entry, per entry month",
+        "(`kohorte` = `YYYY-MM`) and overall (`gesamt`). A participation is observed from entry",
+        "until its first integration (the event) or until its observation ends: 28 days after",
+        "exit, or the as-of date if that is earlier. Participants still active, or who left",
+        "without an integration, are *censored* at that point, not counted as failures, so",
+        "young cohorts are not made to look worse than they are. Columns: `tage` (days since",
+        "entry), `unter_risiko` (still observed that day), `ereignisse`, `zensiert`,",
+        "`anteil_integriert` (1 - S(t)). The median time is the first day at which",
+        "`anteil_integriert` reaches 0.5; where it never does, the median is *not reached*.",
+        "",
+    ]
     return "\n".join(lines)
 
 

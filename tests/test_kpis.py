@@ -99,3 +99,30 @@ def test_orphan_attendance_is_a_warning_not_a_failure(kpi_settings):
     con.close()
     assert checks["assert_attendance_belongs_to_participation"] == ("warn", 1)
     assert all(failing == 0 for severity, failing in checks.values() if severity == "error")
+
+
+def test_time_to_integration_curve_censors_instead_of_failing(kpi_settings):
+    """Hand-computed Kaplan-Meier over the eight participations of the fixture:
+
+    day 21 event (P8), 37 event (P1), 46 censored (P4: exit + 28), 57 censored (P5: active
+    on the as-of date), 77 event (P3), 81 censored twice (P6, P7), 83 censored (P2).
+    S(21) = 7/8, S(37) = 7/8 * 6/7 = 3/4, S(77) = 3/4 * 3/4 = 9/16.
+    """
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    rows = con.execute(
+        """select tage, unter_risiko, ereignisse, zensiert, anteil_integriert
+           from marts.integrationsverlauf where kohorte = 'gesamt' order by tage"""
+    ).fetchall()
+    con.close()
+    curve = {
+        day: (at_risk, events, censored, share) for day, at_risk, events, censored, share in rows
+    }
+    assert sorted(curve) == [21, 37, 46, 57, 77, 81, 83]
+    assert curve[21][:3] == (8, 1, 0) and curve[21][3] == pytest.approx(1 / 8)
+    assert curve[37][:3] == (7, 1, 0) and curve[37][3] == pytest.approx(1 / 4)
+    assert curve[46][:3] == (6, 0, 1) and curve[46][3] == pytest.approx(1 / 4)
+    assert curve[77][:3] == (4, 1, 0) and curve[77][3] == pytest.approx(1 - 9 / 16)
+    assert curve[81][:3] == (3, 0, 2)
+    assert curve[83][3] == pytest.approx(7 / 16)
+    # the naive share (3 integrated of 8) would understate it: censoring matters
+    assert curve[83][3] > 3 / 8

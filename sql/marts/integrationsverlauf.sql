@@ -1,0 +1,88 @@
+-- Time to first integration as a Kaplan-Meier curve, per entry cohort (month) and overall.
+-- A participation is observed from entry until its first integration (the event) or until
+-- its observation ends: 28 days after exit, or the as-of date if that comes first. People
+-- still active or who left without integration are censored there, not counted as
+-- failures, so young cohorts are not made to look worse than they are.
+create or replace table marts.integrationsverlauf as
+with
+
+teilnahmen as (
+    select * from marts.teilnahmen
+),
+
+build as (
+    select as_of from meta.build
+),
+
+observed as (
+    select
+        t.eintritt_monat,
+        t.erste_integration_datum is not null as ereignis,
+        datediff(
+            'day',
+            t.eintritt,
+            coalesce(
+                t.erste_integration_datum,
+                least(coalesce(t.austritt + interval 28 day, b.as_of), b.as_of)
+            )
+        ) as tage
+    from teilnahmen as t
+    cross join build as b
+),
+
+cohorts as (
+    select strftime(eintritt_monat, '%Y-%m') as kohorte, ereignis, tage from observed
+    union all
+    select 'gesamt', ereignis, tage from observed
+),
+
+per_day as (
+    select
+        kohorte,
+        tage,
+        count(*) filter (where ereignis) as ereignisse,
+        count(*) filter (where not ereignis) as zensiert,
+        count(*) as beendet
+    from cohorts
+    group by kohorte, tage
+),
+
+at_risk as (
+    -- everyone whose observation lasts at least this long is at risk on that day
+    select
+        *,
+        sum(beendet) over (
+            partition by kohorte order by tage desc
+            rows between unbounded preceding and current row
+        ) as unter_risiko
+    from per_day
+),
+
+steps as (
+    select
+        *,
+        1 - ereignisse / unter_risiko as faktor
+    from at_risk
+),
+
+final as (
+    select
+        kohorte,
+        tage,
+        unter_risiko,
+        ereignisse,
+        zensiert,
+        -- the product of the factors so far; a factor of 0 ends the curve at 1
+        case
+            when min(faktor) over w = 0 then 1.0
+            else 1 - exp(sum(ln(faktor)) over w)
+        end as anteil_integriert
+    from steps
+    window w as (
+        partition by kohorte order by tage
+        rows between unbounded preceding and current row
+    )
+)
+
+select * from final
+order by kohorte, tage
