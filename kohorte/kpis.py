@@ -137,7 +137,8 @@ class KpiValue:
 def read_kpis(con: duckdb.DuckDBPyConnection) -> list[KpiValue]:
     """All headline KPIs, in catalogue order."""
     rows = con.execute(
-        "select kennzahl, quote, zaehler, nenner, fenster_von, fenster_bis from marts.kennzahlen"
+        "select kennzahl, quote, zaehler, nenner, fenster_von, fenster_bis from marts.kennzahlen "
+        "where periode = 'aktuell'"
     ).fetchall()
     found = {row[0]: row for row in rows}
     values = []
@@ -176,6 +177,11 @@ def render_markdown() -> str:
         "",
         "Outcomes and sessions belong to the participation whose window holds them (entry to",
         "28 days after exit, and before the same person's next entry).",
+        "",
+        "Every KPI is also computed for the same window one year earlier (`periode =",
+        "'vorjahr'` in `marts.kennzahlen`) as the baseline the dashboard's trend compares",
+        "with. The baseline uses today's data, so late deliveries improve it instead of",
+        "freezing an old, partial view.",
         "",
     ]
     for kpi in CATALOGUE:

@@ -37,6 +37,11 @@ def test_overview_shows_every_kpi_in_german(sample_env):
     assert len(labels) == 8
     rate = next(m.value for m in at.metric if m.label == "Integrationsquote")
     assert re.fullmatch(r"\d{1,3},\d %", rate)
+    # the sample starts in April 2025: a year before its as-of date nobody had entered,
+    # so the trend is the whole count; rates have no baseline and show no trend
+    entries = next(m for m in at.metric if m.label == "Eintritte (12 Monate)")
+    assert entries.delta == f"+{entries.value} ggü. Vorjahr"
+    assert not next(m for m in at.metric if m.label == "Integrationsquote").delta
     assert any(c.value.startswith("Datenstand: **26.03.2026**") for c in at.caption)
 
 

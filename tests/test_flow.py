@@ -27,7 +27,8 @@ READER = textwrap.dedent(
         try:
             path = warehouse.current_path(settings)
             con = warehouse.connect_readonly(path)
-            kpis = con.execute("select count(*) from marts.kennzahlen").fetchall()[0][0]
+            kpis = con.execute("select count(distinct kennzahl) from marts.kennzahlen")
+            kpis = kpis.fetchall()[0][0]
             checks = con.execute("select count(*) from meta.checks").fetchall()[0][0]
             parts = con.execute("select count(*) from marts.teilnahmen").fetchall()[0][0]
             con.close()

@@ -126,3 +126,21 @@ def test_time_to_integration_curve_censors_instead_of_failing(kpi_settings):
     assert curve[83][3] == pytest.approx(7 / 16)
     # the naive share (3 integrated of 8) would understate it: censoring matters
     assert curve[83][3] > 3 / 8
+
+
+def test_previous_year_baseline_uses_the_same_windows_a_year_earlier(kpi_settings):
+    """Reference date 30.06.2025, window (30.06.2024, 30.06.2025]: only P6 (entered
+    02.06.2025, left 25.07.2025) falls into it."""
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    rows = con.execute(
+        """select kennzahl, zaehler, nenner, quote, fenster_bis
+           from marts.kennzahlen where periode = 'vorjahr'"""
+    ).fetchall()
+    con.close()
+    baseline = {kennzahl: rest for kennzahl, *rest in rows}
+    assert {row[3] for row in baseline.values()} == {dt.date(2025, 6, 30)}
+    assert baseline["aktive_teilnehmende"][0] == 1
+    assert baseline["eintritte_12m"][0] == 1
+    assert baseline["austritte_12m"][0] == 0
+    assert baseline["integrationsquote"][1:3] == [0, None]  # no closed window: no rate
+    assert baseline["in_arbeit_seit_start"][:2] == [0, 1]

@@ -103,7 +103,7 @@ def loaded_sample(settings):
 
 def _snapshot(settings) -> dict:
     return {
-        "kpis": _query(settings, "select * from marts.kennzahlen order by kennzahl"),
+        "kpis": _query(settings, "select * from marts.kennzahlen order by kennzahl, periode"),
         "teilnahmen": _query(settings, "select * from marts.teilnahmen order by teilnahme_id"),
         "raw": _query(
             settings,
@@ -142,7 +142,10 @@ def test_a_corrected_delivery_changes_exactly_the_corrected_rows(settings):
     after_att = _query(settings, "select pid, datum, status, stunden from staging.stg_anwesenheit")
     assert len(set(after_att) - set(before_att)) == 1
     assert len(after_att) == len(before_att)
-    dropouts = "select zaehler from marts.kennzahlen where kennzahl = 'abbruchquote'"
+    dropouts = (
+        "select zaehler from marts.kennzahlen "
+        "where kennzahl = 'abbruchquote' and periode = 'aktuell'"
+    )
     assert _query(settings, dropouts) == [(0,)]
 
 

@@ -17,6 +17,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No data published yet. Run `make run` or `kohorte load`.",
     },
     "of": {"de": "von", "en": "of"},
+    "points": {"de": "Pp.", "en": "pp"},
+    "vs_last_year": {"de": "ggü. Vorjahr", "en": "vs. last year"},
     "window": {"de": "Zeitraum", "en": "Window"},
     "numerator": {"de": "Zähler", "en": "Numerator"},
     "denominator": {"de": "Nenner", "en": "Denominator"},

@@ -29,6 +29,26 @@ def _value(row: dict, threshold: int) -> str:
     return fmt.number(row["zaehler"], lang())
 
 
+# For these KPIs a rise is bad news; st.metric shows their increase in red.
+LOWER_IS_BETTER = {"abbruchquote"}
+
+
+def _delta(row: dict, threshold: int) -> str | None:
+    """Change against the same window a year earlier, when both values may be shown."""
+    if row["einheit"] == "rate":
+        now = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
+        before = disclosure.protect_rate(row["vorjahr_zaehler"], row["vorjahr_nenner"], threshold)
+        if now is None or before is None:
+            return None
+        points = fmt.number((now - before) * 100, lang(), 1)
+        return f"{'+' if now >= before else ''}{points} {t('points')} {t('vs_last_year')}"
+    now, before = row["zaehler"], row["vorjahr_zaehler"]
+    if before is None or any(disclosure.is_small(v, threshold) for v in (now, before)):
+        return None
+    change = fmt.number(now - before, lang())
+    return f"{'+' if now >= before else ''}{change} {t('vs_last_year')}"
+
+
 def _help(row: dict) -> str:
     kpi = BY_ID[row["kennzahl"]]
     window = f"{fmt.date(row['fenster_von'], lang())} – {fmt.date(row['fenster_bis'], lang())}"
@@ -65,7 +85,13 @@ def kpi_cards() -> None:
                     f"{fmt.number(row['nenner'], lang())}"
                 )
             card = column.container(border=True)
-            card.metric(_label(row["kennzahl"]), _value(row, threshold), help=_help(row))
+            card.metric(
+                _label(row["kennzahl"]),
+                _value(row, threshold),
+                delta=_delta(row, threshold),
+                delta_color="inverse" if row["kennzahl"] in LOWER_IS_BETTER else "normal",
+                help=_help(row),
+            )
             card.caption(detail or "&nbsp;")
     if info["warnungen"]:
         st.warning(t("warnings", n=int(info["warnungen"])))

@@ -1,5 +1,13 @@
--- Every KPI of the catalogue (kohorte/kpis.py) was computed, and nothing else.
-select coalesce(k.kennzahl, m.kennzahl) as kennzahl
-from meta.kpi_katalog as k
-full outer join marts.kennzahlen as m on m.kennzahl = k.kennzahl
-where k.kennzahl is null or m.kennzahl is null
+-- Every KPI of the catalogue (kohorte/kpis.py) was computed for both periods, and nothing else.
+with
+
+expected as (
+    select k.kennzahl, p.periode
+    from meta.kpi_katalog as k
+    cross join (values ('aktuell'), ('vorjahr')) as p(periode)
+)
+
+select coalesce(e.kennzahl, m.kennzahl) as kennzahl, coalesce(e.periode, m.periode) as periode
+from expected as e
+full outer join marts.kennzahlen as m using (kennzahl, periode)
+where e.kennzahl is null or m.kennzahl is null

@@ -1,5 +1,8 @@
--- The headline KPIs, one row each, with numerator, denominator and window (docs/kpis.md).
--- Windows end at the data's as-of date; "12 months" means (as_of - 12 months, as_of].
+-- The headline KPIs with numerator, denominator and window (docs/kpis.md), for the current
+-- 12 months and, as a baseline, the same 12 months a year earlier (periode 'vorjahr').
+-- Windows end at the reference date: the data's as-of date, or one year before it;
+-- "12 months" means (stichtag - 12 months, stichtag]. The baseline uses today's data,
+-- so late deliveries and follow-ups improve it rather than freeze an old, partial view.
 create or replace table marts.kennzahlen as
 with
 
@@ -12,100 +15,133 @@ anwesenheit as (
 ),
 
 build as (
-    select as_of, session_hours, as_of - interval 12 month as window_start from meta.build
+    select as_of, session_hours from meta.build
 ),
 
-exits_12m as (
-    select t.*
-    from teilnahmen as t, build as b
-    where t.austritt > b.window_start and t.austritt <= b.as_of
+stichtage as (
+    select 'aktuell' as periode, as_of as stichtag from build
+    union all
+    select 'vorjahr', (as_of - interval 12 month)::date from build
+),
+
+periods as (
+    select
+        periode,
+        stichtag,
+        (stichtag - interval 12 month)::date as window_start
+    from stichtage
+),
+
+-- sessions of known participations only (others are reported by a data check)
+known_sessions as (
+    select a.*
+    from anwesenheit as a
+    where exists (
+        select 1 from teilnahmen as t
+        where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
+    )
 ),
 
 kpis as (
     select
+        p.periode,
         'aktive_teilnehmende' as kennzahl,
-        count(*) filter (where aktiv and eintritt <= (select as_of from build)) as zaehler,
+        count(t.teilnahme_id) as zaehler,
         null::bigint as nenner,
-        (select as_of from build) as fenster_von
-    from teilnahmen
+        p.stichtag as fenster_von
+    from periods as p
+    left join teilnahmen as t
+        on t.eintritt <= p.stichtag and coalesce(t.austritt, p.stichtag) >= p.stichtag
+    group by all
 
     union all
+    select p.periode, 'eintritte_12m', count(t.teilnahme_id), null, p.window_start
+    from periods as p
+    left join teilnahmen as t on t.eintritt > p.window_start and t.eintritt <= p.stichtag
+    group by all
+
+    union all
+    select p.periode, 'austritte_12m', count(t.teilnahme_id), null, p.window_start
+    from periods as p
+    left join teilnahmen as t on t.austritt > p.window_start and t.austritt <= p.stichtag
+    group by all
+
+    union all
+    -- exits whose 28-day window closed in the 12 months; integrated within it
     select
-        'eintritte_12m',
-        count(*),
-        null,
-        (select window_start from build)::date
-    from teilnahmen, build
-    where eintritt > build.window_start and eintritt <= build.as_of
-
-    union all
-    select 'austritte_12m', count(*), null, (select window_start from build)::date
-    from exits_12m
-
-    union all
-    -- exits whose 28-day window closed in the last 12 months; integrated within it
-    select
+        p.periode,
         'integrationsquote',
-        count(*) filter (where integriert_bis_28_tage),
-        count(*),
-        (select window_start - interval 28 day from build)::date
-    from teilnahmen, build
-    where austritt + interval 28 day > build.window_start
-        and austritt + interval 28 day <= build.as_of
+        count(t.teilnahme_id) filter (where t.integriert_bis_28_tage),
+        count(t.teilnahme_id),
+        (p.window_start - interval 28 day)::date
+    from periods as p
+    left join teilnahmen as t
+        on t.austritt + interval 28 day > p.window_start
+        and t.austritt + interval 28 day <= p.stichtag
+    group by all
 
     union all
     -- persons (not participations) with an integration since the programme started
     select
+        p.periode,
         'in_arbeit_seit_start',
-        count(distinct pid) filter (where integriert_bis_28_tage),
-        count(distinct pid),
+        count(distinct t.pid) filter (where t.erste_integration_datum <= p.stichtag),
+        count(distinct t.pid),
         (select min(eintritt) from teilnahmen)
-    from teilnahmen
+    from periods as p
+    left join teilnahmen as t on t.eintritt <= p.stichtag
+    group by all
 
     union all
     select
+        p.periode,
         'anwesenheitsquote',
-        sum(stunden),
-        count(*) * any_value(build.session_hours),
-        (select window_start from build)::date
-    from anwesenheit, build
-    where datum > build.window_start and datum <= build.as_of
-        and exists (
-            select 1 from teilnahmen as t
-            where t.pid = anwesenheit.pid
-                and anwesenheit.datum between t.eintritt and coalesce(t.austritt, anwesenheit.datum)
-        )
+        coalesce(sum(a.stunden), 0),
+        count(a.datum) * any_value(b.session_hours),
+        p.window_start
+    from periods as p
+    cross join build as b
+    left join known_sessions as a on a.datum > p.window_start and a.datum <= p.stichtag
+    group by all
 
     union all
     select
+        p.periode,
         'abbruchquote',
-        count(*) filter (where austrittsgrund = 'abbruch'),
-        count(*),
-        (select window_start from build)::date
-    from exits_12m
+        count(t.teilnahme_id) filter (where t.austrittsgrund = 'abbruch'),
+        count(t.teilnahme_id),
+        p.window_start
+    from periods as p
+    left join teilnahmen as t on t.austritt > p.window_start and t.austritt <= p.stichtag
+    group by all
 
     union all
-    -- Eingliederungsquote-style: exits whose follow-up came due in the last 12 months;
+    -- Eingliederungsquote-style: exits whose follow-up came due in the 12 months;
     -- a missing follow-up counts as not employed
     select
+        p.periode,
         'verbleibsquote_6m',
-        count(*) filter (where verbleib_beschaeftigt),
-        count(*),
-        (select window_start - interval 6 month from build)::date
-    from teilnahmen, build
-    where austritt + interval 6 month > build.window_start
-        and austritt + interval 6 month <= build.as_of
+        count(t.teilnahme_id) filter (where t.verbleib_beschaeftigt),
+        count(t.teilnahme_id),
+        (p.window_start - interval 6 month)::date
+    from periods as p
+    left join teilnahmen as t
+        on t.austritt + interval 6 month > p.window_start
+        and t.austritt + interval 6 month <= p.stichtag
+    group by all
 ),
 
 final as (
     select
-        kennzahl,
-        zaehler::decimal(14, 2) as zaehler,
-        nenner::decimal(14, 2) as nenner,
-        case when nenner > 0 then round(zaehler / nenner, 4) end as quote,
-        fenster_von,
-        (select as_of from build) as fenster_bis
-    from kpis
+        k.kennzahl,
+        k.periode,
+        k.zaehler::decimal(14, 2) as zaehler,
+        k.nenner::decimal(14, 2) as nenner,
+        case when k.nenner > 0 then round(k.zaehler / k.nenner, 4) end as quote,
+        k.fenster_von::date as fenster_von,
+        p.stichtag as fenster_bis
+    from kpis as k
+    inner join periods as p using (periode)
 )
 
 select * from final

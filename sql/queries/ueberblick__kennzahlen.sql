@@ -1,4 +1,4 @@
--- Headline KPIs with their windows, in catalogue order.
+-- Headline KPIs with their windows and the same window a year earlier, in catalogue order.
 select
     k.kennzahl,
     c.bezeichnung,
@@ -7,7 +7,12 @@ select
     k.nenner,
     k.quote,
     k.fenster_von,
-    k.fenster_bis
+    k.fenster_bis,
+    v.zaehler as vorjahr_zaehler,
+    v.nenner as vorjahr_nenner,
+    v.quote as vorjahr_quote
 from marts.kennzahlen as k
 inner join meta.kpi_katalog as c using (kennzahl)
+left join marts.kennzahlen as v on v.kennzahl = k.kennzahl and v.periode = 'vorjahr'
+where k.periode = 'aktuell'
 order by c.position
