@@ -45,6 +45,12 @@ def run() -> None:
             default=True,  # served at "/"; Streamlit ignores url_path for the default page
         ),
         st.Page(
+            HERE / "views" / "kohorten.py",
+            title=t("page_cohorts"),
+            icon=":material/groups:",
+            url_path="kohorten",
+        ),
+        st.Page(
             HERE / "views" / "datenstand.py",
             title=t("page_status"),
             icon=":material/fact_check:",

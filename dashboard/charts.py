@@ -190,3 +190,72 @@ def attendance(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Ch
         .properties(height=CHART_HEIGHT)
     )
     return localised(chart, lang)
+
+
+def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
+    """Heatmap: entry month x week since entry, coloured by the cumulative share integrated;
+    cells whose share must not be shown (``anteil`` missing) stay grey with their label."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("woche:O", title=labels["week"], axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(
+            "kohorte:O",
+            title=labels["cohort"],
+            sort="descending",
+            axis=alt.Axis(labelOverlap=False),
+        ),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.condition(
+            "isValid(datum.anteil)",
+            alt.Color(
+                "anteil:Q",
+                title=labels["share_integrated"],
+                scale=alt.Scale(scheme="blues", domain=[0, 0.6], clamp=True),
+                legend=alt.Legend(format=".0%"),
+            ),
+            alt.value("#eeeeee"),
+        ),
+        tooltip=[
+            alt.Tooltip("kohorte:O", title=labels["cohort"]),
+            alt.Tooltip("woche:O", title=labels["week"]),
+            alt.Tooltip("text:N", title=labels["share_integrated"]),
+        ],
+    )
+    text = base.mark_text(fontSize=10).encode(text="text:N")
+    height = max(200, 20 * frame["kohorte"].nunique())
+    return localised(alt.layer(cells, text).properties(height=height), lang)
+
+
+def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
+    """Kaplan-Meier step curves of the share integrated by days since entry."""
+    chart = (
+        alt.Chart(frame)
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("tage:Q", title=labels["days_since_entry"]),
+            y=alt.Y(
+                "anteil_integriert:Q",
+                title=labels["share_integrated"],
+                axis=alt.Axis(format=".0%"),
+            ),
+            color=alt.Color("kohorte:N", title=labels["cohort"]),
+            tooltip=[
+                alt.Tooltip("kohorte:N", title=labels["cohort"]),
+                alt.Tooltip("tage:Q", title=labels["days_since_entry"]),
+                alt.Tooltip("anteil_integriert:Q", title=labels["share_integrated"], format=".1%"),
+            ],
+        )
+        .properties(height=CHART_HEIGHT)
+    )
+    return localised(chart, lang)
+
+
+def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
+    """Horizontal bars of the funnel's steps, labelled with count and share of the step before."""
+    base = alt.Chart(frame).encode(
+        y=alt.Y("schritt:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("anzahl:Q", title=labels["count"]),
+    )
+    bars = base.mark_bar(color="#1f5f8b")
+    text = base.mark_text(align="left", dx=4).encode(text="text:N")
+    return localised(alt.layer(bars, text).properties(height=200), lang)

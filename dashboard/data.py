@@ -11,6 +11,7 @@ import streamlit as st
 
 from kohorte import queries, warehouse
 from kohorte.config import load_settings
+from kohorte.filters import Filters
 
 
 @st.cache_resource(max_entries=2)
@@ -25,10 +26,38 @@ def current_version() -> str | None:
     return None if path is None else str(path)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def named(version: str, name: str, **params: object) -> pd.DataFrame:
+@st.cache_data(max_entries=256, show_spinner=False)
+def named(
+    version: str, name: str, filters: Filters | None = None, **params: object
+) -> pd.DataFrame:
     """A named query's result, cached per warehouse version (a publish is never hidden)."""
-    return queries.run(_connection(version), name, **params)
+    return queries.run(_connection(version), name, filters, **params)
+
+
+def filter_options(version: str) -> dict[str, list[str]]:
+    """Sites, coaches and cohorts that the filters offer."""
+    row = named(version, "filter__optionen").iloc[0]
+    return {key: list(row[key]) for key in ("standorte", "coaches", "kohorten")}
+
+
+def cohort_triangle(version: str, filters: Filters) -> pd.DataFrame:
+    """Cumulative integrations by week since entry, per entry month."""
+    return named(version, "kohorten__dreieck", filters)
+
+
+def funnel(version: str, filters: Filters) -> pd.DataFrame:
+    """Entry to integration, step by step."""
+    return named(version, "kohorten__trichter", filters)
+
+
+def integration_curves(version: str, cohorts: tuple[str, ...]) -> pd.DataFrame:
+    """Kaplan-Meier curves of the chosen cohorts."""
+    return named(version, "kohorten__verlauf", kohorten=list(cohorts))
+
+
+def participations(version: str, filters: Filters) -> pd.DataFrame:
+    """The pseudonymised participations of the selection."""
+    return named(version, "kohorten__teilnehmende", filters)
 
 
 def kpis(version: str) -> pd.DataFrame:

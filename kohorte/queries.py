@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from kohorte.filters import CLAUSE, Filters
+
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 
 
@@ -25,10 +27,23 @@ def names() -> list[str]:
     return sorted(p.stem for p in QUERY_DIR.glob("*.sql"))
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:
-    """Run a named query with DuckDB parameters (never string formatting); small results only."""
+def run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    filters: Filters | None = None,
+    **params: object,
+) -> pd.DataFrame:
+    """Run a named query with DuckDB parameters (never string formatting); small results only.
+
+    A query containing ``{filters}`` gets the shared filter clause (a constant of
+    ``kohorte.filters``) in its place; the filter values travel as parameters.
+    """
+    sql = query_text(name)
+    if "{filters}" in sql:
+        sql = sql.replace("{filters}", CLAUSE)
+        params = {**(filters or Filters()).params(), **params}
     cursor = con.cursor()  # one connection serves many threads; a cursor each
     try:
-        return cursor.execute(query_text(name), params or None).df()
+        return cursor.execute(sql, params or None).df()
     finally:
         cursor.close()

@@ -121,3 +121,28 @@ def test_status_page_shows_runs_checks_and_reports(settings):
     assert "," in runs["Dauer (s)"].iloc[0]  # decimal comma
     assert set(checks["Schwere"]) == {"Fehler", "Warnung"}
     assert set(files["Datei"]) >= {"anwesenheit_kaputt.csv", "teilnehmende_20260630.csv"}
+
+
+def test_cohort_page_sends_no_hidden_count_to_the_browser(sample_env):
+    """Chart data travels to the browser in full; hidden cells must not be in it."""
+    import pyarrow as pa
+
+    at = _run({"geschlecht": "w"})
+    at.switch_page("views/kohorten.py").run()
+    assert not at.exception
+    assert [s.value for s in at.subheader][:2] == [
+        "Integration nach Wochen seit Eintritt (kumuliert)",
+        "Vom Eintritt zur Integration",
+    ]
+    for chart in at.get("vega_lite_chart"):
+        for dataset in chart.proto.datasets:
+            frame = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+            for column in ("integriert", "teilnahmen", "anzahl", "zaehler"):
+                if column in frame:
+                    values = frame[column].dropna()
+                    assert not ((values > 0) & (values < 3)).any(), column
+            if "woche" in frame:  # the triangle: the sample's small cells are labelled
+                assert "<3" in set(frame["text"])
+    table = at.dataframe[0].value
+    assert list(table.columns[:3]) == ["Pseudonym", "Eintritt", "Austritt"]
+    assert re.fullmatch(r"\d{2}\.\d{2}\.\d{4}", table["Eintritt"].iloc[0])

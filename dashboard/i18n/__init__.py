@@ -106,6 +106,61 @@ TEXTS.update(
     }
 )
 
+TEXTS.update(
+    {
+        "page_cohorts": {"de": "Kohorten", "en": "Cohorts"},
+        "filters": {"de": "Filter", "en": "Filters"},
+        "site": {"de": "Standort", "en": "Site"},
+        "coach": {"de": "Coach", "en": "Coach"},
+        "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
+        "gender": {"de": "Geschlecht", "en": "Gender"},
+        "lzb": {"de": "Langzeitleistungsbezug", "en": "Long-term benefit receipt"},
+        "g_w": {"de": "weiblich", "en": "female"},
+        "g_m": {"de": "männlich", "en": "male"},
+        "g_d": {"de": "divers", "en": "diverse"},
+        "yn_ja": {"de": "ja", "en": "yes"},
+        "yn_nein": {"de": "nein", "en": "no"},
+        "triangle_title": {
+            "de": "Integration nach Wochen seit Eintritt (kumuliert)",
+            "en": "Integration by weeks since entry (cumulative)",
+        },
+        "week": {"de": "Woche", "en": "Week"},
+        "share_integrated": {"de": "Anteil integriert", "en": "Share integrated"},
+        "curves_title": {
+            "de": "Zeit bis zur ersten Integration (Kaplan-Meier)",
+            "en": "Time to first integration (Kaplan-Meier)",
+        },
+        "days_since_entry": {"de": "Tage seit Eintritt", "en": "Days since entry"},
+        "all_cohorts": {"de": "alle", "en": "all"},
+        "curves_note": {
+            "de": "Noch Aktive und ohne Integration Ausgetretene zählen bis zum Ende ihrer "
+            "Beobachtung (Austritt + 28 Tage) mit und dann als zensiert, nicht als Misserfolg.",
+            "en": "Participants still active or who left without integration count until "
+            "their observation ends (exit + 28 days) and are then censored, not failures.",
+        },
+        "funnel_title": {"de": "Vom Eintritt zur Integration", "en": "From entry to integration"},
+        "step": {"de": "Schritt", "en": "Step"},
+        "share_previous": {"de": "% des vorherigen Schritts", "en": "% of previous step"},
+        "step_eintritt": {"de": "Eintritt", "en": "Entry"},
+        "step_regelmaessig": {
+            "de": "regelmäßig anwesend (≥ 70 %)",
+            "en": "attended regularly (≥ 70%)",
+        },
+        "step_bewerbung": {"de": "Bewerbung geschrieben", "en": "Applied"},
+        "step_vorstellungsgespraech": {"de": "Vorstellungsgespräch", "en": "Interview"},
+        "step_integration": {"de": "Integration", "en": "Integration"},
+        "participants_title": {"de": "Teilnahmen der Auswahl", "en": "Participations selected"},
+        "col_pid": {"de": "Pseudonym", "en": "Pseudonym"},
+        "col_entry": {"de": "Eintritt", "en": "Entry"},
+        "col_exit": {"de": "Austritt", "en": "Exit"},
+        "col_exit_reason": {"de": "Austrittsgrund", "en": "Exit reason"},
+        "col_applications": {"de": "Bewerbungen", "en": "Applications"},
+        "col_interviews": {"de": "Vorstellungsgespräche", "en": "Interviews"},
+        "col_first_integration": {"de": "Erste Integration", "en": "First integration"},
+        "col_integration_kind": {"de": "Art", "en": "Kind"},
+    }
+)
+
 KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app
 
 

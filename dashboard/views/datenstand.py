@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.i18n import lang, t
+from dashboard.tables import show_table
 from kohorte import fmt
 
 RUN_COLUMNS = {
@@ -37,22 +38,6 @@ CHECK_COLUMNS = {
 }
 
 
-def _table(frame, columns: dict[str, str], decimals: dict[str, int] | None = None) -> None:
-    """A read-only table in the UI language: translated headers and codes, numbers
-    formatted by Babel (the grid's own formatting would follow the browser's locale)."""
-    shown = frame[list(columns)].copy()
-    config = {}
-    for column in shown.columns:
-        if column in ("status", "severity"):
-            shown[column] = shown[column].map(lambda v: t(f"status_{v}"))
-        elif shown[column].dtype.kind in "iuf":
-            places = (decimals or {}).get(column, 0)
-            shown[column] = shown[column].map(lambda v, p=places: fmt.number(v, lang(), p))
-            config[t(columns[column])] = st.column_config.TextColumn(alignment="right")
-    shown = shown.rename(columns={k: t(v) for k, v in columns.items()})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-
-
 version = data.current_version()
 if version is None:
     st.info(t("no_data"))
@@ -76,10 +61,10 @@ for problem in problems.to_dict("records"):
         st.code(text or t("report_gone"), language=None)
 
 st.subheader(t("checks_title"))
-_table(data.checks(version), CHECK_COLUMNS)
+show_table(data.checks(version), CHECK_COLUMNS)
 
 st.subheader(t("runs_title"))
-_table(data.runs(version), RUN_COLUMNS, decimals={"sekunden": 1})
+show_table(data.runs(version), RUN_COLUMNS, decimals={"sekunden": 1})
 
 st.subheader(t("files_title"))
-_table(files, FILE_COLUMNS)
+show_table(files, FILE_COLUMNS)

@@ -19,6 +19,10 @@ verbleib as (
     select * from staging.stg_verbleib
 ),
 
+aktivitaeten as (
+    select * from staging.stg_aktivitaeten
+),
+
 build as (
     select as_of, session_hours, default_site from meta.build
 ),
@@ -42,6 +46,24 @@ sessions as (
         sum(a.stunden) as stunden_anwesend
     from windows as w
     inner join anwesenheit as a
+        on a.pid = w.pid
+        and a.datum >= w.eintritt
+        and a.datum <= coalesce(w.austritt, a.datum)
+        and a.datum < coalesce(w.naechster_eintritt, date '9999-12-31')
+    group by w.teilnahme_id
+),
+
+activities as (
+    select
+        w.teilnahme_id,
+        coalesce(sum(a.anzahl) filter (where a.art = 'bewerbung'), 0) as bewerbungen,
+        coalesce(sum(a.anzahl) filter (where a.art = 'vorstellungsgespraech'), 0)
+            as vorstellungsgespraeche,
+        coalesce(sum(a.anzahl) filter (where a.art = 'arbeitgeberkontakt'), 0)
+            as arbeitgeberkontakte,
+        coalesce(sum(a.anzahl) filter (where a.art = 'beratung'), 0) as beratungen
+    from windows as w
+    inner join aktivitaeten as a
         on a.pid = w.pid
         and a.datum >= w.eintritt
         and a.datum <= coalesce(w.austritt, a.datum)
@@ -104,6 +126,10 @@ final as (
         coalesce(s.termine_unentschuldigt, 0) as termine_unentschuldigt,
         coalesce(s.stunden_anwesend, 0)::decimal(12, 2) as stunden_anwesend,
         (coalesce(s.termine, 0) * b.session_hours)::decimal(12, 2) as stunden_geplant,
+        coalesce(a.bewerbungen, 0) as bewerbungen,
+        coalesce(a.vorstellungsgespraeche, 0) as vorstellungsgespraeche,
+        coalesce(a.arbeitgeberkontakte, 0) as arbeitgeberkontakte,
+        coalesce(a.beratungen, 0) as beratungen,
         i.erste_integration_datum,
         i.erste_integration_art,
         -- "found a job within the 8 weeks": the job starts by the day after leaving
@@ -122,6 +148,7 @@ final as (
     from windows as w
     cross join build as b
     left join sessions as s on s.teilnahme_id = w.teilnahme_id
+    left join activities as a on a.teilnahme_id = w.teilnahme_id
     left join integrations as i on i.teilnahme_id = w.teilnahme_id
     left join followups as f on f.teilnahme_id = w.teilnahme_id
 )

@@ -1,0 +1,60 @@
+"""The shared filter bar: widgets whose state lives in the URL, so a view can be bookmarked."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.i18n import t
+from kohorte.filters import Filters
+
+ALL = "—"
+
+
+def filter_bar(version: str) -> Filters:
+    """Draw the filters (preset from the URL) and return the selection; changes go to the URL."""
+    current = Filters.from_query(st.query_params.to_dict())
+    options = data.filter_options(version)
+    with st.expander(t("filters"), expanded=current != Filters()):
+        cols = st.columns(5)
+        standort = _select(cols[0], t("site"), options["standorte"], current.standort, "f_site")
+        coach = _select(cols[1], t("coach"), options["coaches"], current.coach, "f_coach")
+        kohorte = _select(cols[2], t("cohort"), options["kohorten"], current.kohorte, "f_cohort")
+        gender = _select(
+            cols[3], t("gender"), ["w", "m", "d"], current.geschlecht, "f_gender", t_prefix="g_"
+        )
+        lzb_choice = _select(
+            cols[4],
+            t("lzb"),
+            ["ja", "nein"],
+            None if current.lzb is None else ("ja" if current.lzb else "nein"),
+            "f_lzb",
+            t_prefix="yn_",
+        )
+    chosen = Filters(
+        von=current.von,
+        bis=current.bis,
+        standort=standort,
+        coach=coach,
+        kohorte=kohorte,
+        geschlecht=gender,
+        lzb=None if lzb_choice is None else lzb_choice == "ja",
+    )
+    if chosen != current:
+        for key in Filters().to_query() | current.to_query():
+            st.query_params.pop(key, None)
+        st.query_params.update(chosen.to_query())
+    return chosen
+
+
+def _select(column, label, values, current, key, t_prefix: str | None = None):
+    choices = [ALL, *values]
+    index = choices.index(current) if current in choices else 0
+    value = column.selectbox(
+        label,
+        choices,
+        index=index,
+        key=key,
+        format_func=(lambda v: v if v == ALL or t_prefix is None else t(t_prefix + v)),
+    )
+    return None if value == ALL else value

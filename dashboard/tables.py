@@ -1,0 +1,53 @@
+"""Read-only tables in the UI language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.i18n import lang, t
+from kohorte import fmt
+
+
+def _cell(value: object, places: int, percent: bool) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (dt.datetime, pd.Timestamp, dt.date)):
+        return fmt.date(value, lang())
+    if percent:
+        return fmt.percent(float(value), lang())
+    return fmt.number(value, lang(), places)
+
+
+def show_table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    decimals: dict[str, int] | None = None,
+    percents: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """Translated headers and status codes; numbers, percents and dates formatted by Babel
+    (the grid's own formatting would follow the browser's locale, not the UI language);
+    everything else shown as plain text."""
+    shown = frame[list(columns)].copy()
+    config = {}
+    for column in shown.columns:
+        series = shown[column]
+        label = t(columns[column])
+        if column in ("status", "severity"):
+            shown[column] = series.map(lambda v: t(f"status_{v}"))
+        elif series.dtype.kind in "iufM" or column in percents or _is_date(series):
+            places = (decimals or {}).get(column, 0)
+            shown[column] = series.map(lambda v, p=places, pc=column in percents: _cell(v, p, pc))
+            if series.dtype.kind in "iuf" or column in percents:
+                config[label] = st.column_config.TextColumn(alignment="right")
+        else:
+            shown[column] = series.astype(object).where(series.notna(), "")
+    shown = shown.rename(columns={k: t(v) for k, v in columns.items()})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+
+
+def _is_date(series: pd.Series) -> bool:
+    first = series.dropna().head(1).tolist()
+    return bool(first) and isinstance(first[0], (dt.date, pd.Timestamp))

@@ -1,0 +1,101 @@
+"""Kohorten: entry cohorts, the cohort triangle, time-to-integration curves, the funnel,
+and the participations of the selection."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.filters import filter_bar
+from dashboard.i18n import lang, t
+from dashboard.tables import show_table
+from kohorte import disclosure, fmt
+
+STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
+LABEL_KEYS = (
+    "week", "cohort", "share_integrated", "days_since_entry", "count",
+)  # fmt: skip
+
+
+def _labels() -> dict[str, str]:
+    return {key: t(key) for key in LABEL_KEYS}
+
+
+def _triangle(version: str, filters, threshold: int) -> None:
+    frame = data.cohort_triangle(version, filters).copy()
+    if frame.empty:
+        return
+    shares = [
+        disclosure.protect_rate(n, d, threshold)
+        for n, d in zip(frame["integriert"], frame["teilnahmen"], strict=True)
+    ]
+    frame["text"] = [f"<{threshold}" if a is None else fmt.percent(a, lang(), 0) for a in shares]
+    frame["anteil"] = pd.array(shares, dtype="Float64")  # hidden cells stay missing
+    # only what may be shown goes to the browser: a chart's data is readable in the page
+    frame = frame[["kohorte", "woche", "anteil", "text"]]
+    st.subheader(t("triangle_title"))
+    st.altair_chart(charts.cohort_triangle(frame, _labels(), lang()), width="stretch")
+
+
+def _curves(version: str, filters) -> None:
+    cohorts = data.filter_options(version)["kohorten"]
+    chosen = [filters.kohorte] if filters.kohorte else cohorts[-6:]
+    frame = data.integration_curves(version, tuple([*chosen, "gesamt"])).copy()
+    frame["kohorte"] = frame["kohorte"].replace({"gesamt": t("all_cohorts")})
+    st.subheader(t("curves_title"))
+    st.altair_chart(charts.integration_curves(frame, _labels(), lang()), width="stretch")
+    st.caption(t("curves_note"))
+
+
+def _funnel(version: str, filters, threshold: int) -> None:
+    counts = data.funnel(version, filters).iloc[0]
+    rows, previous = [], None
+    for step in STEPS:
+        count = int(counts[step])
+        hidden = disclosure.is_small(count, threshold)
+        share = None if previous is None else disclosure.protect_rate(count, previous, threshold)
+        shown = f"<{threshold}" if hidden else fmt.number(count, lang())
+        if share is not None:
+            shown += f" ({fmt.percent(share, lang(), 0)})"
+        rows.append(
+            {"schritt": t(f"step_{step}"), "anzahl": None if hidden else count, "text": shown}
+        )
+        previous = count
+    st.subheader(t("funnel_title"))
+    st.altair_chart(charts.funnel(pd.DataFrame(rows), _labels(), lang()), width="stretch")
+    st.caption(t("share_previous"))
+
+
+version = data.current_version()
+if version is None:
+    st.info(t("no_data"))
+    st.stop()
+
+selection = filter_bar(version)
+threshold = data.min_count()
+left, right = st.columns([3, 2])
+with left:
+    _triangle(version, selection, threshold)
+with right:
+    _funnel(version, selection, threshold)
+    _curves(version, selection)
+
+st.subheader(t("participants_title"))
+show_table(
+    data.participations(version, selection),
+    {
+        "pid": "col_pid",
+        "eintritt": "col_entry",
+        "austritt": "col_exit",
+        "austrittsgrund": "col_exit_reason",
+        "coach": "coach",
+        "standort": "site",
+        "anwesenheitsquote": "attendance_rate",
+        "bewerbungen": "col_applications",
+        "vorstellungsgespraeche": "col_interviews",
+        "erste_integration_datum": "col_first_integration",
+        "erste_integration_art": "col_integration_kind",
+    },
+    percents={"anwesenheitsquote"},
+)

@@ -1,0 +1,18 @@
+-- The participations of the selection, pseudonymised, newest entry first.
+select
+    t.pid,
+    t.eintritt,
+    t.austritt,
+    t.austrittsgrund,
+    t.coach,
+    t.standort,
+    case when t.stunden_geplant > 0 then t.stunden_anwesend / t.stunden_geplant end
+        as anwesenheitsquote,
+    t.bewerbungen,
+    t.vorstellungsgespraeche,
+    t.erste_integration_datum,
+    t.erste_integration_art
+from marts.teilnahmen as t
+where {filters}
+order by t.eintritt desc, t.pid
+limit 500
