@@ -51,6 +51,12 @@ def run() -> None:
             url_path="kohorten",
         ),
         st.Page(
+            HERE / "views" / "teilnehmende.py",
+            title=t("page_people"),
+            icon=":material/person_search:",
+            url_path="teilnehmende",
+        ),
+        st.Page(
             HERE / "views" / "datenstand.py",
             title=t("page_status"),
             icon=":material/fact_check:",

@@ -259,3 +259,42 @@ def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     bars = base.mark_bar(color="#1f5f8b")
     text = base.mark_text(align="left", dx=4).encode(text="text:N")
     return localised(alt.layer(bars, text).properties(height=200), lang)
+
+
+def timeline(
+    events: pd.DataFrame, periods: pd.DataFrame, labels: dict[str, str], lang: str
+) -> alt.Chart:
+    """A person's timeline: participation periods as bands, then one lane per source."""
+    lanes = [
+        labels[k] for k in ("lane_period", "anwesenheit", "aktivitaet", "ergebnis", "verbleib")
+    ]
+    y = alt.Y("lane:N", title=None, sort=lanes, axis=alt.Axis(labelLimit=200))
+    band = (
+        alt.Chart(periods)
+        .mark_bar(height=14, color="#c9dcea")
+        .encode(
+            x=alt.X("eintritt:T", title=None, axis=alt.Axis(format="%d.%m.%y")),
+            x2="ende:T",
+            y=y,
+            tooltip=[
+                alt.Tooltip("eintritt:T", title=labels["col_entry"], format="%d.%m.%Y"),
+                alt.Tooltip("ende:T", title=labels["col_exit"], format="%d.%m.%Y"),
+            ],
+        )
+    )
+    dots = (
+        alt.Chart(events)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x="datum:T",
+            y=y,
+            color=alt.Color("art_label:N", title=None, legend=alt.Legend(orient="bottom")),
+            shape=alt.Shape("lane:N", legend=None),
+            tooltip=[
+                alt.Tooltip("datum:T", title=labels["date"], format="%d.%m.%Y"),
+                alt.Tooltip("art_label:N", title=" "),
+                alt.Tooltip("wert:Q", title=labels["value"], format=",.1f"),
+            ],
+        )
+    )
+    return localised(alt.layer(band, dots).properties(height=220), lang)

@@ -107,3 +107,20 @@ def next_nightly_run() -> dt.datetime:
     from kohorte.schedule import next_run
 
     return next_run(dt.datetime.now(dt.UTC))
+
+
+def timeline(version: str, pid: str) -> pd.DataFrame:
+    """One person's events."""
+    return named(version, "teilnehmende__zeitleiste", pid=pid)
+
+
+def person(version: str, pid: str) -> pd.DataFrame:
+    """One person's participations."""
+    return named(version, "teilnehmende__teilnahmen", pid=pid)
+
+
+def pseudonym_of(kundennummer: str) -> str:
+    """The pseudonym a customer number has in the warehouse (keyed hash, never stored)."""
+    from kohorte.privacy import pseudonym
+
+    return pseudonym(load_settings().pseudonym_key(), kundennummer)

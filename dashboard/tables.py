@@ -26,7 +26,8 @@ def show_table(
     columns: dict[str, str],
     decimals: dict[str, int] | None = None,
     percents: set[str] | frozenset[str] = frozenset(),
-) -> None:
+    select: bool = False,
+):
     """Translated headers and status codes; numbers, percents and dates formatted by Babel
     (the grid's own formatting would follow the browser's locale, not the UI language);
     everything else shown as plain text."""
@@ -45,7 +46,18 @@ def show_table(
         else:
             shown[column] = series.astype(object).where(series.notna(), "")
     shown = shown.rename(columns={k: t(v) for k, v in columns.items()})
+    if select:  # one row can be chosen; the caller reads event.selection.rows
+        return st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_config=config,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="table_select",
+        )
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    return None
 
 
 def _is_date(series: pd.Series) -> bool:

@@ -146,3 +146,26 @@ def test_cohort_page_sends_no_hidden_count_to_the_browser(sample_env):
     table = at.dataframe[0].value
     assert list(table.columns[:3]) == ["Pseudonym", "Eintritt", "Austritt"]
     assert re.fullmatch(r"\d{2}\.\d{2}\.\d{4}", table["Eintritt"].iloc[0])
+
+
+def test_participant_found_by_customer_number_shows_the_timeline(settings):
+    from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load
+
+    from kohorte.privacy import pseudonym
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    load(settings, KPI_LOAD_DATE)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("views/teilnehmende.py").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 8  # the list of the selection
+    at.text_input(key="find_person").input("012d000001").run()
+    pid = pseudonym(TEST_KEY.encode(), "012D000001")
+    assert at.query_params["pid"] in (pid, [pid])
+    assert at.subheader[-1].value == f"Zeitleiste: {pid}"
+    person = at.dataframe[1].value
+    assert person["Eintritt"].tolist() == ["05.01.2026"]
+    assert person["Termine"].tolist() == ["3"] and person["unentschuldigt"].tolist() == ["1"]
+    # the number typed is not kept anywhere in the page's state shown to others
+    assert "012D000001" not in str(at.query_params) and "012d000001" not in str(at.query_params)

@@ -161,6 +161,33 @@ TEXTS.update(
     }
 )
 
+TEXTS.update(
+    {
+        "page_people": {"de": "Teilnehmende", "en": "Participants"},
+        "people_hint": {
+            "de": "Eine Zeile wählen, um die Zeitleiste der Person zu sehen.",
+            "en": "Select a row to see the person's timeline.",
+        },
+        "find_person": {
+            "de": "Kundennummer suchen (wird nur verschlüsselt verglichen)",
+            "en": "Find a customer number (compared only as a keyed hash)",
+        },
+        "not_found": {"de": "Keine Teilnahme zu dieser Nummer.", "en": "No participation found."},
+        "timeline_title": {"de": "Zeitleiste", "en": "Timeline"},
+        "lane_period": {"de": "Teilnahme", "en": "Participation"},
+        "anwesenheit": {"de": "Anwesenheit", "en": "Attendance"},
+        "aktivitaet": {"de": "Aktivitäten", "en": "Activities"},
+        "ergebnis": {"de": "Ergebnisse", "en": "Outcomes"},
+        "verbleib": {"de": "Verbleib", "en": "Follow-up"},
+        "date": {"de": "Datum", "en": "Date"},
+        "value": {"de": "Wert", "en": "Value"},
+        "col_sessions": {"de": "Termine", "en": "Sessions"},
+        "col_attended": {"de": "anwesend", "en": "attended"},
+        "col_unexcused": {"de": "unentschuldigt", "en": "unexcused"},
+        "col_followup": {"de": "Verbleib (6 Monate)", "en": "Follow-up (6 months)"},
+    }
+)
+
 KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app
 
 

@@ -1,0 +1,82 @@
+"""Teilnehmende: the pseudonymised list of the selection; one person's timeline."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.filters import filter_bar
+from dashboard.i18n import lang, t
+from dashboard.tables import show_table
+
+LIST_COLUMNS = {
+    "pid": "col_pid",
+    "eintritt": "col_entry",
+    "austritt": "col_exit",
+    "austrittsgrund": "col_exit_reason",
+    "coach": "coach",
+    "anwesenheitsquote": "attendance_rate",
+    "bewerbungen": "col_applications",
+    "erste_integration_datum": "col_first_integration",
+}
+PERSON_COLUMNS = {
+    "eintritt": "col_entry",
+    "austritt": "col_exit",
+    "austrittsgrund": "col_exit_reason",
+    "coach": "coach",
+    "termine": "col_sessions",
+    "termine_anwesend": "col_attended",
+    "termine_unentschuldigt": "col_unexcused",
+    "erste_integration_datum": "col_first_integration",
+    "erste_integration_art": "col_integration_kind",
+    "verbleib_status": "col_followup",
+}
+
+
+def _timeline(version: str, pid: str) -> None:
+    periods = data.person(version, pid)
+    if periods.empty:
+        st.warning(t("not_found"))
+        return
+    st.subheader(f"{t('timeline_title')}: {pid}")
+    show_table(periods, PERSON_COLUMNS)
+    events = data.timeline(version, pid).copy()
+    events["lane"] = events["quelle"].map(t)
+    events["art_label"] = events["art"].str.replace("_", " ")
+    bands = periods[["eintritt", "austritt"]].copy()
+    bands["ende"] = bands["austritt"].fillna(pd.Timestamp(data.build_info(version)["as_of"]))
+    bands["lane"] = t("lane_period")
+    labels = {
+        key: t(key)
+        for key in (
+            "lane_period", "anwesenheit", "aktivitaet", "ergebnis", "verbleib",
+            "col_entry", "col_exit", "date", "value",
+        )
+    }  # fmt: skip
+    st.altair_chart(
+        charts.timeline(events, bands[["eintritt", "ende", "lane"]], labels, lang()),
+        width="stretch",
+    )
+
+
+version = data.current_version()
+if version is None:
+    st.info(t("no_data"))
+    st.stop()
+
+selection = filter_bar(version)
+search = st.text_input(t("find_person"), type="password", key="find_person")
+pid = st.query_params.get("pid")
+if search:
+    pid = data.pseudonym_of(search)
+    st.query_params["pid"] = pid
+
+people = data.participations(version, selection)
+st.caption(t("people_hint"))
+event = show_table(people, LIST_COLUMNS, percents={"anwesenheitsquote"}, select=True)
+if event is not None and event.selection.rows:
+    pid = people.iloc[event.selection.rows[0]]["pid"]
+    st.query_params["pid"] = pid
+if pid:
+    _timeline(version, pid)

@@ -1,0 +1,17 @@
+-- One person's participations.
+select
+    teilnahme_id,
+    eintritt,
+    austritt,
+    austrittsgrund,
+    coach,
+    standort,
+    termine,
+    termine_anwesend,
+    termine_unentschuldigt,
+    erste_integration_datum,
+    erste_integration_art,
+    verbleib_status
+from marts.teilnahmen
+where pid = $pid
+order by eintritt
