@@ -47,4 +47,6 @@ def test_sql_files_follow_the_layering():
         assert "raw." not in path.read_text(), f"{path.name}: a mart never reads raw input"
     for path in (ROOT / "dashboard").rglob("*.py"):
         text = path.read_text()
-        assert "staging." not in text and "select " not in text.lower(), path.name
+        assert "staging." not in text, f"{path.name}: the dashboard never reads staging"
+        sql = re.search(r"\bselect\b[^\n]*\bfrom\b", text, re.IGNORECASE)
+        assert not sql, f"{path.name}: SQL belongs in sql/queries, not in pages: {sql[0]}"
