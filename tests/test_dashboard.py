@@ -169,3 +169,24 @@ def test_participant_found_by_customer_number_shows_the_timeline(settings):
     assert person["Termine"].tolist() == ["3"] and person["unentschuldigt"].tolist() == ["1"]
     # the number typed is not kept anywhere in the page's state shown to others
     assert "012D000001" not in str(at.query_params) and "012d000001" not in str(at.query_params)
+
+
+def test_filters_round_trip_through_the_url(sample_env):
+    at = _run({"geschlecht": "w", "lzb": "ja"})
+    at.switch_page("views/kohorten.py").run()
+    assert at.selectbox(key="f_gender").value == "w"
+    assert at.selectbox(key="f_lzb").value == "ja"
+    women = len(at.dataframe[0].value)
+    at.selectbox(key="f_gender").set_value("m").run()
+    assert at.query_params["geschlecht"] in ("m", ["m"])
+    assert at.query_params["lzb"] in ("ja", ["ja"])
+    assert len(at.dataframe[0].value) != women
+    at.selectbox(key="f_gender").set_value("—").run()
+    assert "geschlecht" not in at.query_params
+
+
+def test_malformed_filters_in_the_url_are_ignored(sample_env):
+    at = _run({"lzb": "vielleicht", "von": "gestern", "kohorte": "x" * 500})
+    at.switch_page("views/kohorten.py").run()
+    assert not at.exception
+    assert at.selectbox(key="f_lzb").value == "—"

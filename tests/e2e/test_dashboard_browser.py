@@ -303,3 +303,23 @@ def test_status_page_through_the_navigation(dashboard_url: str, page: Page) -> N
     expect(page.get_by_test_id("stDataFrame")).to_have_count(3)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert _screenshot(page, "datenstand-de.png").stat().st_size > 0
+
+
+def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, page: Page) -> None:
+    """Choose a cohort through the URL, pick a participation in the grid, see its timeline."""
+    page.goto(f"{dashboard_url}/teilnehmende?kohorte=2025-06")
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    expect(page.get_by_text("Kohorte (Eintrittsmonat)")).to_be_visible()
+    page.wait_for_timeout(1000)  # the grid draws on a canvas
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 18)  # first data row's selection box
+    expect(
+        page.get_by_role("heading", name=re.compile(r"^Zeitleiste: [0-9a-f]{16}$"))
+    ).to_be_visible()
+    page.wait_for_url(re.compile(r"pid=[0-9a-f]{16}"))
+    assert "kohorte=2025-06" in page.url  # the filter survives the click
+    charts = page.locator(".vega-embed").locator("canvas, svg.marks")
+    expect(charts.first).to_be_visible()
+    assert _screenshot(page, "teilnehmende-de.png").stat().st_size > 0

@@ -1,0 +1,40 @@
+"""The shared filters: URL form and the SQL clause, against the hand-computed fixture."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kohorte import queries, warehouse
+from kohorte.filters import Filters
+
+
+def test_url_round_trip():
+    chosen = Filters(von=dt.date(2026, 1, 1), standort="Süd", lzb=False, kohorte="2026-01")
+    assert Filters.from_query(chosen.to_query()) == chosen
+    assert chosen.to_query()["lzb"] == "nein"
+    assert Filters.from_query({}) == Filters()
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(), 8),
+        (Filters(geschlecht="w"), 4),  # P1, P3, P6, P8
+        (Filters(lzb=True), 5),  # P1, P2, P4, P6, P7
+        (Filters(coach="Jörg Weiß"), 4),  # P3, P4, P6, P8
+        (Filters(kohorte="2026-01"), 3),  # P1, P2, P3
+        (Filters(von=dt.date(2026, 1, 1), bis=dt.date(2026, 2, 28)), 4),
+        (Filters(geschlecht="w", lzb=True), 2),  # P1, P6
+    ],
+)
+def test_filters_select_the_expected_participations(kpi_settings, filters, expected):
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        frame = queries.run(con, "kohorten__teilnehmende", filters)
+        funnel = queries.run(con, "kohorten__trichter", filters)
+    finally:
+        con.close()
+    assert len(frame) == expected
+    assert int(funnel["eintritt"].iloc[0]) == expected
