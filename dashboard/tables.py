@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.i18n import lang, t
-from kohorte import fmt
+from kohorte import export, fmt
 
 
 def _cell(value: object, places: int, percent: bool) -> str:
@@ -58,6 +58,30 @@ def show_table(
         )
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     return None
+
+
+def download_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
+    """CSV (German Excel) and XLSX downloads of exactly what the page shows.
+
+    ``frame`` must already be protected (small counts replaced); formulas are neutralised.
+    """
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(
+        "CSV",
+        export.to_csv(frame),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "XLSX",
+        export.to_xlsx(frame, sheet=name),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+        icon=":material/download:",
+    )
 
 
 def _is_date(series: pd.Series) -> bool:

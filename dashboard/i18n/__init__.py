@@ -18,6 +18,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "of": {"de": "von", "en": "of"},
     "points": {"de": "Pp.", "en": "pp"},
+    "kpi": {"de": "Kennzahl", "en": "KPI"},
     "vs_last_year": {"de": "ggü. Vorjahr", "en": "vs. last year"},
     "window": {"de": "Zeitraum", "en": "Window"},
     "numerator": {"de": "Zähler", "en": "Numerator"},

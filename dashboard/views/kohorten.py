@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
-from dashboard.tables import show_table
+from dashboard.tables import download_buttons, show_table
 from kohorte import disclosure, fmt
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
@@ -36,6 +36,9 @@ def _triangle(version: str, filters, threshold: int) -> None:
     frame = frame[["kohorte", "woche", "anteil", "text"]]
     st.subheader(t("triangle_title"))
     st.altair_chart(charts.cohort_triangle(frame, _labels(), lang()), width="stretch")
+    table = frame.pivot(index="kohorte", columns="woche", values="text").reset_index()
+    table.columns = [t("cohort")] + [f"{t('week')} {w}" for w in table.columns[1:]]
+    download_buttons(table, "kohorten-dreieck", "triangle")
 
 
 def _curves(version: str, filters) -> None:

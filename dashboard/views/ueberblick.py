@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
 from dashboard.i18n import lang, t
+from dashboard.tables import download_buttons
 from kohorte import disclosure, fmt
 from kohorte.kpis import BY_ID
 
@@ -49,10 +51,13 @@ def _delta(row: dict, threshold: int) -> str | None:
     return f"{'+' if now >= before else ''}{change} {t('vs_last_year')}"
 
 
+def _window(row: dict) -> str:
+    return f"{fmt.date(row['fenster_von'], lang())} – {fmt.date(row['fenster_bis'], lang())}"
+
+
 def _help(row: dict) -> str:
     kpi = BY_ID[row["kennzahl"]]
-    window = f"{fmt.date(row['fenster_von'], lang())} – {fmt.date(row['fenster_bis'], lang())}"
-    parts = [f"**{t('window')}:** {window}", f"**{t('numerator')}:** {kpi.numerator}"]
+    parts = [f"**{t('window')}:** {_window(row)}", f"**{t('numerator')}:** {kpi.numerator}"]
     if kpi.unit == "rate":
         parts.append(f"**{t('denominator')}:** {kpi.denominator}")
     return "  \n".join(parts)
@@ -93,6 +98,17 @@ def kpi_cards() -> None:
                 help=_help(row),
             )
             card.caption(detail or "&nbsp;")
+    download_buttons(
+        pd.DataFrame(
+            {
+                t("kpi"): [_label(row["kennzahl"]) for row in rows],
+                t("value"): [_value(row, threshold) for row in rows],
+                t("window"): [_window(row) for row in rows],
+            }
+        ),
+        "kennzahlen",
+        "kpis",
+    )
     if info["warnungen"]:
         st.warning(t("warnings", n=int(info["warnungen"])))
 

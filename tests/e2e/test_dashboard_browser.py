@@ -323,3 +323,26 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
     charts = page.locator(".vega-embed").locator("canvas, svg.marks")
     expect(charts.first).to_be_visible()
     assert _screenshot(page, "teilnehmende-de.png").stat().st_size > 0
+
+
+def test_kpi_export_downloads_a_german_csv_and_xlsx(dashboard_url: str, page: Page) -> None:
+    page.goto(f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+    with page.expect_download() as csv_download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
+    data = Path(csv_download.value.path()).read_bytes()
+    assert csv_download.value.suggested_filename == "kennzahlen.csv"
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 correctly
+    lines = data.decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "Kennzahl;Wert;Zeitraum"
+    rate = next(line for line in lines if line.startswith("Integrationsquote;"))
+    assert re.fullmatch(
+        r"Integrationsquote;\d+,\d\s%;\d{2}\.\d{2}\.\d{4} – \d{2}\.\d{2}\.\d{4}", rate
+    )
+    with page.expect_download() as xlsx_download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="XLSX").first.click()
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(xlsx_download.value.path()).get_sheet_by_index(0).to_python()
+    assert rows[0] == ["Kennzahl", "Wert", "Zeitraum"]
+    assert len(rows) == 9
