@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import data
 from dashboard.i18n import LANGUAGES, lang, t
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +56,18 @@ def run() -> None:
             title=t("page_people"),
             icon=":material/person_search:",
             url_path="teilnehmende",
+        ),
+        *(
+            [
+                st.Page(
+                    HERE / "views" / "coaches.py",
+                    title=t("page_coaches"),
+                    icon=":material/badge:",
+                    url_path="coaches",
+                )
+            ]
+            if data.coach_views()
+            else []
         ),
         st.Page(
             HERE / "views" / "datenstand.py",

@@ -124,3 +124,13 @@ def pseudonym_of(kundennummer: str) -> str:
     from kohorte.privacy import pseudonym
 
     return pseudonym(load_settings().pseudonym_key(), kundennummer)
+
+
+def coaches(version: str, filters: Filters) -> pd.DataFrame:
+    """Caseload and outcomes per coach."""
+    return named(version, "coaches__uebersicht", filters)
+
+
+def coach_views() -> bool:
+    """Whether per-coach views are switched on (needs the staff council's consent)."""
+    return load_settings().coach_views

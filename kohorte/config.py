@@ -26,6 +26,9 @@ class Settings:
     session_hours: float = 3.0
     warehouse_keep: int = 3
     min_count: int = 3  # small-count protection: counts below this are never shown
+    # Per-coach views monitor employees: in German public bodies they need the staff
+    # council's consent (Personalrat), so they are off unless switched on.
+    coach_views: bool = False
     pseudonym_key_env: str | None = field(default=None, repr=False)
 
     @property
@@ -111,6 +114,7 @@ def load_settings() -> Settings:
         session_hours=float(os.environ.get("KOHORTE_SESSION_HOURS", "3")),
         warehouse_keep=int(os.environ.get("KOHORTE_WAREHOUSE_KEEP", "3")),
         min_count=int(os.environ.get("KOHORTE_MIN_COUNT", "3")),
+        coach_views=os.environ.get("KOHORTE_COACH_VIEWS", "").lower() in ("1", "true", "ja", "on"),
         pseudonym_key_env=os.environ.get("KOHORTE_PSEUDONYM_KEY") or None,
     )
 

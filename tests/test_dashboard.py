@@ -190,3 +190,34 @@ def test_malformed_filters_in_the_url_are_ignored(sample_env):
     at.switch_page("views/kohorten.py").run()
     assert not at.exception
     assert at.selectbox(key="f_lzb").value == "—"
+
+
+@pytest.fixture
+def kpi_env(settings):
+    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    load(settings, KPI_LOAD_DATE)
+    return settings
+
+
+def test_coach_page_protects_small_counts(kpi_env, monkeypatch):
+    monkeypatch.setenv("KOHORTE_COACH_VIEWS", "1")
+    at = _run()
+    at.switch_page("views/coaches.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("Coach")
+    # hand-counted (tests/fixtures/kpi/README.md): Anja Krüger P1 P2 P5 P7, Jörg Weiß the rest
+    assert table.loc["Anja Krüger", "Teilnahmen"] == "4"
+    assert table.loc["Jörg Weiß", "Austritte (28-Tage-Fenster abgeschlossen)"] == "3"
+    # one active person (P5) and one integration each: hidden, and so are their partners
+    assert set(table["Aktive Teilnahmen"]) == {"<3"}
+    assert set(table["davon integriert"]) == {"<3"}
+    assert set(table["Integrationsquote"]) == {"–"}
+
+
+def test_coach_page_is_off_unless_switched_on(kpi_env, monkeypatch):
+    monkeypatch.delenv("KOHORTE_COACH_VIEWS", raising=False)
+    at = _run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("views/coaches.py")  # not registered: no URL reaches it
