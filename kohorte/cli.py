@@ -148,7 +148,7 @@ def kpis(
     typer.echo(f"Datenstand {fmt.date(as_of, lang)} (geladen {fmt.datetime(built_at, lang)})")
     for v in values:
         label = v.kpi.label_de if lang == "de" else v.kpi.label_en
-        shown = fmt.percent(v.value, lang) if v.kpi.unit == "rate" else fmt.number(v.value, lang)
+        shown = fmt.kpi_value(v.value, v.kpi.unit, lang)
         detail = ""
         if v.kpi.unit == "rate":
             detail = f"  ({fmt.number(v.numerator, lang)} von {fmt.number(v.denominator, lang)})"

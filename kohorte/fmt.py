@@ -46,3 +46,10 @@ def datetime(value: dt.datetime | None, lang: str = "de", tz: str = "Europe/Berl
         value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(ZoneInfo(tz))
     return _format_datetime(local, DATE_PATTERNS[lang] + ", HH:mm", locale=LOCALES[lang])
+
+
+def kpi_value(value: float | None, unit: str, lang: str = "de") -> str:
+    """A KPI value by its unit: a share in percent, a ratio with one decimal, or a count."""
+    if unit == "rate":
+        return percent(value, lang)
+    return number(value, lang, 1 if unit == "ratio" else 0)

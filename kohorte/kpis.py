@@ -17,12 +17,13 @@ class Kpi:
     id: str
     label_de: str
     label_en: str
-    unit: str  # "count" or "rate"
+    unit: str  # "count", "rate" (a share, shown in %) or "ratio" (e.g. per participant-week)
     numerator: str
     denominator: str
     window: str
     source: str
     note: str = ""
+    section: str = "kern"  # "kern": headline cards; "weitere": outcomes and activities
 
 
 CATALOGUE: tuple[Kpi, ...] = (
@@ -117,9 +118,91 @@ CATALOGUE: tuple[Kpi, ...] = (
         "Angelehnt an die Eingliederungsquote der BA. Fehlt die Verbleibsmeldung, zählt der "
         "Austritt als nicht beschäftigt (vorsichtige Schätzung).",
     ),
+    Kpi(
+        "integrationen_k2",
+        "Integrationen (K2-Zählung)",
+        "Integrations (K2 count)",
+        "count",
+        "Integrationen (svb_beschaeftigung, ausbildung, selbststaendigkeit) im Fenster einer "
+        "Teilnahme, höchstens eine je Person und Kalendermonat.",
+        "-",
+        "Beginn in den 12 Monaten bis Datenstand",
+        "staging.stg_ergebnisse, marts.teilnahmen",
+        "Gezählt werden Integrationen, nicht Personen (SGB II § 48a, K2).",
+        section="weitere",
+    ),
+    Kpi(
+        "minijobs_12m",
+        "Minijobs",
+        "Mini-jobs",
+        "count",
+        "Aufnahmen geringfügiger Beschäftigung im Fenster einer Teilnahme.",
+        "-",
+        "Beginn in den 12 Monaten bis Datenstand",
+        "staging.stg_ergebnisse, marts.teilnahmen",
+        "Getrennt ausgewiesen, nie als Integration gezählt.",
+        section="weitere",
+    ),
+    Kpi(
+        "gefoerderte_12m",
+        "Geförderte Beschäftigung",
+        "Subsidised employment",
+        "count",
+        "Aufnahmen öffentlich geförderter Beschäftigung im Fenster einer Teilnahme.",
+        "-",
+        "Beginn in den 12 Monaten bis Datenstand",
+        "staging.stg_ergebnisse, marts.teilnahmen",
+        "Getrennt ausgewiesen, nie als Integration gezählt.",
+        section="weitere",
+    ),
+    Kpi(
+        "praktika_12m",
+        "Praktika",
+        "Internships",
+        "count",
+        "Begonnene Praktika im Fenster einer Teilnahme.",
+        "-",
+        "Beginn in den 12 Monaten bis Datenstand",
+        "staging.stg_ergebnisse, marts.teilnahmen",
+        section="weitere",
+    ),
+    Kpi(
+        "weiterbildungen_12m",
+        "Weiterbildungen",
+        "Further training",
+        "count",
+        "Begonnene Weiterbildungen im Fenster einer Teilnahme.",
+        "-",
+        "Beginn in den 12 Monaten bis Datenstand",
+        "staging.stg_ergebnisse, marts.teilnahmen",
+        section="weitere",
+    ),
+    Kpi(
+        "bewerbungen_je_woche",
+        "Bewerbungen je Teilnahmewoche",
+        "Applications per participant-week",
+        "ratio",
+        "Bewerbungen (Summe von anzahl) bekannter Teilnahmen.",
+        "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche).",
+        "Datum in den 12 Monaten bis Datenstand",
+        "staging.stg_aktivitaeten, staging.stg_anwesenheit, marts.teilnahmen",
+        section="weitere",
+    ),
+    Kpi(
+        "unentschuldigt_quote",
+        "Unentschuldigte Fehlzeiten",
+        "Unexcused absence rate",
+        "rate",
+        "Termine mit Status unentschuldigt.",
+        "Alle geplanten Termine bekannter Teilnahmen.",
+        "Termine in den 12 Monaten bis Datenstand",
+        "staging.stg_anwesenheit, marts.teilnahmen",
+        section="weitere",
+    ),
 )
 
 BY_ID = {kpi.id: kpi for kpi in CATALOGUE}
+UNIT_TEXT = {"count": "a count", "rate": "a rate (share)", "ratio": "a ratio"}
 
 
 @dataclass(frozen=True)
@@ -144,7 +227,7 @@ def read_kpis(con: duckdb.DuckDBPyConnection) -> list[KpiValue]:
     values = []
     for kpi in CATALOGUE:
         _, rate, numerator, denominator, start, end = found[kpi.id]
-        value = float(rate) if kpi.unit == "rate" and rate is not None else None
+        value = float(rate) if kpi.unit in ("rate", "ratio") and rate is not None else None
         if kpi.unit == "count":
             value = float(numerator)
         values.append(
@@ -188,7 +271,7 @@ def render_markdown() -> str:
         lines += [
             f"## {kpi.label_de} (`{kpi.id}`)",
             "",
-            f"*{kpi.label_en}*, {'a rate' if kpi.unit == 'rate' else 'a count'}.",
+            f"*{kpi.label_en}*, {UNIT_TEXT[kpi.unit]}.",
             "",
             f"- **Numerator / count:** {kpi.numerator}",
             f"- **Denominator:** {kpi.denominator}",

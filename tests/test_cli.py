@@ -18,7 +18,7 @@ def test_kpis_json_from_the_published_warehouse(sample_settings, monkeypatch):
     payload = json.loads(result.output)
     assert payload["as_of"] == "2026-03-26"  # the last session day of the sample
     ids = [k["id"] for k in payload["kpis"]]
-    assert "integrationsquote" in ids and len(ids) == 8
+    assert "integrationsquote" in ids and len(ids) == 15
     rate = next(k for k in payload["kpis"] if k["id"] == "integrationsquote")
     assert rate["value"] == round(rate["numerator"] / rate["denominator"], 4)
 

@@ -34,7 +34,8 @@ def test_overview_shows_every_kpi_in_german(sample_env):
         "Austritte (12 Monate)",
         "Integrationsquote",
     ]
-    assert len(labels) == 8
+    assert len(labels) == 15
+    assert "Bewerbungen je Teilnahmewoche" in labels
     rate = next(m.value for m in at.metric if m.label == "Integrationsquote")
     assert re.fullmatch(r"\d{1,3},\d %", rate)
     # the sample starts in April 2025: a year before its as-of date nobody had entered,

@@ -18,6 +18,7 @@ READER = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     from kohorte import warehouse
+    from kohorte.kpis import CATALOGUE
     from kohorte.config import Settings
 
     settings, stop, out = Settings(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
@@ -33,7 +34,7 @@ READER = textwrap.dedent(
             parts = con.execute("select count(*) from marts.teilnahmen").fetchall()[0][0]
             con.close()
             versions.add(path.name)
-            if kpis != 8 or checks == 0 or parts == 0:
+            if kpis != len(CATALOGUE) or checks == 0 or parts == 0:
                 incomplete += 1
             reads += 1
         except Exception as error:

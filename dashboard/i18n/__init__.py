@@ -19,6 +19,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "of": {"de": "von", "en": "of"},
     "points": {"de": "Pp.", "en": "pp"},
     "kpi": {"de": "Kennzahl", "en": "KPI"},
+    "more_kpis": {"de": "Ergebnisse und Aktivitäten", "en": "Outcomes and activities"},
     "vs_last_year": {"de": "ggü. Vorjahr", "en": "vs. last year"},
     "window": {"de": "Zeitraum", "en": "Window"},
     "numerator": {"de": "Zähler", "en": "Numerator"},

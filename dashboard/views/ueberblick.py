@@ -26,24 +26,30 @@ def _value(row: dict, threshold: int) -> str:
     if row["einheit"] == "rate":
         rate = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
         return fmt.percent(rate, lang())
+    if row["einheit"] == "ratio":
+        ratio = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
+        return fmt.number(ratio, lang(), 1)
     if disclosure.is_small(row["zaehler"], threshold):
         return f"<{threshold}"
     return fmt.number(row["zaehler"], lang())
 
 
 # For these KPIs a rise is bad news; st.metric shows their increase in red.
-LOWER_IS_BETTER = {"abbruchquote"}
+LOWER_IS_BETTER = {"abbruchquote", "unentschuldigt_quote"}
 
 
 def _delta(row: dict, threshold: int) -> str | None:
     """Change against the same window a year earlier, when both values may be shown."""
-    if row["einheit"] == "rate":
+    if row["einheit"] in ("rate", "ratio"):
         now = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
         before = disclosure.protect_rate(row["vorjahr_zaehler"], row["vorjahr_nenner"], threshold)
         if now is None or before is None:
             return None
+        sign = "+" if now >= before else ""
+        if row["einheit"] == "ratio":
+            return f"{sign}{fmt.number(now - before, lang(), 1)} {t('vs_last_year')}"
         points = fmt.number((now - before) * 100, lang(), 1)
-        return f"{'+' if now >= before else ''}{points} {t('points')} {t('vs_last_year')}"
+        return f"{sign}{points} {t('points')} {t('vs_last_year')}"
     now, before = row["zaehler"], row["vorjahr_zaehler"]
     if before is None or any(disclosure.is_small(v, threshold) for v in (now, before)):
         return None
@@ -77,6 +83,26 @@ def kpi_cards() -> None:
     )
     rows = data.kpis(version).to_dict("records")
     threshold = data.min_count()
+    _cards([r for r in rows if BY_ID[r["kennzahl"]].section == "kern"], threshold)
+    st.subheader(t("more_kpis"))
+    _cards([r for r in rows if BY_ID[r["kennzahl"]].section != "kern"], threshold)
+    download_buttons(
+        pd.DataFrame(
+            {
+                t("kpi"): [_label(row["kennzahl"]) for row in rows],
+                t("value"): [_value(row, threshold) for row in rows],
+                t("window"): [_window(row) for row in rows],
+            }
+        ),
+        "kennzahlen",
+        "kpis",
+    )
+    if info["warnungen"]:
+        st.warning(t("warnings", n=int(info["warnungen"])))
+
+
+def _cards(rows: list[dict], threshold: int) -> None:
+    """KPI cards, four to a row, each with its detail line inside the card."""
     for start in range(0, len(rows), CARDS_PER_ROW):
         cards = rows[start : start + CARDS_PER_ROW]
         for column, row in zip(st.columns(CARDS_PER_ROW), cards, strict=False):
@@ -98,19 +124,6 @@ def kpi_cards() -> None:
                 help=_help(row),
             )
             card.caption(detail or "&nbsp;")
-    download_buttons(
-        pd.DataFrame(
-            {
-                t("kpi"): [_label(row["kennzahl"]) for row in rows],
-                t("value"): [_value(row, threshold) for row in rows],
-                t("window"): [_window(row) for row in rows],
-            }
-        ),
-        "kennzahlen",
-        "kpis",
-    )
-    if info["warnungen"]:
-        st.warning(t("warnings", n=int(info["warnungen"])))
 
 
 def trends() -> None:

@@ -1,4 +1,7 @@
--- Every rate is a share: numerator within 0 and the denominator.
-select kennzahl, zaehler, nenner, quote
-from marts.kennzahlen
-where quote is not null and (quote < 0 or quote > 1 or zaehler > nenner)
+-- Every share is a share: numerator within 0 and the denominator (ratios excepted).
+select k.kennzahl, k.periode, k.zaehler, k.nenner, k.quote
+from marts.kennzahlen as k
+inner join meta.kpi_katalog as c using (kennzahl)
+where c.einheit = 'rate'
+    and k.quote is not null
+    and (k.quote < 0 or k.quote > 1 or k.zaehler > k.nenner)

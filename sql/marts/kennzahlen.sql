@@ -32,6 +32,27 @@ periods as (
     from stichtage
 ),
 
+-- outcomes and activities in the window of one of the person's participations
+outcomes as (
+    select e.*
+    from staging.stg_ergebnisse as e
+    where exists (
+        select 1 from teilnahmen as t
+        where t.pid = e.pid
+            and e.datum between t.eintritt and coalesce(t.austritt + interval 28 day, e.datum)
+    )
+),
+
+applications as (
+    select a.*
+    from staging.stg_aktivitaeten as a
+    where a.art = 'bewerbung'
+        and exists (
+            select 1 from teilnahmen as t
+            where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
+        )
+),
+
 -- sessions of known participations only (others are reported by a data check)
 known_sessions as (
     select a.*
@@ -131,16 +152,82 @@ kpis as (
     group by all
 ),
 
+outcome_kpis as (
+    -- K2: integrations, at most one per person and calendar month
+    select
+        p.periode,
+        'integrationen_k2' as kennzahl,
+        count(distinct (o.pid, date_trunc('month', o.datum))) filter (
+            where o.art in ('svb_beschaeftigung', 'ausbildung', 'selbststaendigkeit')
+        ) as zaehler,
+        null::bigint as nenner,
+        p.window_start as fenster_von
+    from periods as p
+    left join outcomes as o on o.datum > p.window_start and o.datum <= p.stichtag
+    group by all
+
+    union all
+    select
+        p.periode,
+        k.kennzahl,
+        count(o.pid) filter (where o.art = k.art),
+        null,
+        p.window_start
+    from periods as p
+    cross join (
+        values
+            ('minijobs_12m', 'minijob'),
+            ('gefoerderte_12m', 'gefoerderte_beschaeftigung'),
+            ('praktika_12m', 'praktikum'),
+            ('weiterbildungen_12m', 'weiterbildung')
+    ) as k(kennzahl, art)
+    left join outcomes as o on o.datum > p.window_start and o.datum <= p.stichtag
+    group by all
+
+    union all
+    -- participant-weeks: three scheduled sessions make one week of participation
+    select
+        p.periode,
+        'bewerbungen_je_woche',
+        (
+            select coalesce(sum(a.anzahl), 0) from applications as a
+            where a.datum > p.window_start and a.datum <= p.stichtag
+        ),
+        (
+            select count(*) / 3 from known_sessions as s
+            where s.datum > p.window_start and s.datum <= p.stichtag
+        ),
+        p.window_start
+    from periods as p
+
+    union all
+    select
+        p.periode,
+        'unentschuldigt_quote',
+        count(s.datum) filter (where s.status = 'unentschuldigt'),
+        count(s.datum),
+        p.window_start
+    from periods as p
+    left join known_sessions as s on s.datum > p.window_start and s.datum <= p.stichtag
+    group by all
+),
+
+all_kpis as (
+    select * from kpis
+    union all
+    select * from outcome_kpis
+),
+
 final as (
     select
         k.kennzahl,
         k.periode,
-        k.zaehler::decimal(14, 2) as zaehler,
-        k.nenner::decimal(14, 2) as nenner,
+        k.zaehler::decimal(18, 4) as zaehler,
+        k.nenner::decimal(18, 4) as nenner,
         case when k.nenner > 0 then round(k.zaehler / k.nenner, 4) end as quote,
         k.fenster_von::date as fenster_von,
         p.stichtag as fenster_bis
-    from kpis as k
+    from all_kpis as k
     inner join periods as p using (periode)
 )
 
