@@ -31,7 +31,9 @@ def _date(value: str | None) -> dt.date | None:
 def generate(
     out: Annotated[Path | None, typer.Option(help="Target folder (default: the inbox).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
-    start: Annotated[str, typer.Option(help="First programme day (YYYY-MM-DD).")] = "2025-01-06",
+    start: Annotated[
+        str, typer.Option(help="First programme day (YYYY-MM-DD); two years give a baseline.")
+    ] = "2024-06-03",
     end: Annotated[str | None, typer.Option(help="Last day (default: yesterday).")] = None,
     sites: Annotated[int, typer.Option(help="Number of sites (Standorte).")] = 1,
     entries_per_year: Annotated[float, typer.Option(help="Entries per site and year.")] = 300,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -38,11 +39,9 @@ def test_overview_shows_every_kpi_in_german(sample_env):
     assert "Bewerbungen je Teilnahmewoche" in labels
     rate = next(m.value for m in at.metric if m.label == "Integrationsquote")
     assert re.fullmatch(r"\d{1,3},\d %", rate)
-    # the sample starts in April 2025: a year before its as-of date nobody had entered,
-    # so the trend is the whole count; rates have no baseline and show no trend
-    entries = next(m for m in at.metric if m.label == "Eintritte (12 Monate)")
-    assert entries.delta == f"+{entries.value} ggü. Vorjahr"
-    assert not next(m for m in at.metric if m.label == "Integrationsquote").delta
+    # the sample starts in April 2025: the programme did not run through the whole window
+    # a year earlier, so no card claims a trend against it
+    assert not any(m.delta for m in at.metric)
     assert any(c.value.startswith("Datenstand: **26.03.2026**") for c in at.caption)
 
 
@@ -222,3 +221,21 @@ def test_coach_page_is_off_unless_switched_on(kpi_env, monkeypatch):
     at = _run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("views/coaches.py")  # not registered: no URL reaches it
+
+
+def test_cards_show_the_trend_against_a_full_baseline_year(settings):
+    from conftest import deliver, load
+
+    from kohorte.generate import Programme, write_deliveries
+
+    files = write_deliveries(
+        Programme(start=dt.date(2024, 1, 8), end=dt.date(2026, 3, 27), weekly_weeks=2),
+        settings.home / "generated",
+    )
+    deliver(settings, *files)
+    load(settings, dt.date(2026, 3, 28))
+    at = _run()
+    entries = next(m for m in at.metric if m.label == "Eintritte (12 Monate)")
+    assert re.fullmatch(r"[+-]?\d+ ggü\. Vorjahr", entries.delta)
+    rate = next(m for m in at.metric if m.label == "Integrationsquote")
+    assert re.fullmatch(r"[+-]?\d+,\d Pp\. ggü\. Vorjahr", rate.delta)

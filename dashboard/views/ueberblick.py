@@ -14,6 +14,7 @@ from kohorte import disclosure, fmt
 from kohorte.kpis import BY_ID
 
 CARDS_PER_ROW = 4
+CARD_HEIGHT = 150  # equal cards, whether or not they show a trend
 
 
 def _label(kpi_id: str) -> str:
@@ -39,7 +40,10 @@ LOWER_IS_BETTER = {"abbruchquote", "unentschuldigt_quote"}
 
 
 def _delta(row: dict, threshold: int) -> str | None:
-    """Change against the same window a year earlier, when both values may be shown."""
+    """Change against the same window a year earlier, when both values may be shown and the
+    programme already ran through the whole earlier window."""
+    if not row["vorjahr_vollstaendig"]:
+        return None
     if row["einheit"] in ("rate", "ratio"):
         now = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
         before = disclosure.protect_rate(row["vorjahr_zaehler"], row["vorjahr_nenner"], threshold)
@@ -115,7 +119,7 @@ def _cards(rows: list[dict], threshold: int) -> None:
                     f"{fmt.number(row['zaehler'], lang())} {t('of')} "
                     f"{fmt.number(row['nenner'], lang())}"
                 )
-            card = column.container(border=True)
+            card = column.container(border=True, height=CARD_HEIGHT)
             card.metric(
                 _label(row["kennzahl"]),
                 _value(row, threshold),

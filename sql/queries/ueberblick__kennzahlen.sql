@@ -10,7 +10,10 @@ select
     k.fenster_bis,
     v.zaehler as vorjahr_zaehler,
     v.nenner as vorjahr_nenner,
-    v.quote as vorjahr_quote
+    v.quote as vorjahr_quote,
+    -- a baseline is only meaningful if the programme ran through its whole window
+    v.fenster_bis - interval 12 month >= (select min(eintritt) from marts.teilnahmen)
+        as vorjahr_vollstaendig
 from marts.kennzahlen as k
 inner join meta.kpi_katalog as c using (kennzahl)
 left join marts.kennzahlen as v on v.kennzahl = k.kennzahl and v.periode = 'vorjahr'

@@ -345,4 +345,15 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(dashboard_url: str, page: Pa
 
     rows = CalamineWorkbook.from_path(xlsx_download.value.path()).get_sheet_by_index(0).to_python()
     assert rows[0] == ["Kennzahl", "Wert", "Zeitraum"]
-    assert len(rows) == 9
+    from kohorte.kpis import CATALOGUE
+
+    assert len(rows) == 1 + len(CATALOGUE)
+
+
+def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
+    page.goto(f"{dashboard_url}/kohorten")
+    expect(page.get_by_role("heading", name="Vom Eintritt zur Integration")).to_be_visible()
+    charts = page.locator(".vega-embed").locator("canvas, svg.marks")
+    expect(charts).to_have_count(3)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert _screenshot(page, "kohorten-de.png").stat().st_size > 0
