@@ -14,7 +14,7 @@ from kohorte import disclosure, fmt
 from kohorte.kpis import BY_ID
 
 CARDS_PER_ROW = 4
-CARD_HEIGHT = 150  # equal cards, whether or not they show a trend
+CARD_HEIGHT = 180  # equal cards, with room for value, trend and detail line
 
 
 def _label(kpi_id: str) -> str:
