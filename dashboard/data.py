@@ -26,6 +26,17 @@ def current_version() -> str | None:
     return None if path is None else str(path)
 
 
+def page_version() -> str:
+    """The published version for a page; without one, say what to do and stop the page."""
+    from dashboard.i18n import t
+
+    version = current_version()
+    if version is None:
+        st.info(t("no_data"))
+        st.stop()
+    return version
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def named(
     version: str, name: str, filters: Filters | None = None, **params: object

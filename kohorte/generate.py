@@ -34,25 +34,6 @@ COACH_NAMES = (
 )
 FIRST_SITE = "Salzgitter – Lebenstedt"  # the en dash differs between Windows-1252 and Latin-1
 
-EXIT_REASONS = ("regulaer", "arbeitsaufnahme", "ausbildung", "abbruch", "krankheit", "sonstiges")
-OUTCOME_ARTS = (
-    "svb_beschaeftigung",
-    "ausbildung",
-    "selbststaendigkeit",
-    "minijob",
-    "gefoerderte_beschaeftigung",
-    "praktikum",
-    "weiterbildung",
-)
-FOLLOWUP_STATUS = (
-    "svb_beschaeftigt",
-    "ausbildung",
-    "selbststaendig",
-    "minijob",
-    "arbeitslos",
-    "massnahme",
-    "unbekannt",
-)
 FOLLOWUP_DAYS = 182
 
 

@@ -13,10 +13,7 @@ from kohorte import disclosure, fmt
 
 COUNTS = ["aktiv", "teilnahmen", "austritte_abgeschlossen", "integriert"]
 
-version = data.current_version()
-if version is None:
-    st.info(t("no_data"))
-    st.stop()
+version = data.page_version()
 
 selection = filter_bar(version)
 threshold = data.min_count()

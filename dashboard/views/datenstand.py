@@ -38,10 +38,7 @@ CHECK_COLUMNS = {
 }
 
 
-version = data.current_version()
-if version is None:
-    st.info(t("no_data"))
-    st.stop()
+version = data.page_version()
 
 info = data.build_info(version)
 left, middle, right = st.columns(3)

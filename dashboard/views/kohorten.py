@@ -70,10 +70,7 @@ def _funnel(version: str, filters, threshold: int) -> None:
     st.caption(t("share_previous"))
 
 
-version = data.current_version()
-if version is None:
-    st.info(t("no_data"))
-    st.stop()
+version = data.page_version()
 
 selection = filter_bar(version)
 threshold = data.min_count()

@@ -60,10 +60,7 @@ def _timeline(version: str, pid: str) -> None:
     )
 
 
-version = data.current_version()
-if version is None:
-    st.info(t("no_data"))
-    st.stop()
+version = data.page_version()
 
 selection = filter_bar(version)
 search = st.text_input(t("find_person"), type="password", key="find_person")
