@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -81,6 +83,36 @@ def download_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
         icon=":material/download:",
+    )
+
+
+def chart_downloads(chart: alt.TopLevelMixin, name: str, key: str) -> None:
+    """PNG and SVG of a chart, rendered offline (vl-convert) only when a button is clicked,
+    so the page's first paint does not wait for a second of rendering per chart."""
+
+    def render(fmt_name: str) -> bytes:
+        buffer = io.StringIO() if fmt_name == "svg" else io.BytesIO()
+        options = {"scale_factor": 2} if fmt_name == "png" else {}
+        chart.save(buffer, format=fmt_name, **options)
+        value = buffer.getvalue()
+        return value.encode() if isinstance(value, str) else value
+
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(
+        "PNG",
+        lambda: render("png"),
+        file_name=f"{name}.png",
+        mime="image/png",
+        key=f"{key}_png",
+        icon=":material/image:",
+    )
+    right.download_button(
+        "SVG",
+        lambda: render("svg"),
+        file_name=f"{name}.svg",
+        mime="image/svg+xml",
+        key=f"{key}_svg",
+        icon=":material/image:",
     )
 
 

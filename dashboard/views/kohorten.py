@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
-from dashboard.tables import download_buttons, show_table
+from dashboard.tables import chart_downloads, download_buttons, show_table
 from kohorte import disclosure, fmt
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
@@ -47,7 +47,9 @@ def _curves(version: str, filters) -> None:
     frame = data.integration_curves(version, tuple([*chosen, "gesamt"])).copy()
     frame["kohorte"] = frame["kohorte"].replace({"gesamt": t("all_cohorts")})
     st.subheader(t("curves_title"))
-    st.altair_chart(charts.integration_curves(frame, _labels(), lang()), width="stretch")
+    chart = charts.integration_curves(frame, _labels(), lang())
+    st.altair_chart(chart, width="stretch")
+    chart_downloads(chart, "integrationsverlauf", "chart_curves")
     st.caption(t("curves_note"))
 
 

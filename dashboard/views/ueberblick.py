@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.i18n import lang, t
-from dashboard.tables import download_buttons
+from dashboard.tables import chart_downloads, download_buttons
 from kohorte import disclosure, fmt
 from kohorte.kpis import BY_ID
 
@@ -159,7 +159,9 @@ def trends() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("monthly_title"))
-        st.altair_chart(charts.entries_exits(frame, labels, lang()), width="stretch")
+        chart = charts.entries_exits(frame, labels, lang())
+        st.altair_chart(chart, width="stretch")
+        chart_downloads(chart, "eintritte-austritte", "chart_entries")
         st.caption(t("line_is_active") + " · " + t("small_counts", n=data.min_count()))
     with right:
         st.subheader(t("attendance_title"))

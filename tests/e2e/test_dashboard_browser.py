@@ -357,3 +357,16 @@ def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
     expect(charts).to_have_count(3)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert _screenshot(page, "kohorten-de.png").stat().st_size > 0
+
+
+def test_chart_downloads_as_svg_and_png(dashboard_url: str, page: Page) -> None:
+    page.goto(f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+    with page.expect_download() as svg_download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="SVG").first.click()
+    svg = Path(svg_download.value.path()).read_text(encoding="utf-8")
+    assert svg_download.value.suggested_filename == "eintritte-austritte.svg"
+    assert svg.lstrip().startswith("<svg") and "Eintritte" in svg
+    with page.expect_download() as png_download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
+    assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG")
