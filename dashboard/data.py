@@ -71,9 +71,9 @@ def participations(version: str, filters: Filters) -> pd.DataFrame:
     return named(version, "kohorten__teilnehmende", filters)
 
 
-def kpis(version: str) -> pd.DataFrame:
-    """Headline KPIs of that version."""
-    return named(version, "ueberblick__kennzahlen")
+def kpis(version: str, filters: Filters | None = None) -> pd.DataFrame:
+    """Headline KPIs of that version for the selection."""
+    return named(version, "ueberblick__kennzahlen", filters)
 
 
 def monthly(version: str, start: dt.date) -> pd.DataFrame:

@@ -19,6 +19,13 @@ CLAUSE = """(
     )"""
 
 
+# The same filters as arguments of a table macro (marts.kennzahlen_fuer), in its order.
+ARGS = (
+    "$von::date, $bis::date, $standort::varchar, $coach::varchar, $kohorte::varchar, "
+    "$geschlecht::varchar, $lzb::boolean"
+)
+
+
 @dataclass(frozen=True)
 class Filters:
     """A selection of participations; None means "all"."""

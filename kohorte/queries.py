@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from kohorte.filters import CLAUSE, Filters
+from kohorte.filters import ARGS, CLAUSE, Filters
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 
@@ -35,12 +35,13 @@ def run(
 ) -> pd.DataFrame:
     """Run a named query with DuckDB parameters (never string formatting); small results only.
 
-    A query containing ``{filters}`` gets the shared filter clause (a constant of
-    ``kohorte.filters``) in its place; the filter values travel as parameters.
+    A query containing ``{filters}`` gets the shared filter clause, one containing
+    ``{filter_args}`` the filters as macro arguments (both constants of
+    ``kohorte.filters``); the filter values always travel as parameters.
     """
     sql = query_text(name)
-    if "{filters}" in sql:
-        sql = sql.replace("{filters}", CLAUSE)
+    if "{filters}" in sql or "{filter_args}" in sql:
+        sql = sql.replace("{filters}", CLAUSE).replace("{filter_args}", ARGS)
         params = {**(filters or Filters()).params(), **params}
     cursor = con.cursor()  # one connection serves many threads; a cursor each
     try:

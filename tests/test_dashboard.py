@@ -239,3 +239,13 @@ def test_cards_show_the_trend_against_a_full_baseline_year(settings):
     assert re.fullmatch(r"[+-]?\d+ ggü\. Vorjahr", entries.delta)
     rate = next(m for m in at.metric if m.label == "Integrationsquote")
     assert re.fullmatch(r"[+-]?\d+,\d Pp\. ggü\. Vorjahr", rate.delta)
+
+
+def test_overview_cards_follow_the_filters_in_the_url(kpi_env):
+    at = _run({"geschlecht": "w"})
+    assert not at.exception
+    entries = next(m.value for m in at.metric if m.label == "Eintritte (12 Monate)")
+    assert entries == "3"  # P1, P3, P8 (tests/fixtures/kpi/README.md)
+    assert any("Auswahl" in c.value for c in at.caption)
+    at.selectbox(key="f_gender").set_value("—").run()
+    assert next(m.value for m in at.metric if m.label == "Eintritte (12 Monate)") == "7"

@@ -38,3 +38,35 @@ def test_filters_select_the_expected_participations(kpi_settings, filters, expec
         con.close()
     assert len(frame) == expected
     assert int(funnel["eintritt"].iloc[0]) == expected
+
+
+def test_kpis_of_a_selection_come_from_the_same_definition(kpi_settings):
+    """Women only (P1, P3, P6, P8), hand-counted from tests/fixtures/kpi/README.md."""
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        women = queries.run(con, "ueberblick__kennzahlen", Filters(geschlecht="w"))
+        everyone = queries.run(con, "ueberblick__kennzahlen")
+        mart = con.execute(
+            "select kennzahl, zaehler, nenner from marts.kennzahlen where periode = 'aktuell'"
+        ).fetchall()
+    finally:
+        con.close()
+    kpi = women.set_index("kennzahl")
+    assert kpi.loc["aktive_teilnehmende", "zaehler"] == 0  # P5 (d) is the only active one
+    assert kpi.loc["eintritte_12m", "zaehler"] == 3  # P1, P3, P8
+    assert (kpi.loc["integrationsquote", "zaehler"], kpi.loc["integrationsquote", "nenner"]) == (
+        2,
+        3,
+    )  # closed windows P1, P3, P6; integrated P1, P3
+    assert kpi.loc["in_arbeit_seit_start", "zaehler"] == 3  # P1, P3, P8 of 4 women
+    # without filters the query equals the published mart
+    unfiltered = {
+        (row.kennzahl, float(row.zaehler), None if row.nenner is None else float(row.nenner))
+        for row in everyone.itertuples()
+    }
+    published = {(k, float(z), None if n is None else float(n)) for k, z, n in mart}
+    assert _without_nan(unfiltered) == _without_nan(published)
+
+
+def _without_nan(rows: set[tuple]) -> set[tuple]:
+    return {(k, z, None if n is None or n != n else n) for k, z, n in rows}

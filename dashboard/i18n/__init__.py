@@ -19,6 +19,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "of": {"de": "von", "en": "of"},
     "points": {"de": "Pp.", "en": "pp"},
     "kpi": {"de": "Kennzahl", "en": "KPI"},
+    "charts_unfiltered": {
+        "de": "Die Kennzahlen gelten für die Auswahl; die Monatsdiagramme zeigen das ganze "
+        "Programm.",
+        "en": "The KPIs refer to the selection; the monthly charts show the whole programme.",
+    },
     "more_kpis": {"de": "Ergebnisse und Aktivitäten", "en": "Outcomes and activities"},
     "vs_last_year": {"de": "ggü. Vorjahr", "en": "vs. last year"},
     "window": {"de": "Zeitraum", "en": "Window"},

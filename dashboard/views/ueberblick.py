@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
+from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
 from kohorte import disclosure, fmt
+from kohorte.filters import Filters
 from kohorte.kpis import BY_ID
 
 CARDS_PER_ROW = 4
@@ -74,7 +76,7 @@ def _help(row: dict) -> str:
 
 
 @st.fragment(run_every="60s")
-def kpi_cards() -> None:
+def kpi_cards(selection: Filters) -> None:
     """KPI cards; refreshed every minute so a new publish shows without reloading the page."""
     version = data.current_version()
     if version is None:
@@ -85,7 +87,7 @@ def kpi_cards() -> None:
         f"{t('as_of')}: **{fmt.date(info['as_of'], lang())}** · {t('last_load')}: "
         f"{fmt.datetime(info['built_at'], lang())}"
     )
-    rows = data.kpis(version).to_dict("records")
+    rows = data.kpis(version, selection).to_dict("records")
     threshold = data.min_count()
     _cards([r for r in rows if BY_ID[r["kennzahl"]].section == "kern"], threshold)
     st.subheader(t("more_kpis"))
@@ -168,5 +170,9 @@ def trends() -> None:
         st.altair_chart(charts.attendance(frame, labels, lang()), width="stretch")
 
 
-kpi_cards()
+version = data.page_version()
+selection = filter_bar(version)
+kpi_cards(selection)
+if selection != Filters():
+    st.caption(t("charts_unfiltered"))
 trends()

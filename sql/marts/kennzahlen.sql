@@ -3,11 +3,25 @@
 -- Windows end at the reference date: the data's as-of date, or one year before it;
 -- "12 months" means (stichtag - 12 months, stichtag]. The baseline uses today's data,
 -- so late deliveries and follow-ups improve it rather than freeze an old, partial view.
-create or replace table marts.kennzahlen as
+--
+-- One definition serves both uses: the table macro kennzahlen_fuer() computes the KPIs for
+-- a selection of participations (the dashboard's filters, see kohorte/filters.py), and the
+-- mart marts.kennzahlen is the same macro for the whole programme.
+create or replace macro marts.kennzahlen_fuer(
+    p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb
+) as table
 with
 
 teilnahmen as (
-    select * from marts.teilnahmen
+    select t.*
+    from marts.teilnahmen as t
+    where (p_von is null or t.eintritt >= p_von)
+        and (p_bis is null or t.eintritt <= p_bis)
+        and (p_standort is null or t.standort = p_standort)
+        and (p_coach is null or t.coach = p_coach)
+        and (p_kohorte is null or strftime(t.eintritt_monat, '%Y-%m') = p_kohorte)
+        and (p_geschlecht is null or t.geschlecht = p_geschlecht)
+        and (p_lzb is null or t.langzeitleistungsbezug = p_lzb)
 ),
 
 anwesenheit as (
@@ -231,4 +245,7 @@ final as (
     inner join periods as p using (periode)
 )
 
-select * from final
+select * from final;
+
+create or replace table marts.kennzahlen as
+select * from marts.kennzahlen_fuer(null, null, null, null, null, null, null);

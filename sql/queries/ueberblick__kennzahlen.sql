@@ -1,4 +1,11 @@
--- Headline KPIs with their windows and the same window a year earlier, in catalogue order.
+-- Headline KPIs of the selection with their windows and the same window a year earlier,
+-- in catalogue order (the filters reach marts.kennzahlen_fuer as arguments).
+with
+
+kpis as (
+    select * from marts.kennzahlen_fuer({filter_args})
+)
+
 select
     k.kennzahl,
     c.bezeichnung,
@@ -14,8 +21,8 @@ select
     -- a baseline is only meaningful if the programme ran through its whole window
     v.fenster_bis - interval 12 month >= (select min(eintritt) from marts.teilnahmen)
         as vorjahr_vollstaendig
-from marts.kennzahlen as k
+from kpis as k
 inner join meta.kpi_katalog as c using (kennzahl)
-left join marts.kennzahlen as v on v.kennzahl = k.kennzahl and v.periode = 'vorjahr'
+left join kpis as v on v.kennzahl = k.kennzahl and v.periode = 'vorjahr'
 where k.periode = 'aktuell'
 order by c.position
