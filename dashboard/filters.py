@@ -16,6 +16,11 @@ def filter_bar(version: str) -> Filters:
     current = Filters.from_query(st.query_params.to_dict())
     options = data.filter_options(version)
     with st.expander(t("filters"), expanded=current != Filters()):
+        first, last, _ = st.columns([1, 1, 3])
+        von = first.date_input(
+            t("entry_from"), value=current.von, format="DD.MM.YYYY", key="f_from"
+        )
+        bis = last.date_input(t("entry_to"), value=current.bis, format="DD.MM.YYYY", key="f_to")
         cols = st.columns(5)
         standort = _select(cols[0], t("site"), options["standorte"], current.standort, "f_site")
         coach = _select(cols[1], t("coach"), options["coaches"], current.coach, "f_coach")
@@ -32,8 +37,8 @@ def filter_bar(version: str) -> Filters:
             t_prefix="yn_",
         )
     chosen = Filters(
-        von=current.von,
-        bis=current.bis,
+        von=von,
+        bis=bis,
         standort=standort,
         coach=coach,
         kohorte=kohorte,

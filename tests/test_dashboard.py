@@ -249,3 +249,14 @@ def test_overview_cards_follow_the_filters_in_the_url(kpi_env):
     assert any("Auswahl" in c.value for c in at.caption)
     at.selectbox(key="f_gender").set_value("—").run()
     assert next(m.value for m in at.metric if m.label == "Eintritte (12 Monate)") == "7"
+
+
+def test_entry_period_filter_round_trips_through_the_url(kpi_env):
+    at = _run({"von": "2026-01-01", "bis": "2026-02-28"})
+    at.switch_page("views/teilnehmende.py").run()
+    assert not at.exception
+    assert at.date_input(key="f_from").value == dt.date(2026, 1, 1)
+    assert len(at.dataframe[0].value) == 4  # P1, P2, P3, P4
+    at.date_input(key="f_to").set_value(dt.date(2026, 1, 31)).run()
+    assert at.query_params["bis"] in ("2026-01-31", ["2026-01-31"])
+    assert len(at.dataframe[0].value) == 3  # P4 entered in February

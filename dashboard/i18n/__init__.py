@@ -117,6 +117,8 @@ TEXTS.update(
     {
         "page_cohorts": {"de": "Kohorten", "en": "Cohorts"},
         "filters": {"de": "Filter", "en": "Filters"},
+        "entry_from": {"de": "Eintritt ab", "en": "Entry from"},
+        "entry_to": {"de": "Eintritt bis", "en": "Entry until"},
         "site": {"de": "Standort", "en": "Site"},
         "coach": {"de": "Coach", "en": "Coach"},
         "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
