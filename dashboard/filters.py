@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.i18n import t
+from dashboard.i18n import code, t
 from kohorte.filters import Filters
 
 ALL = "—"
@@ -26,7 +26,7 @@ def filter_bar(version: str) -> Filters:
         coach = _select(cols[1], t("coach"), options["coaches"], current.coach, "f_coach")
         kohorte = _select(cols[2], t("cohort"), options["kohorten"], current.kohorte, "f_cohort")
         gender = _select(
-            cols[3], t("gender"), ["w", "m", "d"], current.geschlecht, "f_gender", t_prefix="g_"
+            cols[3], t("gender"), ["w", "m", "d"], current.geschlecht, "f_gender", coded=True
         )
         lzb_choice = _select(
             cols[4],
@@ -34,7 +34,7 @@ def filter_bar(version: str) -> Filters:
             ["ja", "nein"],
             None if current.lzb is None else ("ja" if current.lzb else "nein"),
             "f_lzb",
-            t_prefix="yn_",
+            coded=True,
         )
     chosen = Filters(
         von=von,
@@ -52,7 +52,7 @@ def filter_bar(version: str) -> Filters:
     return chosen
 
 
-def _select(column, label, values, current, key, t_prefix: str | None = None):
+def _select(column, label, values, current, key, coded: bool = False):
     choices = [ALL, *values]
     index = choices.index(current) if current in choices else 0
     value = column.selectbox(
@@ -60,6 +60,6 @@ def _select(column, label, values, current, key, t_prefix: str | None = None):
         choices,
         index=index,
         key=key,
-        format_func=(lambda v: v if v == ALL or t_prefix is None else t(t_prefix + v)),
+        format_func=(lambda v: code(v) if coded and v != ALL else v),
     )
     return None if value == ALL else value

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import lang, t
+from dashboard.i18n import code, lang, t
 from kohorte import export, fmt
 
 
@@ -29,6 +29,7 @@ def show_table(
     decimals: dict[str, int] | None = None,
     percents: set[str] | frozenset[str] = frozenset(),
     select: bool = False,
+    codes: set[str] | frozenset[str] = frozenset(),
 ):
     """Translated headers and status codes; numbers, percents and dates formatted by Babel
     (the grid's own formatting would follow the browser's locale, not the UI language);
@@ -40,6 +41,8 @@ def show_table(
         label = t(columns[column])
         if column in ("status", "severity"):
             shown[column] = series.map(lambda v: t(f"status_{v}"))
+        elif column in codes:
+            shown[column] = series.map(code)
         elif series.dtype.kind in "iufM" or column in percents or _is_date(series):
             places = (decimals or {}).get(column, 0)
             shown[column] = series.map(lambda v, p=places, pc=column in percents: _cell(v, p, pc))

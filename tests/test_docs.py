@@ -50,3 +50,11 @@ def test_sql_files_follow_the_layering():
         assert "staging." not in text, f"{path.name}: the dashboard never reads staging"
         sql = re.search(r"\bselect\b[^\n]*\bfrom\b", text, re.IGNORECASE)
         assert not sql, f"{path.name}: SQL belongs in sql/queries, not in pages: {sql[0]}"
+
+
+def test_every_code_of_the_contract_has_a_label_in_both_languages():
+    from dashboard.i18n import CODE_LABELS
+
+    codes = {code for kind in contract.KINDS.values() for c in kind.columns for code in c.codes}
+    missing = sorted(code for code in codes if set(CODE_LABELS.get(code, {})) != {"de", "en"})
+    assert not missing, missing

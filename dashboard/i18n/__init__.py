@@ -124,11 +124,6 @@ TEXTS.update(
         "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
         "gender": {"de": "Geschlecht", "en": "Gender"},
         "lzb": {"de": "Langzeitleistungsbezug", "en": "Long-term benefit receipt"},
-        "g_w": {"de": "weiblich", "en": "female"},
-        "g_m": {"de": "männlich", "en": "male"},
-        "g_d": {"de": "divers", "en": "diverse"},
-        "yn_ja": {"de": "ja", "en": "yes"},
-        "yn_nein": {"de": "nein", "en": "no"},
         "triangle_title": {
             "de": "Integration nach Wochen seit Eintritt (kumuliert)",
             "en": "Integration by weeks since entry (cumulative)",
@@ -216,6 +211,47 @@ TEXTS.update(
         },
     }
 )
+
+# Display labels of the contract's code values (kohorte/contract.py); a test checks that
+# every code has one in both languages.
+CODE_LABELS: dict[str, dict[str, str]] = {
+    "regulaer": {"de": "regulär beendet", "en": "completed"},
+    "arbeitsaufnahme": {"de": "Arbeitsaufnahme", "en": "took up work"},
+    "ausbildung": {"de": "Ausbildung", "en": "apprenticeship"},
+    "abbruch": {"de": "Abbruch", "en": "dropped out"},
+    "krankheit": {"de": "Krankheit", "en": "illness"},
+    "sonstiges": {"de": "Sonstiges", "en": "other"},
+    "w": {"de": "weiblich", "en": "female"},
+    "m": {"de": "männlich", "en": "male"},
+    "d": {"de": "divers", "en": "diverse"},
+    "ja": {"de": "ja", "en": "yes"},
+    "nein": {"de": "nein", "en": "no"},
+    "anwesend": {"de": "anwesend", "en": "present"},
+    "entschuldigt": {"de": "entschuldigt", "en": "excused"},
+    "unentschuldigt": {"de": "unentschuldigt", "en": "unexcused"},
+    "bewerbung": {"de": "Bewerbung", "en": "application"},
+    "vorstellungsgespraech": {"de": "Vorstellungsgespräch", "en": "interview"},
+    "arbeitgeberkontakt": {"de": "Arbeitgeberkontakt", "en": "employer contact"},
+    "beratung": {"de": "Beratung", "en": "counselling"},
+    "svb_beschaeftigung": {"de": "svB-Beschäftigung", "en": "insured employment"},
+    "selbststaendigkeit": {"de": "Selbstständigkeit", "en": "self-employment"},
+    "minijob": {"de": "Minijob", "en": "mini-job"},
+    "gefoerderte_beschaeftigung": {"de": "geförderte Beschäftigung", "en": "subsidised job"},
+    "praktikum": {"de": "Praktikum", "en": "internship"},
+    "weiterbildung": {"de": "Weiterbildung", "en": "further training"},
+    "svb_beschaeftigt": {"de": "svB-beschäftigt", "en": "in insured employment"},
+    "selbststaendig": {"de": "selbstständig", "en": "self-employed"},
+    "arbeitslos": {"de": "arbeitslos", "en": "unemployed"},
+    "massnahme": {"de": "in Maßnahme", "en": "in a programme"},
+    "unbekannt": {"de": "unbekannt", "en": "unknown"},
+}
+
+
+def code(value: object) -> str:
+    """The display label of a code value; anything else unchanged."""
+    labels = CODE_LABELS.get(value) if isinstance(value, str) else None
+    return labels[lang()] if labels else ("" if value is None else str(value))
+
 
 KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app
 

@@ -100,4 +100,5 @@ show_table(
         "erste_integration_art": "col_integration_kind",
     },
     percents={"anwesenheitsquote"},
+    codes={"austrittsgrund", "erste_integration_art"},
 )

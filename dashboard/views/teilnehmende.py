@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.filters import filter_bar
-from dashboard.i18n import lang, t
+from dashboard.i18n import code, lang, t
 from dashboard.tables import show_table
 
 LIST_COLUMNS = {
@@ -20,6 +20,7 @@ LIST_COLUMNS = {
     "bewerbungen": "col_applications",
     "erste_integration_datum": "col_first_integration",
 }
+CODE_COLUMNS = {"austrittsgrund", "erste_integration_art", "verbleib_status"}
 PERSON_COLUMNS = {
     "eintritt": "col_entry",
     "austritt": "col_exit",
@@ -40,10 +41,10 @@ def _timeline(version: str, pid: str) -> None:
         st.warning(t("not_found"))
         return
     st.subheader(f"{t('timeline_title')}: {pid}")
-    show_table(periods, PERSON_COLUMNS)
+    show_table(periods, PERSON_COLUMNS, codes=CODE_COLUMNS)
     events = data.timeline(version, pid).copy()
     events["lane"] = events["quelle"].map(t)
-    events["art_label"] = events["art"].str.replace("_", " ")
+    events["art_label"] = events["art"].map(code)
     bands = periods[["eintritt", "austritt"]].copy()
     bands["ende"] = bands["austritt"].fillna(pd.Timestamp(data.build_info(version)["as_of"]))
     bands["lane"] = t("lane_period")
@@ -71,7 +72,9 @@ if search:
 
 people = data.participations(version, selection)
 st.caption(t("people_hint"))
-event = show_table(people, LIST_COLUMNS, percents={"anwesenheitsquote"}, select=True)
+event = show_table(
+    people, LIST_COLUMNS, percents={"anwesenheitsquote"}, select=True, codes=CODE_COLUMNS
+)
 if event is not None and event.selection.rows:
     pid = people.iloc[event.selection.rows[0]]["pid"]
     st.query_params["pid"] = pid
