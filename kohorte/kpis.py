@@ -25,6 +25,12 @@ class Kpi:
     note: str = ""
     section: str = "kern"  # "kern": headline cards; "weitere": outcomes and activities
 
+    def text(self, part: str, lang: str) -> str:
+        """numerator, denominator or window in the UI language (German is the source)."""
+        if lang == "en" and (self.id, part) in ENGLISH:
+            return ENGLISH[(self.id, part)]
+        return getattr(self, part)
+
 
 CATALOGUE: tuple[Kpi, ...] = (
     Kpi(
@@ -200,6 +206,56 @@ CATALOGUE: tuple[Kpi, ...] = (
         section="weitere",
     ),
 )
+
+WINDOW_12M_EN = "12 months to the as-of date"
+ENGLISH: dict[tuple[str, str], str] = {
+    (
+        "aktive_teilnehmende",
+        "numerator",
+    ): "Participations entered by the as-of date, not ended before it.",
+    ("aktive_teilnehmende", "window"): "Reference day: the as-of date",
+    ("eintritte_12m", "numerator"): "Participations entering in the window.",
+    ("eintritte_12m", "window"): WINDOW_12M_EN,
+    ("austritte_12m", "numerator"): "Participations ending in the window.",
+    ("austritte_12m", "window"): WINDOW_12M_EN,
+    ("integrationsquote", "numerator"): "Exits with an integration (insured employment, "
+    "apprenticeship or self-employment) starting between entry and 28 days after exit.",
+    ("integrationsquote", "denominator"): "Exits whose 28-day window closed in the window.",
+    ("integrationsquote", "window"): "End of the 28-day window in the 12 months to the as-of date",
+    ("in_arbeit_seit_start", "numerator"): "Persons (not participations) with an integration "
+    "in the window of one of their participations.",
+    ("in_arbeit_seit_start", "denominator"): "Persons with at least one participation.",
+    ("in_arbeit_seit_start", "window"): "Since the first entry",
+    ("anwesenheitsquote", "numerator"): "Hours attended.",
+    ("anwesenheitsquote", "denominator"): "Hours scheduled: sessions of known participations "
+    "x hours per session.",
+    ("anwesenheitsquote", "window"): "Sessions in the 12 months to the as-of date",
+    ("abbruchquote", "numerator"): "Exits with reason 'dropped out'.",
+    ("abbruchquote", "denominator"): "All exits.",
+    ("abbruchquote", "window"): "Exit in the 12 months to the as-of date",
+    ("verbleibsquote_6m", "numerator"): "Exits employed (insured, apprenticeship or "
+    "self-employed) at the follow-up nearest to six months after exit.",
+    ("verbleibsquote_6m", "denominator"): "Exits whose follow-up is due in the window.",
+    ("verbleibsquote_6m", "window"): "Follow-up due (exit + 6 months) in the 12 months",
+    ("integrationen_k2", "numerator"): "Integrations in the window of a participation, at "
+    "most one per person and calendar month.",
+    ("integrationen_k2", "window"): WINDOW_12M_EN,
+    ("minijobs_12m", "numerator"): "Mini-jobs taken up in the window of a participation.",
+    ("minijobs_12m", "window"): WINDOW_12M_EN,
+    ("gefoerderte_12m", "numerator"): "Subsidised jobs taken up in the window of a participation.",
+    ("gefoerderte_12m", "window"): WINDOW_12M_EN,
+    ("praktika_12m", "numerator"): "Internships started in the window of a participation.",
+    ("praktika_12m", "window"): WINDOW_12M_EN,
+    ("weiterbildungen_12m", "numerator"): "Further training started in the window of a "
+    "participation.",
+    ("weiterbildungen_12m", "window"): WINDOW_12M_EN,
+    ("bewerbungen_je_woche", "numerator"): "Applications of known participations.",
+    ("bewerbungen_je_woche", "denominator"): "Participant-weeks: scheduled sessions / 3.",
+    ("bewerbungen_je_woche", "window"): WINDOW_12M_EN,
+    ("unentschuldigt_quote", "numerator"): "Sessions missed without excuse.",
+    ("unentschuldigt_quote", "denominator"): "All scheduled sessions of known participations.",
+    ("unentschuldigt_quote", "window"): WINDOW_12M_EN,
+}
 
 BY_ID = {kpi.id: kpi for kpi in CATALOGUE}
 UNIT_TEXT = {"count": "a count", "rate": "a rate (share)", "ratio": "a ratio"}

@@ -48,8 +48,9 @@ def test_overview_shows_every_kpi_in_german(sample_env):
 def test_overview_in_english(sample_env):
     at = _run({"lang": "en"})
     assert not at.exception
-    rate = next(m.value for m in at.metric if m.label == "Integration rate")
-    assert re.fullmatch(r"\d{1,3}\.\d%", rate)
+    rate = next(m for m in at.metric if m.label == "Integration rate")
+    assert re.fullmatch(r"\d{1,3}\.\d%", rate.value)
+    assert "Exits with an integration" in rate.help and "Austritte" not in rate.help
     assert any(c.value.startswith("Data as of: **26/03/2026**") for c in at.caption)
 
 

@@ -58,3 +58,11 @@ def test_every_code_of_the_contract_has_a_label_in_both_languages():
     codes = {code for kind in contract.KINDS.values() for c in kind.columns for code in c.codes}
     missing = sorted(code for code in codes if set(CODE_LABELS.get(code, {})) != {"de", "en"})
     assert not missing, missing
+
+
+def test_every_kpi_explains_itself_in_english_too():
+    for kpi in kpis.CATALOGUE:
+        parts = ["numerator", "window"] + (["denominator"] if kpi.unit != "count" else [])
+        for part in parts:
+            assert (kpi.id, part) in kpis.ENGLISH, (kpi.id, part)
+        assert kpi.text("numerator", "de") == kpi.numerator

@@ -69,9 +69,12 @@ def _window(row: dict) -> str:
 
 def _help(row: dict) -> str:
     kpi = BY_ID[row["kennzahl"]]
-    parts = [f"**{t('window')}:** {_window(row)}", f"**{t('numerator')}:** {kpi.numerator}"]
-    if kpi.unit == "rate":
-        parts.append(f"**{t('denominator')}:** {kpi.denominator}")
+    parts = [
+        f"**{t('window')}:** {_window(row)} ({kpi.text('window', lang())})",
+        f"**{t('numerator')}:** {kpi.text('numerator', lang())}",
+    ]
+    if kpi.unit in ("rate", "ratio"):
+        parts.append(f"**{t('denominator')}:** {kpi.text('denominator', lang())}")
     return "  \n".join(parts)
 
 
