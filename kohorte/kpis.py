@@ -125,6 +125,22 @@ CATALOGUE: tuple[Kpi, ...] = (
         "Austritt als nicht beschäftigt (vorsichtige Schätzung).",
     ),
     Kpi(
+        "beschaeftigt_bei_austritt",
+        "Beschäftigt bei Austritt (ESF)",
+        "In employment upon leaving (ESF)",
+        "rate",
+        "Austritte, deren letztes Ergebnis zwischen Eintritt und 28 Tagen nach Austritt eine "
+        "Beschäftigung ist (svb_beschaeftigung, selbststaendigkeit, minijob, "
+        "gefoerderte_beschaeftigung).",
+        "Austritte, deren 28-Tage-Fenster im Zeitraum endete.",
+        "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand",
+        "staging.stg_ergebnisse, marts.teilnahmen",
+        "Gemeinsamer ESF+-Ergebnisindikator (VO 2021/1057): nur das letzte Ereignis im "
+        "Fenster zählt; anders als bei der Integrationsquote zählen Minijobs und geförderte "
+        "Beschäftigung mit, eine Ausbildung nicht (sie ist Bildung, nicht Beschäftigung).",
+        section="weitere",
+    ),
+    Kpi(
         "integrationen_k2",
         "Integrationen (K2-Zählung)",
         "Integrations (K2 count)",
@@ -237,6 +253,10 @@ ENGLISH: dict[tuple[str, str], str] = {
     "self-employed) at the follow-up nearest to six months after exit.",
     ("verbleibsquote_6m", "denominator"): "Exits whose follow-up is due in the window.",
     ("verbleibsquote_6m", "window"): "Follow-up due (exit + 6 months) in the 12 months",
+    ("beschaeftigt_bei_austritt", "numerator"): "Exits whose last outcome between entry and "
+    "28 days after exit is a job (insured, self-employed, mini-job or subsidised).",
+    ("beschaeftigt_bei_austritt", "denominator"): "Exits whose 28-day window closed in the window.",
+    ("beschaeftigt_bei_austritt", "window"): "End of the 28-day window in the 12 months",
     ("integrationen_k2", "numerator"): "Integrations in the window of a participation, at "
     "most one per person and calendar month.",
     ("integrationen_k2", "window"): WINDOW_12M_EN,

@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from kohorte.cli import app
+from kohorte.kpis import CATALOGUE
 
 runner = CliRunner()
 
@@ -18,7 +19,7 @@ def test_kpis_json_from_the_published_warehouse(sample_settings, monkeypatch):
     payload = json.loads(result.output)
     assert payload["as_of"] == "2026-03-26"  # the last session day of the sample
     ids = [k["id"] for k in payload["kpis"]]
-    assert "integrationsquote" in ids and len(ids) == 15
+    assert "integrationsquote" in ids and len(ids) == len(CATALOGUE)
     rate = next(k for k in payload["kpis"] if k["id"] == "integrationsquote")
     assert rate["value"] == round(rate["numerator"] / rate["denominator"], 4)
 

@@ -9,6 +9,8 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
+from kohorte.kpis import CATALOGUE
+
 APP = str(ROOT / "dashboard" / "app.py")
 
 
@@ -35,7 +37,7 @@ def test_overview_shows_every_kpi_in_german(sample_env):
         "Austritte (12 Monate)",
         "Integrationsquote",
     ]
-    assert len(labels) == 15
+    assert len(labels) == len(CATALOGUE)
     assert "Bewerbungen je Teilnahmewoche" in labels
     rate = next(m.value for m in at.metric if m.label == "Integrationsquote")
     assert re.fullmatch(r"\d{1,3},\d %", rate)

@@ -19,6 +19,9 @@ EXPECTED = {
     "anwesenheitsquote": (7.5, 15),
     "abbruchquote": (1, 7),
     "verbleibsquote_6m": (1, 2),
+    # ESF upon leaving, closed windows P1 P2 P3 P4 P6 P7; the last outcome is a job for
+    # P1 (svb), P2 (mini-job), P7 (subsidised); P3's apprenticeship is training, not a job
+    "beschaeftigt_bei_austritt": (3, 6),
     # P1 svb 11.02.2026, P3 ausbildung 30.03.2026, P8 svb 22.06.2026: three person-months
     "integrationen_k2": (3, None),
     "minijobs_12m": (1, None),  # P2, 05.03.2026

@@ -166,16 +166,45 @@ kpis as (
     group by all
 ),
 
+-- ESF "upon leaving": the last outcome between entry and 28 days after exit decides
+status_on_leaving as (
+    select
+        t.teilnahme_id,
+        t.austritt,
+        arg_max(o.art, o.datum) in (
+            'svb_beschaeftigung', 'selbststaendigkeit', 'minijob', 'gefoerderte_beschaeftigung'
+        ) as beschaeftigt
+    from teilnahmen as t
+    left join outcomes as o
+        on o.pid = t.pid
+        and o.datum between t.eintritt and t.austritt + interval 28 day
+    where t.austritt is not null
+    group by t.teilnahme_id, t.austritt
+),
+
 outcome_kpis as (
+    select
+        p.periode,
+        'beschaeftigt_bei_austritt' as kennzahl,
+        count(s.teilnahme_id) filter (where s.beschaeftigt) as zaehler,
+        count(s.teilnahme_id) as nenner,
+        (p.window_start - interval 28 day)::date as fenster_von
+    from periods as p
+    left join status_on_leaving as s
+        on s.austritt + interval 28 day > p.window_start
+        and s.austritt + interval 28 day <= p.stichtag
+    group by all
+
+    union all
     -- K2: integrations, at most one per person and calendar month
     select
         p.periode,
-        'integrationen_k2' as kennzahl,
+        'integrationen_k2',
         count(distinct (o.pid, date_trunc('month', o.datum))) filter (
             where o.art in ('svb_beschaeftigung', 'ausbildung', 'selbststaendigkeit')
-        ) as zaehler,
-        null::bigint as nenner,
-        p.window_start as fenster_von
+        ),
+        null,
+        p.window_start
     from periods as p
     left join outcomes as o on o.datum > p.window_start and o.datum <= p.stichtag
     group by all
