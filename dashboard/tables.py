@@ -70,22 +70,16 @@ def download_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
 
     ``frame`` must already be protected (small counts replaced); formulas are neutralised.
     """
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(
-        "CSV",
-        export.to_csv(frame),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-        icon=":material/download:",
-    )
-    right.download_button(
-        "XLSX",
-        export.to_xlsx(frame, sheet=name),
-        file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key}_xlsx",
-        icon=":material/download:",
+    _download_pair(
+        name,
+        key,
+        ":material/download:",
+        [
+            # made eagerly: small tables take milliseconds, and a deferred file does not
+            # survive the KPI cards' fragment refresh (the click then never downloads)
+            ("CSV", "csv", "text/csv", export.to_csv(frame)),
+            ("XLSX", "xlsx", XLSX_MIME, export.to_xlsx(frame, sheet=name)),
+        ],
     )
 
 
@@ -100,23 +94,32 @@ def chart_downloads(chart: alt.TopLevelMixin, name: str, key: str) -> None:
         value = buffer.getvalue()
         return value.encode() if isinstance(value, str) else value
 
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(
-        "PNG",
-        lambda: render("png"),
-        file_name=f"{name}.png",
-        mime="image/png",
-        key=f"{key}_png",
-        icon=":material/image:",
+    _download_pair(
+        name,
+        key,
+        ":material/image:",
+        [
+            ("PNG", "png", "image/png", lambda: render("png")),
+            ("SVG", "svg", "image/svg+xml", lambda: render("svg")),
+        ],
     )
-    right.download_button(
-        "SVG",
-        lambda: render("svg"),
-        file_name=f"{name}.svg",
-        mime="image/svg+xml",
-        key=f"{key}_svg",
-        icon=":material/image:",
-    )
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download_pair(name: str, key: str, icon: str, items: list[tuple]) -> None:
+    """Two small download buttons side by side; each item's data is bytes, or a callable
+    that Streamlit runs only when its button is clicked."""
+    for column, (label, suffix, mime, make) in zip(st.columns([1, 1, 6])[:2], items, strict=True):
+        column.download_button(
+            label,
+            make,
+            file_name=f"{name}.{suffix}",
+            mime=mime,
+            key=f"{key}_{suffix}",
+            icon=icon,
+        )
 
 
 def _is_date(series: pd.Series) -> bool:
