@@ -37,7 +37,7 @@ class Protected:
 
 def is_small(count: float | None, threshold: int = DEFAULT_THRESHOLD) -> bool:
     """True for a count that must not be shown (1 to threshold - 1)."""
-    return count is not None and 0 < count < threshold
+    return not pd.isna(count) and 0 < count < threshold
 
 
 def protect_table(
@@ -96,9 +96,18 @@ def protect_total(total: float | None, threshold: int = DEFAULT_THRESHOLD) -> bo
 def protect_rate(
     numerator: float | None, denominator: float | None, threshold: int = DEFAULT_THRESHOLD
 ) -> float | None:
-    """The rate, or None when it must not be shown."""
-    if numerator is None or denominator is None or denominator < threshold:
+    """The rate, or None when it must not be shown (or is missing: None, NaN or NA)."""
+    if pd.isna(numerator) or pd.isna(denominator) or denominator < threshold:
         return None
     if is_small(numerator, threshold):
         return None
     return numerator / denominator
+
+
+def protect_curve(curve: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """A Kaplan-Meier curve (``kohorte``, ``tage``, ``unter_risiko``, ``anteil_integriert``)
+    as it may be shown: each cohort's curve ends where fewer than ``threshold`` are still at
+    risk (a step among two people would reveal one of them), and the counts behind it stay
+    on the server."""
+    shown = curve[curve["unter_risiko"] >= threshold]
+    return shown[["kohorte", "tage", "anteil_integriert"]].reset_index(drop=True)

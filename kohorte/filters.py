@@ -6,20 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, fields
 
-# Every named query that takes filters contains this clause over marts.teilnahmen as ``t``
-# (DuckDB refuses parameters a query does not use, so all of them appear in each query).
-CLAUSE = """(
-        ($von::date is null or t.eintritt >= $von::date)
-        and ($bis::date is null or t.eintritt <= $bis::date)
-        and ($standort::varchar is null or t.standort = $standort::varchar)
-        and ($coach::varchar is null or t.coach = $coach::varchar)
-        and ($kohorte::varchar is null or strftime(t.eintritt_monat, '%Y-%m') = $kohorte::varchar)
-        and ($geschlecht::varchar is null or t.geschlecht = $geschlecht::varchar)
-        and ($lzb::boolean is null or t.langzeitleistungsbezug = $lzb::boolean)
-    )"""
-
-
-# The same filters as arguments of a table macro (marts.kennzahlen_fuer), in its order.
+# The filters as arguments of the table macros over a selection (marts.auswahl and the
+# macros built on it), in their order. DuckDB refuses parameters a query does not use, so
+# every filtered query passes all of them.
 ARGS = (
     "$von::date, $bis::date, $standort::varchar, $coach::varchar, $kohorte::varchar, "
     "$geschlecht::varchar, $lzb::boolean"
@@ -34,7 +23,7 @@ class Filters:
     bis: dt.date | None = None
     standort: str | None = None
     coach: str | None = None
-    kohorte: str | None = None  # entry month, YYYY-MM
+    kohorte: str | None = None  # entry month YYYY-MM or ISO entry week YYYY-Www
     geschlecht: str | None = None
     lzb: bool | None = None
 

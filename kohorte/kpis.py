@@ -17,7 +17,9 @@ class Kpi:
     id: str
     label_de: str
     label_en: str
-    unit: str  # "count", "rate" (a share, shown in %) or "ratio" (e.g. per participant-week)
+    # "count", "rate" (a share, shown in %), "ratio" (e.g. per participant-week) or "days"
+    # (a median duration; the denominator is the number of participations observed)
+    unit: str
     numerator: str
     denominator: str
     window: str
@@ -141,6 +143,22 @@ CATALOGUE: tuple[Kpi, ...] = (
         section="weitere",
     ),
     Kpi(
+        "tage_bis_integration",
+        "Tage bis zur Integration (Median)",
+        "Days to integration (median)",
+        "days",
+        "Median der Tage vom Eintritt bis zur ersten Integration, aus der Kaplan-Meier-Kurve: "
+        "der erste Tag, an dem die Hälfte integriert ist. Noch nicht erreicht, solange die "
+        "Kurve unter der Hälfte bleibt.",
+        "Beobachtete Teilnahmen (Eintritt im Zeitraum).",
+        "Eintritt in den 12 Monaten bis Datenstand, beobachtet bis zum Datenstand",
+        "marts.teilnahmen",
+        "Wer noch teilnimmt oder ohne Integration ausgetreten ist, wird beim Ende der "
+        "Beobachtung (28 Tage nach Austritt oder Datenstand) zensiert, nicht als Misserfolg "
+        "gezählt.",
+        section="weitere",
+    ),
+    Kpi(
         "integrationen_k2",
         "Integrationen (K2-Zählung)",
         "Integrations (K2 count)",
@@ -211,6 +229,28 @@ CATALOGUE: tuple[Kpi, ...] = (
         section="weitere",
     ),
     Kpi(
+        "vorstellungsgespraeche_je_woche",
+        "Vorstellungsgespräche je Teilnahmewoche",
+        "Interviews per participant-week",
+        "ratio",
+        "Vorstellungsgespräche (Summe von anzahl) bekannter Teilnahmen.",
+        "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche).",
+        "Datum in den 12 Monaten bis Datenstand",
+        "staging.stg_aktivitaeten, staging.stg_anwesenheit, marts.teilnahmen",
+        section="weitere",
+    ),
+    Kpi(
+        "arbeitgeberkontakte_je_woche",
+        "Arbeitgeberkontakte je Teilnahmewoche",
+        "Employer contacts per participant-week",
+        "ratio",
+        "Direkte Arbeitgeberkontakte (Summe von anzahl) bekannter Teilnahmen.",
+        "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche).",
+        "Datum in den 12 Monaten bis Datenstand",
+        "staging.stg_aktivitaeten, staging.stg_anwesenheit, marts.teilnahmen",
+        section="weitere",
+    ),
+    Kpi(
         "unentschuldigt_quote",
         "Unentschuldigte Fehlzeiten",
         "Unexcused absence rate",
@@ -224,6 +264,7 @@ CATALOGUE: tuple[Kpi, ...] = (
 )
 
 WINDOW_12M_EN = "12 months to the as-of date"
+WEEKS_EN = "Participant-weeks: scheduled sessions / 3."
 ENGLISH: dict[tuple[str, str], str] = {
     (
         "aktive_teilnehmende",
@@ -270,15 +311,33 @@ ENGLISH: dict[tuple[str, str], str] = {
     "participation.",
     ("weiterbildungen_12m", "window"): WINDOW_12M_EN,
     ("bewerbungen_je_woche", "numerator"): "Applications of known participations.",
-    ("bewerbungen_je_woche", "denominator"): "Participant-weeks: scheduled sessions / 3.",
+    ("bewerbungen_je_woche", "denominator"): WEEKS_EN,
     ("bewerbungen_je_woche", "window"): WINDOW_12M_EN,
+    ("tage_bis_integration", "numerator"): "Median days from entry to the first integration, "
+    "from the Kaplan-Meier curve: the first day on which half are integrated. Not reached "
+    "while the curve stays below one half.",
+    ("tage_bis_integration", "denominator"): "Participations observed (entry in the window).",
+    ("tage_bis_integration", "window"): "Entry in the 12 months to the as-of date, observed "
+    "until the as-of date",
+    ("vorstellungsgespraeche_je_woche", "numerator"): "Interviews of known participations.",
+    ("vorstellungsgespraeche_je_woche", "denominator"): WEEKS_EN,
+    ("vorstellungsgespraeche_je_woche", "window"): WINDOW_12M_EN,
+    ("arbeitgeberkontakte_je_woche", "numerator"): "Direct employer contacts of known "
+    "participations.",
+    ("arbeitgeberkontakte_je_woche", "denominator"): WEEKS_EN,
+    ("arbeitgeberkontakte_je_woche", "window"): WINDOW_12M_EN,
     ("unentschuldigt_quote", "numerator"): "Sessions missed without excuse.",
     ("unentschuldigt_quote", "denominator"): "All scheduled sessions of known participations.",
     ("unentschuldigt_quote", "window"): WINDOW_12M_EN,
 }
 
 BY_ID = {kpi.id: kpi for kpi in CATALOGUE}
-UNIT_TEXT = {"count": "a count", "rate": "a rate (share)", "ratio": "a ratio"}
+UNIT_TEXT = {
+    "count": "a count",
+    "rate": "a rate (share)",
+    "ratio": "a ratio",
+    "days": "a median in days",
+}
 
 
 @dataclass(frozen=True)
@@ -304,8 +363,8 @@ def read_kpis(con: duckdb.DuckDBPyConnection) -> list[KpiValue]:
     for kpi in CATALOGUE:
         _, rate, numerator, denominator, start, end = found[kpi.id]
         value = float(rate) if kpi.unit in ("rate", "ratio") and rate is not None else None
-        if kpi.unit == "count":
-            value = float(numerator)
+        if kpi.unit in ("count", "days"):
+            value = None if numerator is None else float(numerator)
         values.append(
             KpiValue(
                 kpi,
@@ -369,6 +428,19 @@ def render_markdown() -> str:
         "entry), `unter_risiko` (still observed that day), `ereignisse`, `zensiert`,",
         "`anteil_integriert` (1 - S(t)). The median time is the first day at which",
         "`anteil_integriert` reaches 0.5; where it never does, the median is *not reached*.",
+        "Curves are shown only while at least the small-count threshold is still at risk.",
+        "",
+        "## Rates by month (`marts.monatszahlen`, query `ueberblick__monatsquoten`)",
+        "",
+        "Every rate also by calendar month, with the same month a year earlier as baseline:",
+        "integration rate, status upon leaving and employment 6 months after exit by month",
+        "of exit; attendance, dropout and unexcused absence by month of the session or exit.",
+        "Numerator and denominator follow the definitions above, except that a month's",
+        "exits all count at once. A month is **provisional** while its numbers can still",
+        "change: it is the running month, or some of its exits still have an open 28-day",
+        "window (integration, status upon leaving) or a follow-up not yet due (6 months).",
+        "The dashboard draws provisional months as hollow diamonds. The same table macro",
+        "(`marts.monatszahlen_fuer`) serves the dashboard's filters.",
         "",
     ]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from kohorte.filters import ARGS, CLAUSE, Filters
+from kohorte.filters import ARGS, Filters
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 
@@ -35,13 +35,13 @@ def run(
 ) -> pd.DataFrame:
     """Run a named query with DuckDB parameters (never string formatting); small results only.
 
-    A query containing ``{filters}`` gets the shared filter clause, one containing
-    ``{filter_args}`` the filters as macro arguments (both constants of
-    ``kohorte.filters``); the filter values always travel as parameters.
+    A query reads a selection with ``marts.auswahl({filter_args})`` (or a macro built on
+    it); ``{filter_args}`` becomes the filters as macro arguments (``kohorte.filters.ARGS``),
+    and the filter values always travel as parameters.
     """
     sql = query_text(name)
-    if "{filters}" in sql or "{filter_args}" in sql:
-        sql = sql.replace("{filters}", CLAUSE).replace("{filter_args}", ARGS)
+    if "{filter_args}" in sql:
+        sql = sql.replace("{filter_args}", ARGS)
         params = {**(filters or Filters()).params(), **params}
     cursor = con.cursor()  # one connection serves many threads; a cursor each
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kohorte.disclosure import is_small, protect_rate, protect_table
+from kohorte.disclosure import is_small, protect_curve, protect_rate, protect_table
 
 TABLE = pd.DataFrame(
     {"w": [12, 1, 7], "m": [9, 8, 0], "d": [0, 0, 4]},
@@ -89,3 +89,26 @@ def test_single_column_table_with_published_total():
     counts = pd.DataFrame({"n": [10, 1, 6, 4]}, index=list("abcd"))
     hidden = protect_table(counts).hidden["n"]
     assert hidden.sum() == 2 and hidden["b"] and hidden["d"]
+
+
+def test_curve_ends_where_fewer_than_the_threshold_are_at_risk():
+    curve = pd.DataFrame(
+        {
+            "kohorte": ["a"] * 4 + ["b"] * 2,
+            "tage": [10, 20, 30, 40, 5, 9],
+            "unter_risiko": [6, 4, 3, 2, 2, 1],
+            "ereignisse": [1, 1, 0, 1, 1, 1],
+            "zensiert": [1, 0, 1, 1, 0, 0],
+            "anteil_integriert": [1 / 6, 0.375, 0.375, 0.6875, 0.5, 1.0],
+        }
+    )
+    shown = protect_curve(curve, threshold=3)
+    # cohort a stops before the step among two; cohort b (two people) is not drawn at all
+    assert shown["tage"].tolist() == [10, 20, 30]
+    assert list(shown.columns) == ["kohorte", "tage", "anteil_integriert"]
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA])
+def test_missing_values_are_neither_small_nor_a_rate(missing):
+    assert not is_small(missing)
+    assert protect_rate(missing, 10) is None and protect_rate(5, missing) is None

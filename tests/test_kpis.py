@@ -30,6 +30,11 @@ EXPECTED = {
     "weiterbildungen_12m": (0, None),
     # P1's 3 applications over 5 sessions of known participations = 5/3 weeks
     "bewerbungen_je_woche": (3, 5 / 3),
+    "vorstellungsgespraeche_je_woche": (1, 5 / 3),  # P1 on 20.01.2026
+    # P5's 2 contacts count; P6's 4 on 01.01.2026 lie outside her participation
+    "arbeitgeberkontakte_je_woche": (2, 5 / 3),
+    # Kaplan-Meier median over the 7 entries in the window; README has the table
+    "tage_bis_integration": (77, 7),
     "unentschuldigt_quote": (1, 5),  # P1 on 08.01.2026
 }
 
@@ -158,3 +163,50 @@ def test_previous_year_baseline_uses_the_same_windows_a_year_earlier(kpi_setting
     assert baseline["austritte_12m"][0] == 0
     assert baseline["integrationsquote"][1:3] == [0, None]  # no closed window: no rate
     assert baseline["in_arbeit_seit_start"][:2] == [0, 1]
+    # P6 alone, censored after 28 days: the median is not reached, one observed
+    assert baseline["tage_bis_integration"][:3] == [None, 1, None]
+
+
+def _monthly_rates(settings, filters):
+    from kohorte import queries
+
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+    try:
+        frame = queries.run(con, "ueberblick__monatsquoten", filters, start=dt.date(2025, 1, 1))
+    finally:
+        con.close()
+    return {(row.kennzahl, row.monat.strftime("%Y-%m")): row for row in frame.itertuples()}
+
+
+def test_monthly_rates_with_baseline_and_provisional_months(kpi_settings):
+    """Exits in February 2026: P1 (integrated the next day) and P4 (dropout), both 28-day
+    windows closed by 30.06.2026, their 6-month follow-ups not yet due. June 2026: P8, whose
+    window is still open, in the running month."""
+    from kohorte.filters import Filters
+
+    rates = _monthly_rates(kpi_settings, Filters())
+    february = rates[("integrationsquote", "2026-02")]
+    assert (february.zaehler, february.nenner, february.vorlaeufig) == (1, 2, False)
+    # February 2025 lies before the programme started: no baseline at all
+    assert february.vorjahr_nenner != february.vorjahr_nenner  # NaN
+    assert rates[("abbruchquote", "2026-02")].zaehler == 1
+    assert rates[("verbleibsquote_6m", "2026-02")].vorlaeufig  # follow-up due in August
+    june = rates[("integrationsquote", "2026-06")]
+    assert (june.zaehler, june.nenner, june.vorlaeufig) == (1, 1, True)
+    # P6 left in July 2025 and was employed at the follow-up in January 2026: final
+    july = rates[("verbleibsquote_6m", "2025-07")]
+    assert (july.zaehler, july.nenner, july.vorlaeufig) == (1, 1, False)
+    # January 2026 sessions of known participations: P1's three (one unexcused)
+    january = rates[("unentschuldigt_quote", "2026-01")]
+    assert (january.zaehler, january.nenner) == (1, 3)
+    # June 2025 is the baseline of June 2026: the programme ran, nobody left
+    assert (june.vorjahr_zaehler, june.vorjahr_nenner) == (0, 0)
+
+
+def test_monthly_figures_follow_the_filters(kpi_settings):
+    from kohorte.filters import Filters
+
+    rates = _monthly_rates(kpi_settings, Filters(coach="Jörg Weiß"))
+    february = rates[("integrationsquote", "2026-02")]  # P4 only
+    assert (february.zaehler, february.nenner) == (0, 1)
+    assert rates[("unentschuldigt_quote", "2026-01")].nenner == 0  # P1 is Anja Krüger's

@@ -1,4 +1,5 @@
--- Time to first integration as a Kaplan-Meier curve, per entry cohort (month) and overall.
+-- Time to first integration as a Kaplan-Meier curve, per entry cohort (month YYYY-MM and
+-- ISO week YYYY-Www) and overall ('gesamt').
 -- A participation is observed from entry until its first integration (the event) or until
 -- its observation ends: 28 days after exit, or the as-of date if that comes first. People
 -- still active or who left without integration are censored there, not counted as
@@ -16,7 +17,8 @@ build as (
 
 observed as (
     select
-        t.eintritt_monat,
+        t.kohorte_monat,
+        t.kohorte_woche,
         t.erste_integration_datum is not null as ereignis,
         datediff(
             'day',
@@ -31,7 +33,9 @@ observed as (
 ),
 
 cohorts as (
-    select strftime(eintritt_monat, '%Y-%m') as kohorte, ereignis, tage from observed
+    select kohorte_monat as kohorte, ereignis, tage from observed
+    union all
+    select kohorte_woche, ereignis, tage from observed
     union all
     select 'gesamt', ereignis, tage from observed
 ),

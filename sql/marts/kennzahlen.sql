@@ -5,23 +5,15 @@
 -- so late deliveries and follow-ups improve it rather than freeze an old, partial view.
 --
 -- One definition serves both uses: the table macro kennzahlen_fuer() computes the KPIs for
--- a selection of participations (the dashboard's filters, see kohorte/filters.py), and the
--- mart marts.kennzahlen is the same macro for the whole programme.
+-- a selection of participations (marts.auswahl, the dashboard's filters), and the mart
+-- marts.kennzahlen is the same macro for the whole programme.
 create or replace macro marts.kennzahlen_fuer(
     p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb
 ) as table
 with
 
 teilnahmen as (
-    select t.*
-    from marts.teilnahmen as t
-    where (p_von is null or t.eintritt >= p_von)
-        and (p_bis is null or t.eintritt <= p_bis)
-        and (p_standort is null or t.standort = p_standort)
-        and (p_coach is null or t.coach = p_coach)
-        and (p_kohorte is null or strftime(t.eintritt_monat, '%Y-%m') = p_kohorte)
-        and (p_geschlecht is null or t.geschlecht = p_geschlecht)
-        and (p_lzb is null or t.langzeitleistungsbezug = p_lzb)
+    select * from marts.auswahl(p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb)
 ),
 
 anwesenheit as (
@@ -57,14 +49,13 @@ outcomes as (
     )
 ),
 
-applications as (
+activities as (
     select a.*
     from staging.stg_aktivitaeten as a
-    where a.art = 'bewerbung'
-        and exists (
-            select 1 from teilnahmen as t
-            where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
-        )
+    where exists (
+        select 1 from teilnahmen as t
+        where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
+    )
 ),
 
 -- sessions of known participations only (others are reported by a data check)
@@ -166,31 +157,59 @@ kpis as (
     group by all
 ),
 
--- ESF "upon leaving": the last outcome between entry and 28 days after exit decides
-status_on_leaving as (
+-- time to first integration (Kaplan-Meier) of the participations entering in the window,
+-- observed until the reference date: see marts.integrationsverlauf for the censoring
+km_observed as (
     select
-        t.teilnahme_id,
-        t.austritt,
-        arg_max(o.art, o.datum) in (
-            'svb_beschaeftigung', 'selbststaendigkeit', 'minijob', 'gefoerderte_beschaeftigung'
-        ) as beschaeftigt
-    from teilnahmen as t
-    left join outcomes as o
-        on o.pid = t.pid
-        and o.datum between t.eintritt and t.austritt + interval 28 day
-    where t.austritt is not null
-    group by t.teilnahme_id, t.austritt
+        p.periode,
+        coalesce(t.erste_integration_datum <= p.stichtag, false) as ereignis,
+        datediff(
+            'day',
+            t.eintritt,
+            case
+                when t.erste_integration_datum <= p.stichtag then t.erste_integration_datum
+                else least(coalesce(t.austritt + interval 28 day, p.stichtag), p.stichtag)
+            end
+        ) as tage
+    from periods as p
+    inner join teilnahmen as t on t.eintritt > p.window_start and t.eintritt <= p.stichtag
+),
+
+km_steps as (
+    select
+        periode,
+        tage,
+        1 - count(*) filter (where ereignis) / sum(count(*)) over (
+            partition by periode order by tage desc
+            rows between unbounded preceding and current row
+        ) as faktor
+    from km_observed
+    group by periode, tage
+),
+
+km_survival as (
+    select
+        periode,
+        tage,
+        case
+            when min(faktor) over w = 0 then 0.0
+            else exp(sum(ln(faktor)) over w)
+        end as ueberlebend
+    from km_steps
+    window w as (
+        partition by periode order by tage rows between unbounded preceding and current row
+    )
 ),
 
 outcome_kpis as (
     select
         p.periode,
         'beschaeftigt_bei_austritt' as kennzahl,
-        count(s.teilnahme_id) filter (where s.beschaeftigt) as zaehler,
+        count(s.teilnahme_id) filter (where s.beschaeftigt_bei_austritt) as zaehler,
         count(s.teilnahme_id) as nenner,
         (p.window_start - interval 28 day)::date as fenster_von
     from periods as p
-    left join status_on_leaving as s
+    left join teilnahmen as s
         on s.austritt + interval 28 day > p.window_start
         and s.austritt + interval 28 day <= p.stichtag
     group by all
@@ -228,18 +247,38 @@ outcome_kpis as (
     group by all
 
     union all
-    -- participant-weeks: three scheduled sessions make one week of participation
+    -- per participant-week: three scheduled sessions make one week of participation
     select
         p.periode,
-        'bewerbungen_je_woche',
+        k.kennzahl,
         (
-            select coalesce(sum(a.anzahl), 0) from applications as a
-            where a.datum > p.window_start and a.datum <= p.stichtag
+            select coalesce(sum(a.anzahl), 0) from activities as a
+            where a.art = k.art and a.datum > p.window_start and a.datum <= p.stichtag
         ),
         (
             select count(*) / 3 from known_sessions as s
             where s.datum > p.window_start and s.datum <= p.stichtag
         ),
+        p.window_start
+    from periods as p
+    cross join (
+        values
+            ('bewerbungen_je_woche', 'bewerbung'),
+            ('vorstellungsgespraeche_je_woche', 'vorstellungsgespraech'),
+            ('arbeitgeberkontakte_je_woche', 'arbeitgeberkontakt')
+    ) as k(kennzahl, art)
+
+    union all
+    -- median days to first integration: the first day the curve reaches one half;
+    -- null while it has not (the denominator is the number of participations observed)
+    select
+        p.periode,
+        'tage_bis_integration',
+        (
+            select min(s.tage) from km_survival as s
+            where s.periode = p.periode and s.ueberlebend <= 0.5
+        ),
+        (select count(*) from km_observed as o where o.periode = p.periode),
         p.window_start
     from periods as p
 
@@ -267,7 +306,11 @@ final as (
         k.periode,
         k.zaehler::decimal(18, 4) as zaehler,
         k.nenner::decimal(18, 4) as nenner,
-        case when k.nenner > 0 then round(k.zaehler / k.nenner, 4) end as quote,
+        -- a median is a value of its own, not a share of its denominator
+        case
+            when k.kennzahl <> 'tage_bis_integration' and k.nenner > 0
+                then round(k.zaehler / k.nenner, 4)
+        end as quote,
         k.fenster_von::date as fenster_von,
         p.stichtag as fenster_bis
     from all_kpis as k

@@ -1,8 +1,20 @@
--- Monthly figures from the first entry to the data's as-of month: the basis of every trend.
-create or replace table marts.monatszahlen as
+-- Monthly figures from the first entry to the data's as-of month: the basis of every trend
+-- and of the monthly rates (numerator and denominator per month, with what can still change).
+--
+-- As with the KPIs, the table macro monatszahlen_fuer() serves a selection of
+-- participations (marts.auswahl) and marts.monatszahlen is the same for the whole programme.
+-- Exits are counted in the month of exit; their outcomes (28 days) and follow-up
+-- (6 months) arrive later, so a month stays provisional until the last of them is due.
+create or replace macro marts.monatszahlen_fuer(
+    p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb
+) as table
 with
 
 teilnahmen as (
+    select * from marts.auswahl(p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb)
+),
+
+alle as (
     select * from marts.teilnahmen
 ),
 
@@ -14,9 +26,10 @@ build as (
     select as_of, session_hours from meta.build
 ),
 
+-- the months of the whole programme, so a selection gets the same x-axis
 months as (
     select unnest(generate_series(
-        (select min(eintritt_monat) from teilnahmen),
+        (select min(eintritt_monat) from alle),
         (select date_trunc('month', as_of)::date from build),
         interval 1 month
     ))::date as monat
@@ -33,9 +46,11 @@ exits as (
         austritt_monat as monat,
         count(*) as austritte,
         count(*) filter (where austrittsgrund = 'abbruch') as abbrueche,
-        count(*) filter (where integrationsfenster_geschlossen) as austritte_fenster_geschlossen,
-        count(*) filter (where integrationsfenster_geschlossen and integriert_bis_28_tage)
-            as austritte_integriert
+        count(*) filter (where integriert_bis_28_tage) as austritte_integriert,
+        count(*) filter (where beschaeftigt_bei_austritt) as austritte_beschaeftigt,
+        count(*) filter (where not integrationsfenster_geschlossen) as austritte_fenster_offen,
+        count(*) filter (where verbleib_beschaeftigt) as verbleib_beschaeftigt,
+        count(*) filter (where not verbleib_faellig) as verbleib_offen
     from teilnahmen
     where austritt is not null
     group by 1
@@ -48,7 +63,8 @@ active as (
     from months as m
     left join teilnahmen as t
         on t.eintritt <= last_day(m.monat)
-        and coalesce(t.austritt, date '9999-12-31') >= least(last_day(m.monat), (select as_of from build))
+        and coalesce(t.austritt, date '9999-12-31')
+            >= least(last_day(m.monat), (select as_of from build))
     group by 1
 ),
 
@@ -72,11 +88,16 @@ attendance as (
 final as (
     select
         m.monat,
+        -- the running month is incomplete: everything in it can still change
+        m.monat = (select date_trunc('month', as_of)::date from build) as laufender_monat,
         coalesce(e.eintritte, 0) as eintritte,
         coalesce(x.austritte, 0) as austritte,
         coalesce(x.abbrueche, 0) as abbrueche,
-        coalesce(x.austritte_fenster_geschlossen, 0) as austritte_fenster_geschlossen,
         coalesce(x.austritte_integriert, 0) as austritte_integriert,
+        coalesce(x.austritte_beschaeftigt, 0) as austritte_beschaeftigt,
+        coalesce(x.austritte_fenster_offen, 0) as austritte_fenster_offen,
+        coalesce(x.verbleib_beschaeftigt, 0) as verbleib_beschaeftigt,
+        coalesce(x.verbleib_offen, 0) as verbleib_offen,
         a.aktive_am_monatsende,
         coalesce(t.termine, 0) as termine,
         coalesce(t.termine_unentschuldigt, 0) as termine_unentschuldigt,
@@ -90,4 +111,7 @@ final as (
 )
 
 select * from final
-order by monat
+order by monat;
+
+create or replace table marts.monatszahlen as
+select * from marts.monatszahlen_fuer(null, null, null, null, null, null, null);

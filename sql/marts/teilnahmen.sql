@@ -88,6 +88,22 @@ integrations as (
     group by w.teilnahme_id
 ),
 
+leaving as (
+    -- ESF "upon leaving": the last outcome between entry and 28 days after exit decides
+    select
+        w.teilnahme_id,
+        arg_max(e.art, e.datum) in (
+            'svb_beschaeftigung', 'selbststaendigkeit', 'minijob', 'gefoerderte_beschaeftigung'
+        ) as beschaeftigt_bei_austritt
+    from windows as w
+    inner join ergebnisse as e
+        on e.pid = w.pid
+        and e.datum between w.eintritt and w.austritt + interval 28 day
+        and e.datum < coalesce(w.naechster_eintritt, date '9999-12-31')
+    where w.austritt is not null
+    group by w.teilnahme_id
+),
+
 followups as (
     -- the follow-up status closest to six months after leaving (150 to 210 days)
     select
@@ -119,6 +135,9 @@ final as (
         w.berufsabschluss,
         date_trunc('month', w.eintritt)::date as eintritt_monat,
         date_trunc('month', w.austritt)::date as austritt_monat,
+        -- cohort labels: entry month and ISO entry week
+        strftime(w.eintritt, '%Y-%m') as kohorte_monat,
+        strftime(w.eintritt, '%G-W%V') as kohorte_woche,
         w.austritt is null or w.austritt >= b.as_of as aktiv,
         coalesce(s.termine, 0) as termine,
         coalesce(s.termine_anwesend, 0) as termine_anwesend,
@@ -141,6 +160,9 @@ final as (
         i.erste_integration_datum is not null as integriert_bis_28_tage,
         -- only a closed 28-day window gives a final verdict on integration
         w.austritt + interval 28 day <= b.as_of as integrationsfenster_geschlossen,
+        -- exits only; null while the participation runs
+        case when w.austritt is not null then coalesce(l.beschaeftigt_bei_austritt, false) end
+            as beschaeftigt_bei_austritt,
         w.austritt + interval 6 month <= b.as_of as verbleib_faellig,
         f.verbleib_status,
         coalesce(f.verbleib_status in ('svb_beschaeftigt', 'ausbildung', 'selbststaendig'), false)
@@ -150,6 +172,7 @@ final as (
     left join sessions as s on s.teilnahme_id = w.teilnahme_id
     left join activities as a on a.teilnahme_id = w.teilnahme_id
     left join integrations as i on i.teilnahme_id = w.teilnahme_id
+    left join leaving as l on l.teilnahme_id = w.teilnahme_id
     left join followups as f on f.teilnahme_id = w.teilnahme_id
 )
 

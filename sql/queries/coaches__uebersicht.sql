@@ -3,7 +3,7 @@
 with
 
 teilnahmen as (
-    select t.* from marts.teilnahmen as t where {filters}
+    select * from marts.auswahl({filter_args})
 ),
 
 build as (

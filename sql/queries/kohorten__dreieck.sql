@@ -1,10 +1,10 @@
--- Cohort triangle: per entry month, the cumulative share of participations integrated
--- (first integration) by week since entry; a cell exists only once that week has passed
--- for every member of the cohort.
+-- Cohort triangle: per entry month (or ISO entry week when $raster = 'woche'), the
+-- cumulative share of participations integrated (first integration) by week since entry;
+-- a cell exists only once that week has passed for every member of the cohort.
 with
 
 teilnahmen as (
-    select t.* from marts.teilnahmen as t where {filters}
+    select * from marts.auswahl({filter_args})
 ),
 
 build as (
@@ -17,7 +17,7 @@ weeks as (
 
 cells as (
     select
-        strftime(t.eintritt_monat, '%Y-%m') as kohorte,
+        case when $raster = 'woche' then t.kohorte_woche else t.kohorte_monat end as kohorte,
         w.woche,
         count(*) as teilnahmen,
         count(*) filter (

@@ -12,7 +12,6 @@ select
     t.vorstellungsgespraeche,
     t.erste_integration_datum,
     t.erste_integration_art
-from marts.teilnahmen as t
-where {filters}
+from marts.auswahl({filter_args}) as t
 order by t.eintritt desc, t.pid
 limit 500

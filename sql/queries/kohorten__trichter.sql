@@ -2,7 +2,7 @@
 with
 
 teilnahmen as (
-    select t.* from marts.teilnahmen as t where {filters}
+    select * from marts.auswahl({filter_args})
 ),
 
 steps as (

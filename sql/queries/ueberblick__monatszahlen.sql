@@ -1,4 +1,4 @@
--- Monthly entries, exits and participants at month end, from $start (inclusive).
+-- Monthly entries, exits and participants at month end of the selection, from $start.
 select
     monat,
     eintritte,
@@ -6,6 +6,6 @@ select
     aktive_am_monatsende,
     case when stunden_geplant > 0 then stunden_anwesend / stunden_geplant end
         as anwesenheitsquote
-from marts.monatszahlen
+from marts.monatszahlen_fuer({filter_args})
 where monat >= $start
 order by monat
