@@ -169,27 +169,55 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
     return localised(alt.layer(bars, line).properties(height=CHART_HEIGHT), lang)
 
 
-def attendance(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
-    """Monthly attendance rate as a line."""
-    chart = (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            x=_month_axis(labels),
-            y=alt.Y(
-                "anwesenheitsquote:Q",
-                title=labels["attendance_rate"],
-                axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(zero=False, padding=10),
-            ),
-            tooltip=[
-                alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
-                alt.Tooltip("anwesenheitsquote:Q", title=labels["attendance_rate"], format=".1%"),
-            ],
-        )
-        .properties(height=CHART_HEIGHT)
+def monthly_rate(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
+    """One rate by month (``quote``) as a line per series (``reihe``: this year, and the same
+    month a year earlier dashed); provisional months (``stand``) are drawn as hollow points."""
+    series = [labels["this_year"], labels["previous_year"]]
+    states = [labels["final"], labels["provisional"]]
+    base = alt.Chart(frame).encode(
+        x=_month_axis(labels),
+        y=alt.Y(
+            "quote:Q",
+            title=labels["rate"],
+            axis=alt.Axis(format=".0%"),
+            scale=alt.Scale(zero=False, padding=10),
+        ),
+        color=alt.Color(
+            "reihe:N",
+            title=None,
+            sort=series,
+            scale=alt.Scale(domain=series, range=["#1f5f8b", "#9a9a9a"]),
+            legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2),
+        ),
     )
-    return localised(chart, lang)
+    lines = base.mark_line().encode(
+        strokeDash=alt.StrokeDash(
+            "reihe:N", sort=series, scale=alt.Scale(domain=series, range=[[1, 0], [4, 3]]),
+            legend=None,
+        ),
+    )  # fmt: skip
+    colours = alt.Scale(domain=series, range=["#1f5f8b", "#9a9a9a"])
+    points = base.mark_point(size=45, strokeWidth=1.5, opacity=1).encode(
+        fill=alt.condition(
+            f"datum.stand == '{labels['final']}'",
+            alt.Fill("reihe:N", scale=colours, legend=None),
+            alt.value("white"),
+        ),
+        shape=alt.Shape(
+            "stand:N",
+            title=None,
+            sort=states,
+            scale=alt.Scale(domain=states, range=["circle", "diamond"]),
+            legend=None,  # Vega cannot draw hollow legend symbols here; the caption explains
+        ),
+        tooltip=[
+            alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
+            alt.Tooltip("reihe:N", title=" "),
+            alt.Tooltip("quote:Q", title=labels["rate"], format=".1%"),
+            alt.Tooltip("stand:N", title=labels["status"]),
+        ],
+    )
+    return localised(alt.layer(lines, points).properties(height=CHART_HEIGHT), lang)
 
 
 def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:

@@ -46,14 +46,14 @@ def named(
 
 
 def filter_options(version: str) -> dict[str, list[str]]:
-    """Sites, coaches and cohorts that the filters offer."""
+    """Sites, coaches and cohorts (entry months, then entry weeks) that the filters offer."""
     row = named(version, "filter__optionen").iloc[0]
-    return {key: list(row[key]) for key in ("standorte", "coaches", "kohorten")}
+    return {key: list(row[key]) for key in ("standorte", "coaches", "kohorten", "wochen")}
 
 
-def cohort_triangle(version: str, filters: Filters) -> pd.DataFrame:
-    """Cumulative integrations by week since entry, per entry month."""
-    return named(version, "kohorten__dreieck", filters)
+def cohort_triangle(version: str, filters: Filters, raster: str = "monat") -> pd.DataFrame:
+    """Cumulative integrations by week since entry, per entry month or (``woche``) week."""
+    return named(version, "kohorten__dreieck", filters, raster=raster)
 
 
 def funnel(version: str, filters: Filters) -> pd.DataFrame:
@@ -76,9 +76,14 @@ def kpis(version: str, filters: Filters | None = None) -> pd.DataFrame:
     return named(version, "ueberblick__kennzahlen", filters)
 
 
-def monthly(version: str, start: dt.date) -> pd.DataFrame:
-    """Monthly figures from ``start``."""
-    return named(version, "ueberblick__monatszahlen", start=start)
+def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
+    """Monthly figures of the selection from ``start``."""
+    return named(version, "ueberblick__monatszahlen", filters, start=start)
+
+
+def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
+    """Every rate by month of the selection from ``start``, with last year's same month."""
+    return named(version, "ueberblick__monatsquoten", filters, start=start)
 
 
 def min_count() -> int:

@@ -24,7 +24,9 @@ def filter_bar(version: str) -> Filters:
         cols = st.columns(5)
         standort = _select(cols[0], t("site"), options["standorte"], current.standort, "f_site")
         coach = _select(cols[1], t("coach"), options["coaches"], current.coach, "f_coach")
-        kohorte = _select(cols[2], t("cohort"), options["kohorten"], current.kohorte, "f_cohort")
+        # newest first; entry months, then ISO entry weeks
+        cohorts = options["kohorten"][::-1] + options["wochen"][::-1]
+        kohorte = _select(cols[2], t("cohort_filter"), cohorts, current.kohorte, "f_cohort")
         gender = _select(
             cols[3], t("gender"), ["w", "m", "d"], current.geschlecht, "f_gender", coded=True
         )

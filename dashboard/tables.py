@@ -111,14 +111,16 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _download_pair(name: str, key: str, icon: str, items: list[tuple]) -> None:
     """Two small download buttons side by side; each item's data is bytes, or a callable
     that Streamlit runs only when its button is clicked."""
-    for column, (label, suffix, mime, make) in zip(st.columns([1, 1, 6])[:2], items, strict=True):
-        column.download_button(
+    row = st.container(horizontal=True, gap="small")  # side by side at their own width
+    for label, suffix, mime, make in items:
+        row.download_button(
             label,
             make,
             file_name=f"{name}.{suffix}",
             mime=mime,
             key=f"{key}_{suffix}",
             icon=icon,
+            width="content",
         )
 
 

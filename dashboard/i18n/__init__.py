@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
@@ -19,11 +20,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "of": {"de": "von", "en": "of"},
     "points": {"de": "Pp.", "en": "pp"},
     "kpi": {"de": "Kennzahl", "en": "KPI"},
-    "charts_unfiltered": {
-        "de": "Die Kennzahlen gelten für die Auswahl; die Monatsdiagramme zeigen das ganze "
-        "Programm.",
-        "en": "The KPIs refer to the selection; the monthly charts show the whole programme.",
-    },
     "more_kpis": {"de": "Ergebnisse und Aktivitäten", "en": "Outcomes and activities"},
     "vs_last_year": {"de": "ggü. Vorjahr", "en": "vs. last year"},
     "window": {"de": "Zeitraum", "en": "Window"},
@@ -50,11 +46,35 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Linie: aktive Teilnehmende am Monatsende",
         "en": "Line: active participants at month end",
     },
-    "attendance_title": {"de": "Anwesenheit je Monat", "en": "Attendance per month"},
+    "rates_title": {"de": "Quoten je Monat", "en": "Rates by month"},
+    "rate_choice": {"de": "Quote", "en": "Rate"},
+    "rate": {"de": "Quote", "en": "Rate"},
+    "this_year": {"de": "Berichtsjahr", "en": "This year"},
+    "previous_year": {"de": "Vorjahr", "en": "Previous year"},
+    "final": {"de": "endgültig", "en": "final"},
+    "provisional": {"de": "vorläufig", "en": "provisional"},
+    "status": {"de": "Stand", "en": "Status"},
+    "rates_note": {
+        "de": "Austritte zählen im Monat des Austritts. Vorläufig (hohle Raute): Werte, die "
+        "sich noch ändern können, weil das 28-Tage-Fenster oder die Nachbefragung nach "
+        "6 Monaten noch aussteht oder der Monat noch läuft. Quoten mit weniger als {n} Fällen "
+        "im Nenner werden nicht gezeigt.",
+        "en": "Exits count in their month of exit. Provisional (hollow diamond): values that "
+        "can still change because the 28-day window or the 6-month follow-up is still "
+        "pending, or the month is still running. Rates with fewer than {n} cases in the "
+        "denominator are not shown.",
+    },
+    "days_value": {"de": "{n} Tage", "en": "{n} days"},
+    "not_reached": {"de": "nicht erreicht", "en": "not reached"},
+    "days_delta": {"de": "Tage", "en": "days"},
+    "observed": {"de": "{n} Teilnahmen beobachtet", "en": "{n} participations observed"},
+    "raster": {"de": "Kohorten nach", "en": "Cohorts by"},
+    "raster_monat": {"de": "Eintrittsmonat", "en": "Entry month"},
+    "raster_woche": {"de": "Eintrittswoche", "en": "Entry week"},
     "attendance_rate": {"de": "Anwesenheitsquote", "en": "Attendance rate"},
     "warnings": {
-        "de": "{n} Datenprüfung(en) mit Warnungen; Details folgen auf der Seite Datenstand.",
-        "en": "{n} data check(s) with warnings; details will follow on the data status page.",
+        "de": "{n} Datenprüfung(en) mit Warnungen; Details auf der Seite Datenstand.",
+        "en": "{n} data check(s) with warnings; details on the data status page.",
     },
     "error": {
         "de": "Die Daten konnten nicht gelesen werden. Der Fehler wurde protokolliert.",
@@ -122,6 +142,8 @@ TEXTS.update(
         "site": {"de": "Standort", "en": "Site"},
         "coach": {"de": "Coach", "en": "Coach"},
         "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
+        "cohort_week": {"de": "Kohorte (Eintrittswoche)", "en": "Cohort (entry week)"},
+        "cohort_filter": {"de": "Kohorte (Monat oder Woche)", "en": "Cohort (month or week)"},
         "gender": {"de": "Geschlecht", "en": "Gender"},
         "lzb": {"de": "Langzeitleistungsbezug", "en": "Long-term benefit receipt"},
         "triangle_title": {
@@ -249,8 +271,10 @@ CODE_LABELS: dict[str, dict[str, str]] = {
 
 def code(value: object) -> str:
     """The display label of a code value; anything else unchanged."""
-    labels = CODE_LABELS.get(value) if isinstance(value, str) else None
-    return labels[lang()] if labels else ("" if value is None else str(value))
+    if not isinstance(value, str):
+        return "" if pd.isna(value) else str(value)
+    labels = CODE_LABELS.get(value)
+    return labels[lang()] if labels else value
 
 
 KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app

@@ -18,14 +18,42 @@ LABEL_KEYS = (
 )  # fmt: skip
 
 
-def _labels() -> dict[str, str]:
-    return {key: t(key) for key in LABEL_KEYS}
+def _labels(raster: str = "monat") -> dict[str, str]:
+    labels = {key: t(key) for key in LABEL_KEYS}
+    if raster == "woche":
+        labels["cohort"] = t("cohort_week")
+    return labels
 
 
-def _triangle(version: str, filters, threshold: int) -> None:
-    frame = data.cohort_triangle(version, filters).copy()
+RASTERS = ("monat", "woche")
+WEEK_COHORTS = 26  # the last half year of week cohorts keeps the triangle readable
+
+
+def _raster() -> str:
+    """Cohorts by entry month or ISO entry week, kept in the URL (?raster=woche)."""
+    current = st.query_params.get("raster", "monat")
+    raster = st.segmented_control(
+        t("raster"),
+        RASTERS,
+        default=current if current in RASTERS else "monat",
+        format_func=lambda r: t(f"raster_{r}"),
+        key="raster",
+    )
+    raster = raster or "monat"
+    if raster == "monat":
+        st.query_params.pop("raster", None)
+    else:
+        st.query_params["raster"] = raster
+    return raster
+
+
+def _triangle(version: str, filters, threshold: int, raster: str) -> None:
+    frame = data.cohort_triangle(version, filters, raster).copy()
     if frame.empty:
         return
+    if raster == "woche":
+        recent = sorted(frame["kohorte"].unique())[-WEEK_COHORTS:]
+        frame = frame[frame["kohorte"].isin(recent)]
     shares = [
         disclosure.protect_rate(n, d, threshold)
         for n, d in zip(frame["integriert"], frame["teilnahmen"], strict=True)
@@ -35,19 +63,24 @@ def _triangle(version: str, filters, threshold: int) -> None:
     # only what may be shown goes to the browser: a chart's data is readable in the page
     frame = frame[["kohorte", "woche", "anteil", "text"]]
     st.subheader(t("triangle_title"))
-    st.altair_chart(charts.cohort_triangle(frame, _labels(), lang()), width="stretch")
+    chart = charts.cohort_triangle(frame, _labels(raster), lang())
+    st.altair_chart(chart, width="stretch")
+    chart_downloads(chart, "kohorten-dreieck", "chart_triangle")
     table = frame.pivot(index="kohorte", columns="woche", values="text").reset_index()
-    table.columns = [t("cohort")] + [f"{t('week')} {w}" for w in table.columns[1:]]
+    table.columns = [_labels(raster)["cohort"]] + [f"{t('week')} {w}" for w in table.columns[1:]]
     download_buttons(table, "kohorten-dreieck", "triangle")
 
 
-def _curves(version: str, filters) -> None:
-    cohorts = data.filter_options(version)["kohorten"]
+def _curves(version: str, filters, raster: str) -> None:
+    cohorts = data.filter_options(version)["kohorten" if raster == "monat" else "wochen"]
     chosen = [filters.kohorte] if filters.kohorte else cohorts[-6:]
-    frame = data.integration_curves(version, tuple([*chosen, "gesamt"])).copy()
+    curves = data.integration_curves(version, tuple([*chosen, "gesamt"]))
+    frame = disclosure.protect_curve(curves, data.min_count())
+    drawn = frame.groupby("kohorte")["tage"].transform("size") > 1  # a point is no curve
+    frame = frame[drawn].copy()
     frame["kohorte"] = frame["kohorte"].replace({"gesamt": t("all_cohorts")})
     st.subheader(t("curves_title"))
-    chart = charts.integration_curves(frame, _labels(), lang())
+    chart = charts.integration_curves(frame, _labels(raster), lang())
     st.altair_chart(chart, width="stretch")
     chart_downloads(chart, "integrationsverlauf", "chart_curves")
     st.caption(t("curves_note"))
@@ -68,7 +101,9 @@ def _funnel(version: str, filters, threshold: int) -> None:
         )
         previous = count
     st.subheader(t("funnel_title"))
-    st.altair_chart(charts.funnel(pd.DataFrame(rows), _labels(), lang()), width="stretch")
+    chart = charts.funnel(pd.DataFrame(rows), _labels(), lang())
+    st.altair_chart(chart, width="stretch")
+    chart_downloads(chart, "trichter", "chart_funnel")
     st.caption(t("share_previous"))
 
 
@@ -76,12 +111,13 @@ version = data.page_version()
 
 selection = filter_bar(version)
 threshold = data.min_count()
+raster = _raster()
 left, right = st.columns([3, 2])
 with left:
-    _triangle(version, selection, threshold)
+    _triangle(version, selection, threshold, raster)
 with right:
     _funnel(version, selection, threshold)
-    _curves(version, selection)
+    _curves(version, selection, raster)
 
 st.subheader(t("participants_title"))
 show_table(
