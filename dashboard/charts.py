@@ -220,9 +220,14 @@ def monthly_rate(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.
     return localised(alt.layer(lines, points).properties(height=CHART_HEIGHT), lang)
 
 
+COHORT_PICK = "kohorte_wahl"  # the triangle's selection: a click picks a cohort
+
+
 def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     """Heatmap: entry month x week since entry, coloured by the cumulative share integrated;
-    cells whose share must not be shown (``anteil`` missing) stay grey with their label."""
+    cells whose share must not be shown (``anteil`` missing) stay grey with their label.
+    A click on a cell selects its cohort (selection ``COHORT_PICK``)."""
+    pick = alt.selection_point(name=COHORT_PICK, fields=["kohorte"], on="click")
     base = alt.Chart(frame).encode(
         x=alt.X("woche:O", title=labels["week"], axis=alt.Axis(labelAngle=0)),
         y=alt.Y(
@@ -249,6 +254,7 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
             alt.Tooltip("text:N", title=labels["share_integrated"]),
         ],
     )
+    cells = cells.add_params(pick)
     text = base.mark_text(fontSize=10).encode(text="text:N")
     height = max(200, 20 * frame["kohorte"].nunique())
     return localised(alt.layer(cells, text).properties(height=height), lang)

@@ -142,6 +142,11 @@ TEXTS.update(
         "site": {"de": "Standort", "en": "Site"},
         "coach": {"de": "Coach", "en": "Coach"},
         "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
+        "triangle_pick": {
+            "de": "Ein Klick auf eine Zeile wählt die Kohorte; die Liste unten zeigt ihre "
+            "Teilnahmen.",
+            "en": "Click a row to choose its cohort; the list below shows its participations.",
+        },
         "cohort_week": {"de": "Kohorte (Eintrittswoche)", "en": "Cohort (entry week)"},
         "cohort_filter": {"de": "Kohorte (Monat oder Woche)", "en": "Cohort (month or week)"},
         "gender": {"de": "Geschlecht", "en": "Gender"},

@@ -47,6 +47,14 @@ def _raster() -> str:
     return raster
 
 
+def _pick_cohort() -> None:
+    """A click in the triangle chooses that cohort for the filter (and so the URL and the
+    list below); a callback runs before the rerun draws the filter widget."""
+    picked = st.session_state["triangle_chart"].selection.get(charts.COHORT_PICK) or []
+    if picked and picked[0].get("kohorte"):
+        st.session_state["f_cohort"] = picked[0]["kohorte"]
+
+
 def _triangle(version: str, filters, threshold: int, raster: str) -> None:
     frame = data.cohort_triangle(version, filters, raster).copy()
     if frame.empty:
@@ -64,7 +72,8 @@ def _triangle(version: str, filters, threshold: int, raster: str) -> None:
     frame = frame[["kohorte", "woche", "anteil", "text"]]
     st.subheader(t("triangle_title"))
     chart = charts.cohort_triangle(frame, _labels(raster), lang())
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart, width="stretch", on_select=_pick_cohort, key="triangle_chart")
+    st.caption(t("triangle_pick"))
     chart_downloads(chart, "kohorten-dreieck", "chart_triangle")
     table = frame.pivot(index="kohorte", columns="woche", values="text").reset_index()
     table.columns = [_labels(raster)["cohort"]] + [f"{t('week')} {w}" for w in table.columns[1:]]

@@ -311,8 +311,19 @@ def test_status_page_through_the_navigation(dashboard_url: str, page: Page) -> N
 
 
 def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, page: Page) -> None:
-    """Choose a cohort through the URL, pick a participation in the grid, see its timeline."""
-    page.goto(f"{dashboard_url}/teilnehmende?kohorte=2025-06")
+    """Click a cohort in the triangle, open its participations, pick one, see its timeline."""
+    page.goto(f"{dashboard_url}/kohorten")
+    triangle = page.locator(".vega-embed").first
+    expect(triangle.locator("canvas, svg.marks").first).to_be_visible()
+    page.wait_for_timeout(1000)
+    box = triangle.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 120, box["y"] + 30)  # a cell in the newest cohort's row
+    page.wait_for_url(re.compile(r"kohorte=\d{4}-\d{2}"))
+    cohort = re.search(r"kohorte=(\d{4}-\d{2})", page.url).group(1)
+    # the list below and the filter follow the click
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    page.goto(f"{dashboard_url}/teilnehmende?kohorte={cohort}")
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
     expect(page.get_by_text("Kohorte (Monat oder Woche)")).to_be_visible()
@@ -324,7 +335,7 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
         page.get_by_role("heading", name=re.compile(r"^Zeitleiste: [0-9a-f]{16}$"))
     ).to_be_visible()
     page.wait_for_url(re.compile(r"pid=[0-9a-f]{16}"))
-    assert "kohorte=2025-06" in page.url  # the filter survives the click
+    assert f"kohorte={cohort}" in page.url  # the filter survives the click
     charts = page.locator(".vega-embed").locator("canvas, svg.marks")
     expect(charts.first).to_be_visible()
     assert _screenshot(page, "teilnehmende-de.png").stat().st_size > 0
