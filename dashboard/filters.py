@@ -57,8 +57,6 @@ def filter_bar(version: str) -> Filters:
 def _select(column, label, values, current, key, coded: bool = False):
     choices = [ALL, *values]
     index = choices.index(current) if current in choices else 0
-    if key in st.session_state:  # set by the widget or by a click elsewhere (the triangle);
-        index = 0  # a second default beside it would only earn Streamlit's warning
     value = column.selectbox(
         label,
         choices,

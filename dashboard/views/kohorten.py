@@ -53,6 +53,7 @@ def _pick_cohort() -> None:
     picked = st.session_state["triangle_chart"].selection.get(charts.COHORT_PICK) or []
     if picked and picked[0].get("kohorte"):
         st.session_state["f_cohort"] = picked[0]["kohorte"]
+        st.query_params["kohorte"] = picked[0]["kohorte"]
 
 
 def _triangle(version: str, filters, threshold: int, raster: str) -> None:
