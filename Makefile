@@ -13,10 +13,12 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
 .PHONY: run install test lint format browser docs sample deploy clean-data
 
-## run: install, generate demo data if there is none, load it once, start the dashboard
+## run: install, generate demo data if there is none, load it once, create the demo
+## account on a fresh installation (its password is printed once), start the dashboard
 run: install
 	$(UV) run kohorte generate --if-empty
 	$(UV) run kohorte load
+	$(UV) run kohorte user demo
 	@echo ""
 	@echo "Kohorte-Dashboard: http://127.0.0.1:$(PORT)  (beenden mit Strg+C)"
 	@echo ""

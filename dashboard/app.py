@@ -7,17 +7,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from dashboard.i18n import LANGUAGES, lang, t
+from kohorte import audit
+from kohorte.access import AUDIT, PARTICIPANT, STAFF, AccessDenied, Principal
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("kohorte.dashboard")
 
 
-def _header(title: str) -> None:
-    """The page title with a small language choice beside it (kept in the URL, ?lang=en)."""
-    left, right = st.columns([5, 1], vertical_alignment="bottom")
+def _header(title: str, principal: Principal | None) -> None:
+    """The page title; beside it the signed-in person with a sign-out button, and a small
+    language choice (kept in the URL, ?lang=en)."""
+    left, who, right = st.columns([4, 1, 1], vertical_alignment="bottom")
     left.title(title)
+    if principal is not None:
+        # names come from accounts or the identity provider: shown as text, never Markdown
+        who.text(f"{principal.name} · {t('role_' + principal.role)}")
+        who.button(t("sign_out"), on_click=auth.sign_out, key="sign_out", type="tertiary")
     choice = right.selectbox(
         t("language"),
         options=list(LANGUAGES),
@@ -30,15 +37,12 @@ def _header(title: str) -> None:
         st.rerun()
 
 
-def run() -> None:
-    """Build the navigation and run the selected page."""
-    st.set_page_config(
-        page_title="Kohorte",
-        page_icon="📊",  # a Material icon as favicon would be fetched from a CDN
-        layout="wide",
-        initial_sidebar_state="collapsed",
-    )
-    pages = [
+SIGN_IN_PATHS = ("", "kohorten", "teilnehmende", "coaches", "datenstand", "protokoll")
+
+
+def _pages(principal: Principal) -> list:
+    """The pages this person may open; others are not registered, so no URL reaches them."""
+    return [
         st.Page(
             HERE / "views" / "ueberblick.py",
             title=t("page_overview"),
@@ -51,11 +55,17 @@ def run() -> None:
             icon=":material/groups:",
             url_path="kohorten",
         ),
-        st.Page(
-            HERE / "views" / "teilnehmende.py",
-            title=t("page_people"),
-            icon=":material/person_search:",
-            url_path="teilnehmende",
+        *(
+            [
+                st.Page(
+                    HERE / "views" / "teilnehmende.py",
+                    title=t("page_people"),
+                    icon=":material/person_search:",
+                    url_path="teilnehmende",
+                )
+            ]
+            if principal.may(PARTICIPANT)
+            else []
         ),
         *(
             [
@@ -66,7 +76,7 @@ def run() -> None:
                     url_path="coaches",
                 )
             ]
-            if data.coach_views()
+            if data.coach_views() and principal.may(STAFF)
             else []
         ),
         st.Page(
@@ -75,11 +85,56 @@ def run() -> None:
             icon=":material/fact_check:",
             url_path="datenstand",
         ),
+        *(
+            [
+                st.Page(
+                    HERE / "views" / "protokoll.py",
+                    title=t("page_audit"),
+                    icon=":material/history:",
+                    url_path="protokoll",
+                )
+            ]
+            if principal.may(AUDIT)
+            else []
+        ),
     ]
+
+
+def run() -> None:
+    """Build the navigation and run the selected page."""
+    st.set_page_config(
+        page_title="Kohorte",
+        page_icon="📊",  # a Material icon as favicon would be fetched from a CDN
+        layout="wide",
+        initial_sidebar_state="collapsed",
+    )
+    principal = auth.current()
+    if principal is None:
+        # every address shows the sign-in form and nothing else; after signing in the same
+        # address (a bookmark with its filters) opens the page it names
+        page = st.navigation(
+            [
+                st.Page(
+                    auth.sign_in_page,
+                    title=t("sign_in_title"),
+                    url_path=path or None,
+                    default=not path,
+                )
+                for path in SIGN_IN_PATHS
+            ],
+            position="hidden",
+        )
+        _header("", None)
+        page.run()
+        return
+    pages = _pages(principal)
     page = st.navigation(pages, position="top")
-    _header(page.title)
+    _header(page.title, principal)
     try:
         page.run()
+    except AccessDenied as denied:
+        auth.record(audit.DENIED, principal, seite=page.title, grund=str(denied))
+        st.warning(t("access_denied"))
     except Exception:  # never show a traceback to users; log it instead
         log.exception("Page %s failed", page.title)
         st.error(t("error"))

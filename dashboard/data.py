@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from kohorte import queries, warehouse
+from kohorte.access import AccessDenied, Principal
 from kohorte.config import load_settings
 from kohorte.filters import Filters
 
@@ -37,12 +38,27 @@ def page_version() -> str:
     return version
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
 def named(
     version: str, name: str, filters: Filters | None = None, **params: object
 ) -> pd.DataFrame:
-    """A named query's result, cached per warehouse version (a publish is never hidden)."""
-    return queries.run(_connection(version), name, filters, **params)
+    """A named query's result for the signed-in person (kohorte.queries enforces the role's
+    scope); without a sign-in there is no data at all."""
+    from dashboard import auth
+
+    return _named(version, name, filters, auth.require_principal(), **params)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _named(
+    version: str,
+    name: str,
+    filters: Filters | None,
+    principal: Principal,
+    **params: object,
+) -> pd.DataFrame:
+    """Cached per warehouse version (a publish is never hidden) and per principal (one
+    coach's cached caseload is never another's)."""
+    return queries.run(_connection(version), name, filters, principal, **params)
 
 
 def filter_options(version: str) -> dict[str, list[str]]:
@@ -112,9 +128,13 @@ def checks(version: str) -> pd.DataFrame:
 
 
 def report(name: str) -> str | None:
-    """A quarantine report's text (read fresh: reports are deleted by retention)."""
+    """A quarantine report's text (read fresh: reports are deleted by retention); it holds
+    lines in clear, so the team lead's only."""
+    from dashboard import auth
     from kohorte.ingest import read_report
 
+    if not auth.require_principal().sees_quarantine:
+        raise AccessDenied("Quarantäne nur für die Teamleitung")
     return read_report(load_settings().quarantine, name)
 
 
@@ -136,9 +156,13 @@ def person(version: str, pid: str) -> pd.DataFrame:
 
 
 def pseudonym_of(kundennummer: str) -> str:
-    """The pseudonym a customer number has in the warehouse (keyed hash, never stored)."""
+    """The pseudonym a customer number has in the warehouse (keyed hash, never stored).
+    Typing a number re-identifies a person: team lead and coaches only."""
+    from dashboard import auth
     from kohorte.privacy import pseudonym
 
+    if not auth.require_principal().finds_by_customer_number:
+        raise AccessDenied("Suche nach Kundennummer nur für Teamleitung und Coaches")
     return pseudonym(load_settings().pseudonym_key(), kundennummer)
 
 
@@ -150,3 +174,13 @@ def coaches(version: str, filters: Filters) -> pd.DataFrame:
 def coach_views() -> bool:
     """Whether per-coach views are switched on (needs the staff council's consent)."""
     return load_settings().coach_views
+
+
+def audit_entries():
+    """The audit log, read fresh on every visit (team lead only)."""
+    from dashboard import auth
+    from kohorte import audit
+    from kohorte.access import AUDIT
+
+    auth.require_principal().require(AUDIT)
+    return audit.read(load_settings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import altair as alt
 import pandas as pd
@@ -11,6 +12,14 @@ import streamlit as st
 
 from dashboard.i18n import code, lang, t
 from kohorte import export, fmt
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from data (file names, messages) for places that render Markdown, such as
+    expander labels: every Markdown or HTML character is escaped, so it shows as typed."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def _cell(value: object, places: int, percent: bool) -> str:
@@ -121,7 +130,17 @@ def _download_pair(name: str, key: str, icon: str, items: list[tuple]) -> None:
             key=f"{key}_{suffix}",
             icon=icon,
             width="content",
+            on_click=_record_export,
+            args=(f"{name}.{suffix}",),
         )
+
+
+def _record_export(file_name: str) -> None:
+    """Every download is an export of programme data: it goes to the audit log."""
+    from dashboard import auth
+    from kohorte import audit
+
+    auth.record(audit.EXPORT, datei=file_name, seite=st.query_params.to_dict() or None)
 
 
 def _is_date(series: pd.Series) -> bool:

@@ -189,3 +189,95 @@ def dashboard(
 
 if __name__ == "__main__":
     app()
+
+
+user_app = typer.Typer(help="Local accounts for signing in (KOHORTE_AUTH=local, the default).")
+app.add_typer(user_app, name="user")
+
+
+def _ask_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Passwort", hide_input=True, confirmation_prompt="Passwort wiederholen")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option(help="teamleitung, coach, analyse or leitung.")],
+    coach: Annotated[
+        str | None, typer.Option(help="For a coach: the name used in the deliveries.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create an account; the password is asked for (hidden) and stored only as argon2 hash."""
+    from kohorte import accounts
+
+    try:
+        accounts.add_user(load_settings(), name, role, _ask_password(password_stdin), coach)
+    except ValueError as error:
+        typer.echo(f"Fehler: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"Konto {name} ({role}) angelegt.")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """All accounts with role, caseload and lock state (never a password or hash)."""
+    from kohorte import accounts
+
+    for account in accounts.list_users(load_settings()):
+        extra = f", Coach: {account.coach}" if account.coach else ""
+        locked = f", gesperrt bis {account.locked_until}" if account.locked_until else ""
+        typer.echo(f"{account.name}\t{account.role}{extra}{locked}")
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
+    """Delete an account."""
+    from kohorte import accounts
+
+    try:
+        accounts.remove_user(load_settings(), name)
+    except KeyError as error:
+        typer.echo(f"Fehler: kein Konto {name}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"Konto {name} gelöscht.")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password (also lifts a lockout)."""
+    from kohorte import accounts
+
+    try:
+        accounts.set_password(load_settings(), name, _ask_password(password_stdin))
+    except (KeyError, ValueError) as error:
+        typer.echo(f"Fehler: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"Passwort für {name} geändert.")
+
+
+@user_app.command("demo")
+def user_demo() -> None:
+    """On a fresh installation, create the team-lead account ``demo`` and print its
+    password once (it is stored only as a hash); afterwards do nothing."""
+    from kohorte import accounts
+
+    created = accounts.ensure_demo(load_settings())
+    if created is None:
+        return
+    name, password = created
+    typer.echo("")
+    typer.echo("Demo-Konto angelegt (Rolle teamleitung). Das Passwort wird nur jetzt gezeigt:")
+    typer.echo(f"  Benutzer: {name}")
+    typer.echo(f"  Passwort: {password}")
+    typer.echo("Weitere Konten: kohorte user add NAME --role ROLLE")
+    typer.echo("")

@@ -30,6 +30,23 @@ class Settings:
     # council's consent (Personalrat), so they are off unless switched on.
     coach_views: bool = False
     pseudonym_key_env: str | None = field(default=None, repr=False)
+    # sign-in: local accounts (embedded default) or OpenID Connect through st.login
+    auth: str = "local"
+    lockout_attempts: int = 5  # failed sign-ins in a row before an account is locked
+    lockout_minutes: int = 15
+    # OIDC: the ID-token claim holding the roles, how its values map to Kohorte's roles,
+    # and the claim with a coach's name as it appears in the deliveries
+    oidc_role_claim: str = "roles"
+    oidc_role_map: tuple[tuple[str, str], ...] = (
+        ("kohorte-teamleitung", "teamleitung"),
+        ("kohorte-coach", "coach"),
+        ("kohorte-analyse", "analyse"),
+        ("kohorte-leitung", "leitung"),
+    )
+    oidc_coach_claim: str = "name"
+    audit_days: int = 400  # audit entries are kept this long (a year plus a margin)
+    retention_months: int = 24  # participant data are deleted this long after exit
+    quarantine_days: int = 30  # quarantined originals are deleted after this many days
 
     @property
     def inbox(self) -> Path:
@@ -60,6 +77,16 @@ class Settings:
     def secrets_dir(self) -> Path:
         """Keys generated on first run; never committed, never in the warehouse."""
         return self.home / "secrets"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Append-only audit log, outside the published warehouse (team lead only)."""
+        return self.home / "audit"
+
+    @property
+    def users_file(self) -> Path:
+        """Local accounts with argon2 password hashes."""
+        return self.secrets_dir / "users.json"
 
     @property
     def prefect_home(self) -> Path:
@@ -116,7 +143,24 @@ def load_settings() -> Settings:
         min_count=int(os.environ.get("KOHORTE_MIN_COUNT", "3")),
         coach_views=os.environ.get("KOHORTE_COACH_VIEWS", "").lower() in ("1", "true", "ja", "on"),
         pseudonym_key_env=os.environ.get("KOHORTE_PSEUDONYM_KEY") or None,
+        auth=os.environ.get("KOHORTE_AUTH", "local"),
+        lockout_attempts=int(os.environ.get("KOHORTE_LOCKOUT_ATTEMPTS", "5")),
+        lockout_minutes=int(os.environ.get("KOHORTE_LOCKOUT_MINUTES", "15")),
+        oidc_role_claim=os.environ.get("KOHORTE_OIDC_ROLE_CLAIM", "roles"),
+        oidc_role_map=_role_map(os.environ.get("KOHORTE_OIDC_ROLE_MAP")),
+        oidc_coach_claim=os.environ.get("KOHORTE_OIDC_COACH_CLAIM", "name"),
+        audit_days=int(os.environ.get("KOHORTE_AUDIT_DAYS", "400")),
+        retention_months=int(os.environ.get("KOHORTE_RETENTION_MONTHS", "24")),
+        quarantine_days=int(os.environ.get("KOHORTE_QUARANTINE_DAYS", "30")),
     )
+
+
+def _role_map(text: str | None) -> tuple[tuple[str, str], ...]:
+    """``group=role,group=role`` from the environment, or the default mapping."""
+    if not text:
+        return Settings.oidc_role_map
+    pairs = [item.split("=", 1) for item in text.split(",") if "=" in item]
+    return tuple((claim.strip(), role.strip()) for claim, role in pairs)
 
 
 def apply_prefect_env(settings: Settings) -> None:

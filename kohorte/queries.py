@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from kohorte.access import PARTICIPANT, AccessDenied, Principal
 from kohorte.filters import ARGS, Filters
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
@@ -22,6 +25,15 @@ def query_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache
+def access_of(name: str) -> str:
+    """The query's access class from its first line, ``-- access: <class>``."""
+    match = re.match(r"-- access: (\w+)", query_text(name))
+    if match is None:
+        raise ValueError(f"Abfrage {name} sagt nicht, wer sie sehen darf (-- access: ...)")
+    return match.group(1)
+
+
 def names() -> list[str]:
     """All named queries."""
     return sorted(p.stem for p in QUERY_DIR.glob("*.sql"))
@@ -31,15 +43,27 @@ def run(
     con: duckdb.DuckDBPyConnection,
     name: str,
     filters: Filters | None = None,
+    principal: Principal | None = None,
     **params: object,
 ) -> pd.DataFrame:
     """Run a named query with DuckDB parameters (never string formatting); small results only.
+
+    With a ``principal`` (every dashboard request has one) the query's access class must
+    be allowed for its role, and a coach's participant-level queries are narrowed to the
+    own caseload whatever the filters say; a person asked for by ``pid`` must be in it.
+    Without one (command line, nightly flow) nothing is narrowed.
 
     A query reads a selection with ``marts.auswahl({filter_args})`` (or a macro built on
     it); ``{filter_args}`` becomes the filters as macro arguments (``kohorte.filters.ARGS``),
     and the filter values always travel as parameters.
     """
     sql = query_text(name)
+    if principal is not None:
+        principal.require(access_of(name))
+        if principal.role == "coach" and access_of(name) == PARTICIPANT:
+            filters = replace(filters or Filters(), coach=principal.coach)
+            if "pid" in params and not in_caseload(con, str(params["pid"]), principal):
+                raise AccessDenied("Diese Person gehört nicht zur eigenen Fallzuständigkeit")
     if "{filter_args}" in sql:
         sql = sql.replace("{filter_args}", ARGS)
         params = {**(filters or Filters()).params(), **params}
@@ -48,3 +72,16 @@ def run(
         return cursor.execute(sql, params or None).df()
     finally:
         cursor.close()
+
+
+def in_caseload(con: duckdb.DuckDBPyConnection, pid: str, principal: Principal) -> bool:
+    """Has the coach ever had this person in a participation?"""
+    cursor = con.cursor()
+    try:
+        rows = cursor.execute(
+            "select 1 from marts.teilnahmen where pid = $pid and coach = $coach limit 1",
+            {"pid": pid, "coach": principal.coach},
+        ).fetchall()
+    finally:
+        cursor.close()
+    return bool(rows)

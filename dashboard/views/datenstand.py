@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from dashboard.i18n import lang, t
-from dashboard.tables import show_table
+from dashboard.tables import escape_markdown, show_table
 from kohorte import fmt
 
 RUN_COLUMNS = {
@@ -51,8 +51,14 @@ files = data.files(version)
 problems = files[files["status"].isin(["partial", "quarantined"])]
 if problems.empty:
     st.success(t("no_problems"))
+# reports quote rejected lines in clear: the team lead's only
+reports = auth.require_principal().sees_quarantine
 for problem in problems.to_dict("records"):
-    label = f"{problem['file_name']}: {problem['message']}"
+    # file names and messages come from outside: Markdown in them is shown as text
+    label = escape_markdown(f"{problem['file_name']}: {problem['message']}")
+    if not reports:
+        st.text(f"{problem['file_name']}: {problem['message']}")
+        continue
     with st.expander(label):
         text = data.report(problem["report"]) if problem["report"] else None
         st.code(text or t("report_gone"), language=None)

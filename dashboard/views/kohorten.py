@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
 from kohorte import disclosure, fmt
+from kohorte.access import PARTICIPANT
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
 LABEL_KEYS = (
@@ -117,6 +118,27 @@ def _funnel(version: str, filters, threshold: int) -> None:
     st.caption(t("share_previous"))
 
 
+def _participants(version: str, selection) -> None:
+    show_table(
+        data.participations(version, selection),
+        {
+            "pid": "col_pid",
+            "eintritt": "col_entry",
+            "austritt": "col_exit",
+            "austrittsgrund": "col_exit_reason",
+            "coach": "coach",
+            "standort": "site",
+            "anwesenheitsquote": "attendance_rate",
+            "bewerbungen": "col_applications",
+            "vorstellungsgespraeche": "col_interviews",
+            "erste_integration_datum": "col_first_integration",
+            "erste_integration_art": "col_integration_kind",
+        },
+        percents={"anwesenheitsquote"},
+        codes={"austrittsgrund", "erste_integration_art"},
+    )
+
+
 version = data.page_version()
 
 selection = filter_bar(version)
@@ -129,22 +151,6 @@ with right:
     _funnel(version, selection, threshold)
     _curves(version, selection, raster)
 
-st.subheader(t("participants_title"))
-show_table(
-    data.participations(version, selection),
-    {
-        "pid": "col_pid",
-        "eintritt": "col_entry",
-        "austritt": "col_exit",
-        "austrittsgrund": "col_exit_reason",
-        "coach": "coach",
-        "standort": "site",
-        "anwesenheitsquote": "attendance_rate",
-        "bewerbungen": "col_applications",
-        "vorstellungsgespraeche": "col_interviews",
-        "erste_integration_datum": "col_first_integration",
-        "erste_integration_art": "col_integration_kind",
-    },
-    percents={"anwesenheitsquote"},
-    codes={"austrittsgrund", "erste_integration_art"},
-)
+if auth.require_principal().may(PARTICIPANT):  # management sees aggregates only
+    st.subheader(t("participants_title"))
+    _participants(version, selection)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import code, lang, t
 from dashboard.tables import show_table
+from kohorte import audit
 
 LIST_COLUMNS = {
     "pid": "col_pid",
@@ -40,6 +41,9 @@ def _timeline(version: str, pid: str) -> None:
     if periods.empty:
         st.warning(t("not_found"))
         return
+    if st.session_state.get("viewed") != pid:  # one entry per person opened
+        st.session_state["viewed"] = pid
+        auth.record(audit.VIEW_PARTICIPANT, pseudonym=pid)
     st.subheader(f"{t('timeline_title')}: {pid}")
     show_table(periods, PERSON_COLUMNS, codes=CODE_COLUMNS)
     events = data.timeline(version, pid).copy()
@@ -64,11 +68,18 @@ def _timeline(version: str, pid: str) -> None:
 version = data.page_version()
 
 selection = filter_bar(version)
-search = st.text_input(t("find_person"), type="password", key="find_person")
+principal = auth.require_principal()
 pid = st.query_params.get("pid")
-if search:
-    pid = data.pseudonym_of(search)
-    st.query_params["pid"] = pid
+if principal.finds_by_customer_number:
+    search = st.text_input(t("find_person"), type="password", key="find_person")
+    if search:
+        pid = data.pseudonym_of(search)
+        st.query_params["pid"] = pid
+        if st.session_state.get("searched") != pid:  # once per search, not per rerun
+            st.session_state["searched"] = pid
+            auth.record(audit.SEARCH, pseudonym=pid)
+else:
+    st.caption(t("no_search_role"))
 
 people = data.participations(version, selection)
 st.caption(t("people_hint"))

@@ -1,3 +1,4 @@
+-- access: staff
 -- Caseload and outcomes per coach for the selection; rates come with their counts so the
 -- page can protect small ones.
 with

@@ -1,3 +1,4 @@
+-- access: status
 -- What the published warehouse is: its run, as-of date and build time.
 select
     run_id,

@@ -1,3 +1,4 @@
+-- access: status
 -- Files of the latest runs with their outcome, newest first.
 select
     delivery_id,

@@ -1,3 +1,4 @@
+-- access: status
 -- The latest runs of the nightly load, newest first.
 select
     run_id,

@@ -1,3 +1,4 @@
+-- access: status
 -- Results of the data checks of the published build.
 select
     name,

@@ -1,3 +1,4 @@
+-- access: aggregate
 -- The values the filters offer.
 select
     list(distinct standort order by standort) as standorte,

@@ -1,3 +1,4 @@
+-- access: aggregate
 -- Cohort triangle: per entry month (or ISO entry week when $raster = 'woche'), the
 -- cumulative share of participations integrated (first integration) by week since entry;
 -- a cell exists only once that week has passed for every member of the cohort.

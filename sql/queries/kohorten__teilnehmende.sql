@@ -1,3 +1,4 @@
+-- access: participant
 -- The participations of the selection, pseudonymised, newest entry first.
 select
     t.pid,

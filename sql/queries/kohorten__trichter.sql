@@ -1,3 +1,4 @@
+-- access: aggregate
 -- Funnel from entry to integration, each step a subset of the one before.
 with
 

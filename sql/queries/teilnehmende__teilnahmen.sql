@@ -1,3 +1,4 @@
+-- access: participant
 -- One person's participations.
 select
     teilnahme_id,

@@ -1,3 +1,4 @@
+-- access: aggregate
 -- Headline KPIs of the selection with their windows and the same window a year earlier,
 -- in catalogue order (the filters reach marts.kennzahlen_fuer as arguments).
 with

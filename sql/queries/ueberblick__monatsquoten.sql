@@ -1,3 +1,4 @@
+-- access: aggregate
 -- Every rate by month for the selection, with the same month a year earlier as baseline.
 -- A month is provisional (vorlaeufig) while its numbers can still change: the running
 -- month, exits whose 28-day window is open, or whose 6-month follow-up is not yet due.

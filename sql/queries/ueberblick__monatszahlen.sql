@@ -1,3 +1,4 @@
+-- access: aggregate
 -- Monthly entries, exits and participants at month end of the selection, from $start.
 select
     monat,

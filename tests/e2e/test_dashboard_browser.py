@@ -20,6 +20,7 @@ import pytest
 from conftest import TEST_KEY
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
+from kohorte import accounts
 from kohorte.config import Settings
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +48,7 @@ ERROR_TEXTS = (
     "Die Daten konnten nicht gelesen werden",
     "The data could not be read",
 )
+USER, PASSWORD = "e2e-teamleitung", "ein-langes-e2e-passwort"
 SERVER_LOGS: dict[str, Path] = {}  # base URL -> the server's combined stdout/stderr
 
 
@@ -90,6 +92,8 @@ def dashboard_url(
     env = dict(os.environ)
     env["KOHORTE_HOME"] = str(sample_settings.home)
     env["KOHORTE_PSEUDONYM_KEY"] = TEST_KEY
+    with contextlib.suppress(ValueError):  # the session's sample home is shared
+        accounts.add_user(sample_settings, USER, "teamleitung", PASSWORD)
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -156,6 +160,23 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
+SIGN_IN_BUTTON = re.compile(r"^(Anmelden|Sign in)$")
+
+
+def _sign_in(page: Page, name: str = USER, password: str = PASSWORD) -> None:
+    page.get_by_label(re.compile(r"^(Benutzername|User name)$")).fill(name)
+    page.get_by_label(re.compile(r"^(Passwort|Password)$")).fill(password)
+    page.get_by_role("button", name=SIGN_IN_BUTTON).click()
+
+
+def _open(page: Page, url: str) -> None:
+    """Open an address; every new browser session signs in first, then sees that page."""
+    page.goto(url)
+    expect(page.get_by_role("button", name=SIGN_IN_BUTTON)).to_be_visible()
+    _sign_in(page)
+    expect(page.get_by_role("button", name=SIGN_IN_BUTTON)).to_have_count(0)
+
+
 def _wait_for_overview(page: Page, rate_label: str, *, dialog_ok: bool = False) -> None:
     """Wait until the KPI cards and both charts have rendered, with no error and no dialog."""
     metric_labels = page.get_by_test_id("stMetricLabel")
@@ -185,7 +206,7 @@ def _screenshot(page: Page, name: str) -> Path:
 def test_first_visit_after_start(dashboard_url: str, page: Page) -> None:
     """The first visit after a server start (first test here) gets the whole app: title,
     language switch, wide layout, no stray page menu and no dialog."""
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
     assert page.title() == "Kohorte"
     expect(page.get_by_test_id("stSelectbox").filter(has_text="Sprache")).to_be_visible()
@@ -196,7 +217,7 @@ def test_first_visit_after_start(dashboard_url: str, page: Page) -> None:
 
 
 def test_overview_german(dashboard_url: str, page: Page) -> None:
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
 
     assert page.title() == "Kohorte"
@@ -224,7 +245,7 @@ def test_overview_german(dashboard_url: str, page: Page) -> None:
 
 
 def test_language_switch(dashboard_url: str, page: Page, browser: Browser) -> None:
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
 
     select = page.get_by_test_id("stSelectbox").filter(has_text="Sprache")
@@ -240,7 +261,7 @@ def test_language_switch(dashboard_url: str, page: Page, browser: Browser) -> No
     context.set_default_timeout(TIMEOUT_MS)
     try:
         fresh = context.new_page()
-        fresh.goto(f"{dashboard_url}/?lang=en")
+        _open(fresh, f"{dashboard_url}/?lang=en")
         _wait_for_overview(fresh, "Attendance rate")
         caption = fresh.get_by_test_id("stCaptionContainer").filter(has_text="Data as of:").first
         expect(caption).to_have_text(re.compile(r"Data as of: \d{2}/\d{2}/\d{4}"))
@@ -264,9 +285,9 @@ def test_no_console_errors_and_offline(dashboard_url: str, page: Page) -> None:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
 
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
-    page.goto(f"{dashboard_url}/?lang=en")
+    _open(page, f"{dashboard_url}/?lang=en")
     _wait_for_overview(page, "Integration rate")
     page.wait_for_timeout(1000)  # late requests (fonts, icons) after the first render
 
@@ -294,7 +315,7 @@ def _failed(request: Request, errors: list[str]) -> None:
 
 
 def test_status_page_through_the_navigation(dashboard_url: str, page: Page) -> None:
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
     page.get_by_role("link", name="Datenstand").first.click()
     page.wait_for_url(re.compile(r"/datenstand"))
@@ -312,7 +333,7 @@ def test_status_page_through_the_navigation(dashboard_url: str, page: Page) -> N
 
 def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, page: Page) -> None:
     """Click a cohort in the triangle, open its participations, pick one, see its timeline."""
-    page.goto(f"{dashboard_url}/kohorten")
+    _open(page, f"{dashboard_url}/kohorten")
     triangle = page.locator(".vega-embed").first
     expect(triangle.locator("canvas, svg.marks").first).to_be_visible()
     page.wait_for_timeout(1000)
@@ -323,7 +344,7 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
     cohort = re.search(r"kohorte=(\d{4}-\d{2})", page.url).group(1)
     # the list below and the filter follow the click
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    page.goto(f"{dashboard_url}/teilnehmende?kohorte={cohort}")
+    _open(page, f"{dashboard_url}/teilnehmende?kohorte={cohort}")
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
     expect(page.get_by_text("Kohorte (Monat oder Woche)")).to_be_visible()
@@ -342,7 +363,7 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
 
 
 def test_kpi_export_downloads_a_german_csv_and_xlsx(dashboard_url: str, page: Page) -> None:
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
     with page.expect_download() as csv_download:
         page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
@@ -367,7 +388,7 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(dashboard_url: str, page: Pa
 
 
 def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
-    page.goto(f"{dashboard_url}/kohorten")
+    _open(page, f"{dashboard_url}/kohorten")
     expect(page.get_by_role("heading", name="Vom Eintritt zur Integration")).to_be_visible()
     charts = page.locator(".vega-embed").locator("canvas, svg.marks")
     expect(charts).to_have_count(3)
@@ -376,7 +397,7 @@ def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
 
 
 def test_chart_downloads_as_svg_and_png(dashboard_url: str, page: Page) -> None:
-    page.goto(f"{dashboard_url}/")
+    _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
     with page.expect_download() as svg_download:
         page.get_by_test_id("stDownloadButton").filter(has_text="SVG").first.click()
@@ -386,3 +407,18 @@ def test_chart_downloads_as_svg_and_png(dashboard_url: str, page: Page) -> None:
     with page.expect_download() as png_download:
         page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
     assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG")
+
+
+def test_sign_in_refuses_a_wrong_password_and_keeps_the_bookmark(
+    dashboard_url: str, page: Page
+) -> None:
+    page.goto(f"{dashboard_url}/kohorten?raster=woche")
+    expect(page.get_by_role("heading", name="Anmeldung")).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+    _sign_in(page, USER, "ganz-falsches-passwort")
+    expect(page.get_by_text("Benutzername oder Passwort ist falsch.")).to_be_visible()
+    _sign_in(page)
+    expect(page.get_by_role("heading", name="Kohorten")).to_be_visible()
+    assert "raster=woche" in page.url  # the bookmarked view opens after signing in
+    expect(page.get_by_text(USER)).to_be_visible()
+    assert _screenshot(page, "anmeldung-kohorten-de.png").stat().st_size > 0

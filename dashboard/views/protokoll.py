@@ -1,0 +1,48 @@
+"""Protokoll: the audit log (team lead only): sign-ins, participant views, exports, SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth, data
+from dashboard.i18n import t
+from dashboard.tables import show_table
+from kohorte import audit
+from kohorte.access import AUDIT
+from kohorte.config import load_settings
+
+COLUMNS = {
+    "zeit": "audit_time",
+    "benutzer": "audit_user",
+    "rolle": "audit_role",
+    "aktion": "audit_action",
+    "details": "audit_details",
+}
+
+auth.require_principal().require(AUDIT)  # not only hidden: refused for other roles
+settings = load_settings()
+entries = data.audit_entries()
+today = dt.date.today()
+cols = st.columns([1, 1, 2, 2])
+since = cols[0].date_input(
+    t("audit_from"), value=today - dt.timedelta(days=30), format="DD.MM.YYYY", key="a_from"
+)
+until = cols[1].date_input(t("audit_to"), value=today, format="DD.MM.YYYY", key="a_to")
+users = cols[2].multiselect(t("audit_user"), sorted(entries["benutzer"].unique()), key="a_user")
+actions = cols[3].multiselect(t("audit_action"), list(audit.ACTIONS), key="a_action")
+
+day = entries["zeit"].dt.tz_convert("Europe/Berlin").dt.date
+shown = entries[(day >= since) & (day <= until)]
+if users:
+    shown = shown[shown["benutzer"].isin(users)]
+if actions:
+    shown = shown[shown["aktion"].isin(actions)]
+shown = shown.assign(zeit=shown["zeit"].dt.tz_convert("Europe/Berlin").dt.tz_localize(None))
+show_table(shown, COLUMNS)
+problems = audit.verify(settings)
+if problems:
+    st.error(t("audit_broken", problems="; ".join(problems[:5])))
+else:
+    st.caption(t("audit_intact") + " " + t("audit_kept", days=settings.audit_days))
