@@ -29,7 +29,11 @@ SEARCH = "suche_kundennummer"
 EXPORT = "export"
 SQL = "sql"
 DENIED = "zugriff_verweigert"
-ACTIONS = (SIGN_IN, SIGN_IN_FAILED, LOCKED, SIGN_OUT, VIEW_PARTICIPANT, SEARCH, EXPORT, SQL, DENIED)
+DELETE = "loeschfrist"
+ACTIONS = (
+    SIGN_IN, SIGN_IN_FAILED, LOCKED, SIGN_OUT, VIEW_PARTICIPANT, SEARCH, EXPORT, SQL, DENIED,
+    DELETE,
+)  # fmt: skip
 
 GENESIS = "0" * 64
 

@@ -281,3 +281,22 @@ def user_demo() -> None:
     typer.echo(f"  Passwort: {password}")
     typer.echo("Weitere Konten: kohorte user add NAME --role ROLLE")
     typer.echo("")
+
+
+@app.command()
+def retention(
+    today: Annotated[str | None, typer.Option(help="Reference day (YYYY-MM-DD).")] = None,
+) -> None:
+    """Delete participant data past the retention period (as the nightly flow does after
+    the load); prints what was deleted, as counts."""
+    from kohorte import audit
+    from kohorte import retention as rules
+
+    settings = load_settings()
+    summary = rules.run(settings, _date(today))
+    audit.record(settings, "system", "system", audit.DELETE, personen=summary["persons_deleted"])
+    typer.echo(
+        f"Austritt vor {fmt.date(dt.date.fromisoformat(summary['cutoff']), 'de')}: "
+        f"{summary['persons_deleted']} Personen gelöscht; Quarantäne: "
+        f"{summary['quarantine_files_deleted']} Dateien gelöscht."
+    )

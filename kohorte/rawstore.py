@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 MANIFEST_DIR = "_manifest"
+ARCHIVE_DIR = "_archiv"  # aggregates of participations deleted by retention
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Delivery:
     rows_accepted: int
     rows_rejected: int
     received_at: str
+    rows_deleted: int = 0  # removed later by retention (kohorte.retention)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -77,5 +79,5 @@ def orphans(raw: Path) -> list[Path]:
     return [
         path
         for path in raw.glob("*/*.parquet")
-        if path.parent.name != MANIFEST_DIR and path.stem not in recorded
+        if path.parent.name not in (MANIFEST_DIR, ARCHIVE_DIR) and path.stem not in recorded
     ]

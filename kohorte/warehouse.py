@@ -129,9 +129,51 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
         con.execute(
             "create table meta.deliveries (delivery_id varchar, kind varchar, file_name varchar, "
             "sha256 varchar, size_bytes bigint, file_format varchar, encoding varchar, "
-            "rows_accepted bigint, rows_rejected bigint, received_at varchar)"
+            "rows_accepted bigint, rows_rejected bigint, received_at varchar, "
+            "rows_deleted bigint)"
         )
+    _load_archive(con, settings)
     return deliveries
+
+
+# The additive monthly figures (marts.monatszahlen) kept for participations retention
+# deleted, so the programme's totals do not change when its oldest people are forgotten.
+ARCHIVE_COLUMNS = (
+    "eintritte", "austritte", "abbrueche", "austritte_integriert", "austritte_beschaeftigt",
+    "austritte_fenster_offen", "verbleib_beschaeftigt", "verbleib_offen",
+    "aktive_am_monatsende", "termine", "termine_unentschuldigt", "stunden_anwesend",
+    "stunden_geplant",
+)  # fmt: skip
+
+
+def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """``meta.archiv_monatszahlen`` and ``meta.archiv_personen`` (deleted persons by month
+    of their first entry and of their first integration) from the retention archive;
+    empty if nothing was deleted yet."""
+    folder = settings.raw / rawstore.ARCHIVE_DIR
+    months = sorted(str(p) for p in folder.glob("monatszahlen-*.parquet"))
+    persons = sorted(str(p) for p in folder.glob("personen-*.parquet"))
+    sums = ", ".join(f"sum({c})::decimal(14, 2) as {c}" for c in ARCHIVE_COLUMNS)
+    if months:
+        con.execute(
+            f"create table meta.archiv_monatszahlen as select monat::date as monat, {sums} "
+            "from read_parquet($files) group by 1 order by 1",
+            {"files": months},
+        )
+    else:
+        columns = ", ".join(f"{c} decimal(14, 2)" for c in ARCHIVE_COLUMNS)
+        con.execute(f"create table meta.archiv_monatszahlen (monat date, {columns})")
+    if persons:
+        con.execute(
+            "create table meta.archiv_personen as select monat::date as monat, "
+            "sum(eingetreten)::bigint as eingetreten, sum(integriert)::bigint as integriert "
+            "from read_parquet($files) group by 1 order by 1",
+            {"files": persons},
+        )
+    else:
+        con.execute(
+            "create table meta.archiv_personen (monat date, eingetreten bigint, integriert bigint)"
+        )
 
 
 def _as_of(con: duckdb.DuckDBPyConnection, load_date: dt.date) -> dt.date:

@@ -229,6 +229,8 @@ def test_deploy_all_registers_nightly(deployed: Server) -> None:
     listed = _run(prefect_server, "-m", "prefect", "deployment", "ls")
     _check_ok(listed, prefect_server)
     assert "nightly/nightly" in listed.stdout, listed.stdout
+    # retention runs after the nightly load, from the same file
+    assert "retention/retention" in listed.stdout, listed.stdout
 
 
 def test_a_run_triggered_by_hand_is_executed_by_a_worker(deployed: Server) -> None:

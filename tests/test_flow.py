@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, ROOT, SAMPLE, SAMPLE_LOAD_DATE, deliver
@@ -109,3 +110,104 @@ def test_publishing_ten_times_while_another_process_reads(settings, nightly, tmp
     assert result["incomplete"] == 0
     assert result["reads"] > 20
     assert result["versions"] >= 5  # the reader really saw the publishes happen
+
+
+CUSTOMER_NUMBER = r"[0-9]{3}[A-Z][0-9]{6}"
+
+
+def _customer_numbers_in(paths) -> set[str]:
+    """Every customer number in the delivered CSV files (the sample's xlsx repeat them)."""
+    import re
+
+    found: set[str] = set()
+    for path in paths:
+        if path.suffix == ".csv":
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            found |= set(re.findall(CUSTOMER_NUMBER, text))
+    return found
+
+
+def _leaks(home, numbers: set[str], extra=()) -> list[str]:
+    """Files under ``home`` (quarantine aside) that contain one of ``numbers``. Parquet and
+    DuckDB compress strings, so they are read through DuckDB, not grepped as bytes."""
+    import duckdb
+
+    leaks = []
+    pattern = "|".join(sorted(numbers))
+    files = [p for p in home.rglob("*") if p.is_file() and "quarantine" not in p.parts]
+    for path in [*files, *extra]:
+        if path.suffix == ".parquet":
+            con = duckdb.connect()
+            rows = con.execute(
+                f"select count(*) from read_parquet('{path}') as t "
+                "where regexp_matches(cast(columns(*) as varchar), ?)",
+                [pattern],
+            ).fetchall()
+            con.close()
+            hit = any(r[0] for r in rows)
+        elif path.suffix == ".duckdb" and not path.is_symlink():
+            con = duckdb.connect(str(path), read_only=True)
+            hit = False
+            for schema, table, column in con.execute(
+                "select table_schema, table_name, column_name from information_schema.columns "
+                "where data_type = 'VARCHAR'"
+            ).fetchall():
+                count = con.execute(
+                    f'select count(*) from "{schema}"."{table}" '
+                    f'where regexp_matches("{column}", ?)',
+                    [pattern],
+                ).fetchall()[0][0]
+                hit = hit or count > 0
+            con.close()
+        else:
+            data = path.read_bytes().decode("latin-1")
+            hit = any(number in data for number in numbers)
+        if hit:
+            leaks.append(str(path))
+    return leaks
+
+
+def test_no_customer_number_outside_the_quarantine_after_a_night(settings, nightly, tmp_path):
+    """Done-criterion of the access issue: after a load, nothing under KOHORTE_HOME but the
+    quarantine holds a customer number from the input files: not the raw store, the
+    warehouse, the run logs, the audit log; nor Prefect's database with its logs and
+    artifacts."""
+    import prefect.settings
+
+    broken = tmp_path / "anwesenheit_20260330.csv"
+    broken.write_text(
+        "kundennummer;datum;status;stunden\n123A456789;32.03.2026;anwesend;3\n",
+        encoding="utf-8",
+    )
+    inputs = sorted(SAMPLE.iterdir())
+    numbers = _customer_numbers_in([*inputs, broken])
+    assert len(numbers) > 50 and "123A456789" in numbers
+    deliver(settings, *inputs, broken)
+    run = nightly(load_date=SAMPLE_LOAD_DATE)
+    assert run["status"] == "published" and run["files_quarantined"] == 1
+    url = prefect.settings.get_current_settings().server.database.connection_url
+    database = url.get_secret_value().split("///", 1)[-1] if url else ""
+    extra = [p for p in [Path(database)] if p.suffix == ".db" and p.exists()]
+    assert extra, f"Prefect's database not found: {database}"
+    assert _leaks(settings.home, numbers, extra) == []
+    # the scan finds what it looks for, and the quarantine keeps the original
+    assert _leaks(tmp_path, {"123A456789"}) == [str(broken)]
+    quarantined = [p for p in settings.quarantine.rglob("*") if p.is_file()]
+    assert any("123A456789" in p.read_text(errors="replace") for p in quarantined)
+
+
+def test_retention_flow_deletes_and_records_it(settings, harness, monkeypatch):
+    from flows.retention import retention
+    from kohorte import audit
+    from kohorte.config import load_settings
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    from conftest import load
+
+    load(settings, KPI_LOAD_DATE)
+    monkeypatch.setenv("KOHORTE_RETENTION_MONTHS", "6")
+    summary = retention(today=KPI_LOAD_DATE)
+    assert summary["persons_deleted"] == 2
+    entries = audit.read(load_settings())
+    assert entries.iloc[0]["aktion"] == audit.DELETE
+    assert '"personen": 2' in entries.iloc[0]["details"]

@@ -1,5 +1,5 @@
 -- Nothing lost, nothing counted twice: every delivery's rows in the raw tables equal the
--- rows the manifest says were accepted.
+-- rows the manifest says were accepted, less those retention deleted.
 with
 
 raw_rows as (
@@ -18,7 +18,8 @@ select
     d.delivery_id,
     d.file_name,
     d.rows_accepted,
+    d.rows_deleted,
     coalesce(r.rows_in_raw, 0) as rows_in_raw
 from meta.deliveries as d
 full outer join raw_rows as r on r.delivery_id = d.delivery_id
-where coalesce(d.rows_accepted, -1) <> coalesce(r.rows_in_raw, 0)
+where coalesce(d.rows_accepted - d.rows_deleted, -1) <> coalesce(r.rows_in_raw, 0)

@@ -20,6 +20,14 @@ anwesenheit as (
     select * from staging.stg_anwesenheit
 ),
 
+-- persons retention deleted, by month of first entry and of first integration; only the
+-- whole programme includes them, a filtered view covers retained people only
+archiv_personen as (
+    select * from meta.archiv_personen
+    where p_von is null and p_bis is null and p_standort is null and p_coach is null
+        and p_kohorte is null and p_geschlecht is null and p_lzb is null
+),
+
 build as (
     select as_of, session_hours from meta.build
 ),
@@ -36,6 +44,17 @@ periods as (
         stichtag,
         (stichtag - interval 12 month)::date as window_start
     from stichtage
+),
+
+-- deleted persons counted by each reference date (month of first entry / integration)
+archiv_stand as (
+    select
+        p.periode,
+        coalesce(sum(a.eingetreten), 0) as eingetreten,
+        coalesce(sum(a.integriert), 0) as integriert
+    from periods as p
+    left join archiv_personen as a on a.monat <= p.stichtag
+    group by p.periode
 ),
 
 -- outcomes and activities in the window of one of the person's participations
@@ -111,10 +130,12 @@ kpis as (
     select
         p.periode,
         'in_arbeit_seit_start',
-        count(distinct t.pid) filter (where t.erste_integration_datum <= p.stichtag),
-        count(distinct t.pid),
+        count(distinct t.pid) filter (where t.erste_integration_datum <= p.stichtag)
+            + any_value(a.integriert),
+        count(distinct t.pid) + any_value(a.eingetreten),
         (select min(eintritt) from teilnahmen)
     from periods as p
+    inner join archiv_stand as a using (periode)
     left join teilnahmen as t on t.eintritt <= p.stichtag
     group by all
 

@@ -5,6 +5,9 @@
 -- participations (marts.auswahl) and marts.monatszahlen is the same for the whole programme.
 -- Exits are counted in the month of exit; their outcomes (28 days) and follow-up
 -- (6 months) arrive later, so a month stays provisional until the last of them is due.
+-- For the whole programme (no filter) the figures of participations that retention has
+-- deleted are added from meta.archiv_monatszahlen, so the totals stay as published; a
+-- filtered view covers the retained participations only.
 create or replace macro marts.monatszahlen_fuer(
     p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb
 ) as table
@@ -26,10 +29,20 @@ build as (
     select as_of, session_hours from meta.build
 ),
 
+archiv as (
+    select *
+    from meta.archiv_monatszahlen
+    where p_von is null and p_bis is null and p_standort is null and p_coach is null
+        and p_kohorte is null and p_geschlecht is null and p_lzb is null
+),
+
 -- the months of the whole programme, so a selection gets the same x-axis
 months as (
     select unnest(generate_series(
-        (select min(eintritt_monat) from alle),
+        least(
+            (select min(eintritt_monat) from alle),
+            (select min(monat) from meta.archiv_monatszahlen)
+        ),
         (select date_trunc('month', as_of)::date from build),
         interval 1 month
     ))::date as monat
@@ -85,7 +98,7 @@ attendance as (
     group by 1
 ),
 
-final as (
+retained as (
     select
         m.monat,
         -- the running month is incomplete: everything in it can still change
@@ -98,7 +111,7 @@ final as (
         coalesce(x.austritte_fenster_offen, 0) as austritte_fenster_offen,
         coalesce(x.verbleib_beschaeftigt, 0) as verbleib_beschaeftigt,
         coalesce(x.verbleib_offen, 0) as verbleib_offen,
-        a.aktive_am_monatsende,
+        coalesce(a.aktive_am_monatsende, 0) as aktive_am_monatsende,
         coalesce(t.termine, 0) as termine,
         coalesce(t.termine_unentschuldigt, 0) as termine_unentschuldigt,
         coalesce(t.stunden_anwesend, 0)::decimal(12, 2) as stunden_anwesend,
@@ -108,6 +121,35 @@ final as (
     left join exits as x on x.monat = m.monat
     left join active as a on a.monat = m.monat
     left join attendance as t on t.monat = m.monat
+),
+
+final as (
+    select
+        r.monat,
+        r.laufender_monat,
+        (r.eintritte + coalesce(z.eintritte, 0))::bigint as eintritte,
+        (r.austritte + coalesce(z.austritte, 0))::bigint as austritte,
+        (r.abbrueche + coalesce(z.abbrueche, 0))::bigint as abbrueche,
+        (r.austritte_integriert + coalesce(z.austritte_integriert, 0))::bigint
+            as austritte_integriert,
+        (r.austritte_beschaeftigt + coalesce(z.austritte_beschaeftigt, 0))::bigint
+            as austritte_beschaeftigt,
+        (r.austritte_fenster_offen + coalesce(z.austritte_fenster_offen, 0))::bigint
+            as austritte_fenster_offen,
+        (r.verbleib_beschaeftigt + coalesce(z.verbleib_beschaeftigt, 0))::bigint
+            as verbleib_beschaeftigt,
+        (r.verbleib_offen + coalesce(z.verbleib_offen, 0))::bigint as verbleib_offen,
+        (r.aktive_am_monatsende + coalesce(z.aktive_am_monatsende, 0))::bigint
+            as aktive_am_monatsende,
+        (r.termine + coalesce(z.termine, 0))::bigint as termine,
+        (r.termine_unentschuldigt + coalesce(z.termine_unentschuldigt, 0))::bigint
+            as termine_unentschuldigt,
+        (r.stunden_anwesend + coalesce(z.stunden_anwesend, 0))::decimal(12, 2)
+            as stunden_anwesend,
+        (r.stunden_geplant + coalesce(z.stunden_geplant, 0))::decimal(12, 2)
+            as stunden_geplant
+    from retained as r
+    left join archiv as z on z.monat = r.monat
 )
 
 select * from final

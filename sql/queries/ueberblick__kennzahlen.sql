@@ -20,8 +20,10 @@ select
     v.nenner as vorjahr_nenner,
     v.quote as vorjahr_quote,
     -- a baseline is only meaningful if the programme ran through its whole window
-    v.fenster_bis - interval 12 month >= (select min(eintritt) from marts.teilnahmen)
-        as vorjahr_vollstaendig
+    v.fenster_bis - interval 12 month >= (
+        select least(min(eintritt), (select min(monat) from meta.archiv_personen))
+        from marts.teilnahmen
+    ) as vorjahr_vollstaendig
 from kpis as k
 inner join meta.kpi_katalog as c using (kennzahl)
 left join kpis as v on v.kennzahl = k.kennzahl and v.periode = 'vorjahr'
