@@ -82,19 +82,18 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(
-    sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The dashboard over the published sample warehouse, on a free local port."""
+@contextlib.contextmanager
+def _serve(settings: Settings, log_dir: Path) -> Iterator[str]:
+    """The dashboard over ``settings.home``'s published warehouse, on a free local port,
+    with the test account; stopped (process group) on exit."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
-    env["KOHORTE_HOME"] = str(sample_settings.home)
+    env["KOHORTE_HOME"] = str(settings.home)
     env["KOHORTE_PSEUDONYM_KEY"] = TEST_KEY
     with contextlib.suppress(ValueError):  # the session's sample home is shared
-        accounts.add_user(sample_settings, USER, "teamleitung", PASSWORD)
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+        accounts.add_user(settings, USER, "teamleitung", PASSWORD)
+    log_path = log_dir / "streamlit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -129,6 +128,15 @@ def dashboard_url(
     finally:
         _stop(process)
         SERVER_LOGS.pop(base_url, None)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(
+    sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The dashboard over the published sample warehouse."""
+    with _serve(sample_settings, tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -422,3 +430,43 @@ def test_sign_in_refuses_a_wrong_password_and_keeps_the_bookmark(
     assert "raster=woche" in page.url  # the bookmarked view opens after signing in
     expect(page.get_by_text(USER)).to_be_visible()
     assert _screenshot(page, "anmeldung-kohorten-de.png").stat().st_size > 0
+
+
+HOSTILE_COACH = "<script>alert(1)</script>"
+HOSTILE_FILE = "anwesenheit_[klick](javascript:alert(2))_20260630.csv"
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A programme whose data carry HTML and Markdown: a coach named like a script tag and
+    a rejected file whose name is a Markdown link."""
+    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load, make_settings
+
+    settings = make_settings(tmp_path_factory.mktemp("hostile") / "home")
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    people = settings.inbox / "teilnehmende_20260630.csv"
+    people.write_text(people.read_text().replace("Anja Krüger", HOSTILE_COACH))
+    (settings.inbox / HOSTILE_FILE).write_text(
+        "kundennummer;datum;status;stunden\n012D000005;31.02.2026;anwesend;3\n"
+    )
+    load(settings, KPI_LOAD_DATE)
+    with _serve(settings, tmp_path_factory.mktemp("streamlit-hostile")) as url:
+        yield url
+
+
+def test_html_and_markdown_in_data_show_as_text(hostile_url: str, page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    _open(page, f"{hostile_url}/datenstand")
+    label = HOSTILE_FILE + ": "
+    expect(page.get_by_text(label, exact=False).first).to_be_visible()
+    expect(page.locator('a[href^="javascript:"]')).to_have_count(0)
+    _open(page, f"{hostile_url}/teilnehmende?coach={HOSTILE_COACH}")
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    page.get_by_text("Filter", exact=True).first.click()
+    coach = page.get_by_test_id("stSelectbox").filter(has_text="Coach")
+    # the name as typed, not a script
+    expect(coach.locator("input")).to_have_value(HOSTILE_COACH)
+    page.wait_for_timeout(1000)
+    assert dialogs == []
+    expect(page.locator("script", has_text="alert(1)")).to_have_count(0)
