@@ -2,7 +2,8 @@
 
 Run after the nightly load (``flows/retention.py``, or ``kohorte retention``):
 
-1. Quarantined originals and their reports older than ``quarantine_days`` are deleted.
+1. Quarantined originals and their reports older than ``quarantine_days`` are deleted, and
+   audit-log months older than ``audit_days``.
 2. Persons whose every participation ended more than ``retention_months`` ago (and the
    rows of unknown persons older than that) are chosen from the published warehouse.
 3. Their rows are removed from every Parquet file of the raw store; each delivery's
@@ -29,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kohorte import rawstore, warehouse
+from kohorte import audit, rawstore, warehouse
 from kohorte.config import Settings
 from kohorte.contract import KINDS
 from kohorte.pipeline import finish, new_run_id, run_lock
@@ -177,10 +178,12 @@ def run(settings: Settings, today: dt.date | None = None) -> dict:
         quarantine = expired_quarantine(settings)
         for path in quarantine:
             path.unlink()
+        audit_files = audit.prune(settings, today)
         summary = {
             "today": today.isoformat(),
             "cutoff": cutoff(settings, today).isoformat(),
             "quarantine_files_deleted": len(quarantine),
+            "audit_files_deleted": len(audit_files),
             "persons_deleted": 0,
             "rows_deleted": {},
             "warehouse": None,

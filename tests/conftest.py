@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from prefect_server import prefect_server  # noqa: F401 (a session fixture)
 
 from kohorte import pipeline, warehouse
 from kohorte.config import Settings

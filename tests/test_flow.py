@@ -47,10 +47,11 @@ READER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def harness():
-    from prefect.testing.utilities import prefect_test_harness
+def harness(prefect_server):
+    """Flows of this module report to the session's real Prefect server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with prefect_test_harness(server_startup_timeout=180):
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
         yield
 
 
@@ -167,13 +168,13 @@ def _leaks(home, numbers: set[str], extra=()) -> list[str]:
     return leaks
 
 
-def test_no_customer_number_outside_the_quarantine_after_a_night(settings, nightly, tmp_path):
+def test_no_customer_number_outside_the_quarantine_after_a_night(
+    settings, nightly, tmp_path, prefect_server
+):
     """Done-criterion of the access issue: after a load, nothing under KOHORTE_HOME but the
     quarantine holds a customer number from the input files: not the raw store, the
     warehouse, the run logs, the audit log; nor Prefect's database with its logs and
     artifacts."""
-    import prefect.settings
-
     broken = tmp_path / "anwesenheit_20260330.csv"
     broken.write_text(
         "kundennummer;datum;status;stunden\n123A456789;32.03.2026;anwesend;3\n",
@@ -185,9 +186,9 @@ def test_no_customer_number_outside_the_quarantine_after_a_night(settings, night
     deliver(settings, *inputs, broken)
     run = nightly(load_date=SAMPLE_LOAD_DATE)
     assert run["status"] == "published" and run["files_quarantined"] == 1
-    url = prefect.settings.get_current_settings().server.database.connection_url
-    database = url.get_secret_value().split("///", 1)[-1] if url else ""
-    extra = [p for p in [Path(database)] if p.suffix == ".db" and p.exists()]
+    # the server's SQLite database holds the flow's logs, states and artifacts
+    database = Path(prefect_server.env["PREFECT_HOME"]) / "prefect.db"
+    extra = [p for p in [database] if p.exists()]
     assert extra, f"Prefect's database not found: {database}"
     assert _leaks(settings.home, numbers, extra) == []
     # the scan finds what it looks for, and the quarantine keeps the original

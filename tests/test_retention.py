@@ -90,13 +90,17 @@ def test_retention_deletes_people_everywhere_and_keeps_the_totals(loaded):
     assert _totals(warehouse.current_path(loaded)) == before
 
 
-def test_quarantined_files_are_deleted_after_their_days(loaded):
+def test_quarantine_and_old_audit_months_are_deleted_after_their_days(loaded):
     old = loaded.quarantine / "alt.csv"
     new = loaded.quarantine / "neu.csv"
     old.write_text("kundennummer\n012D000001\n")
     new.write_text("kundennummer\n012D000002\n")
     long_ago = time.time() - 31 * 86400
     os.utime(old, (long_ago, long_ago))
+    loaded.audit_dir.mkdir(exist_ok=True)
+    old_audit = loaded.audit_dir / "audit-2023-01.jsonl"
+    old_audit.write_text("")
     summary = retention.run(loaded, today=dt.date(2025, 1, 1))  # nobody is due yet
     assert summary["quarantine_files_deleted"] == 1 and summary["persons_deleted"] == 0
     assert not old.exists() and new.exists()
+    assert summary["audit_files_deleted"] == 1 and not old_audit.exists()
