@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from prefect_server import prefect_server  # noqa: F401 (a session fixture)
+from prefect_server import launch_early, prefect_server, stop_early  # noqa: F401
 
 from kohorte import pipeline, warehouse
 from kohorte.config import Settings
@@ -30,6 +30,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the session's Prefect server as soon as we know a test will need it (only
+    without workers: with pytest-xdist each worker that needs it starts its own)."""
+    launch_early(items)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stop_early()
 
 
 def make_settings(home: Path) -> Settings:

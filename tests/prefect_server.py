@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -99,11 +100,19 @@ def _base_env(prefect_home: Path, kohorte_home: Path, api_url: str) -> dict[str,
     return env
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`prefect server start` on a free local port, shared by the whole session (the
-    deployment tests and the flow tests), stopped (whole group) at teardown."""
-    tmp = tmp_path_factory.mktemp("prefect_server")
+@dataclass
+class Launch:
+    """A server process that has been started but is perhaps not healthy yet."""
+
+    proc: subprocess.Popen
+    server: Server
+
+
+_EARLY: list[Launch] = []
+
+
+def launch(tmp: Path) -> Launch:
+    """Start `prefect server start` on a free local port in its own process group."""
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = _base_env(tmp / "prefect_home", tmp / "kohorte_home", api_url)
@@ -119,20 +128,44 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while not _healthy(f"{api_url}/health"):
-                if proc.poll() is not None:
-                    pytest.fail(
-                        f"Prefect server exited with {proc.returncode} before it was healthy."
-                        f"\n--- server log tail ---\n{tail_of(log)}"
-                    )
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"Prefect server not healthy at {api_url}/health after "
-                        f"{STARTUP_TIMEOUT} s.\n--- server log tail ---\n{tail_of(log)}"
-                    )
-                time.sleep(1)
-            yield Server(api_url=api_url, env=env, log=log)
-        finally:
-            _stop(proc)
+    return Launch(proc, Server(api_url=api_url, env=env, log=log))
+
+
+def launch_early(items: list[pytest.Item]) -> None:
+    """If any collected test needs the server, start it now: its ~25 s start-up overlaps
+    with the tests that run before the first one using it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # with several workers only one runs the server's tests; it starts it then
+    if any("prefect_server" in getattr(item, "fixturenames", ()) for item in items):
+        _EARLY.append(launch(Path(tempfile.mkdtemp(prefix="kohorte-prefect-server-"))))
+
+
+def stop_early() -> None:
+    """Stop a server started early that no test ended up using (e.g. after -x)."""
+    while _EARLY:
+        _stop(_EARLY.pop().proc)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real Prefect server shared by the whole session (the deployment tests and the
+    flow tests), stopped (whole group) at teardown."""
+    started = _EARLY.pop() if _EARLY else launch(tmp_path_factory.mktemp("prefect_server"))
+    proc, server = started.proc, started.server
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(f"{server.api_url}/health"):
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"Prefect server exited with {proc.returncode} before it was healthy."
+                    f"\n--- server log tail ---\n{tail_of(server.log)}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"Prefect server not healthy at {server.api_url}/health after "
+                    f"{STARTUP_TIMEOUT} s.\n--- server log tail ---\n{tail_of(server.log)}"
+                )
+            time.sleep(1)
+        yield server
+    finally:
+        _stop(proc)

@@ -64,7 +64,7 @@ def _check_ok(result: subprocess.CompletedProcess[str], server: Server) -> None:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # like the server: once, even if xdist interleaves files
 def deployed(prefect_server: Server) -> Server:
     """The work pool and `prefect --no-prompt deploy --all`, as `make deploy` runs them."""
     created = _run(
