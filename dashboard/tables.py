@@ -119,28 +119,54 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _download_pair(name: str, key: str, icon: str, items: list[tuple]) -> None:
     """Two small download buttons side by side; each item's data is bytes, or a callable
-    that Streamlit runs only when its button is clicked."""
+    that Streamlit runs only when its button is clicked. Every download is an export of
+    programme data and goes to the audit log."""
+    from dashboard import auth
+
+    principal = auth.require_principal()
+    view = st.query_params.to_dict() or None
     row = st.container(horizontal=True, gap="small")  # side by side at their own width
     for label, suffix, mime, make in items:
+        file_name = f"{name}.{suffix}"
+        if callable(make):
+            # rendered on click, outside the script run (no session there): the export is
+            # recorded as it is made, and the click needs no rerun that could race with it
+            data, on_click, args = _recorded(make, principal, file_name, view), "ignore", None
+        else:
+            data, on_click, args = make, _record_export, (file_name, view)
         row.download_button(
             label,
-            make,
-            file_name=f"{name}.{suffix}",
+            data,
+            file_name=file_name,
             mime=mime,
             key=f"{key}_{suffix}",
             icon=icon,
             width="content",
-            on_click=_record_export,
-            args=(f"{name}.{suffix}",),
+            on_click=on_click,
+            args=args,
         )
 
 
-def _record_export(file_name: str) -> None:
-    """Every download is an export of programme data: it goes to the audit log."""
+def _recorded(make, principal, file_name: str, view):
+    def make_and_record() -> bytes:
+        from kohorte import audit
+        from kohorte.config import load_settings
+
+        data = make()
+        audit.record(
+            load_settings(), principal.name, principal.role, audit.EXPORT, datei=file_name,
+            seite=view,
+        )  # fmt: skip
+        return data
+
+    return make_and_record
+
+
+def _record_export(file_name: str, view: dict | None) -> None:
     from dashboard import auth
     from kohorte import audit
 
-    auth.record(audit.EXPORT, datei=file_name, seite=st.query_params.to_dict() or None)
+    auth.record(audit.EXPORT, datei=file_name, seite=view)
 
 
 def _is_date(series: pd.Series) -> bool:

@@ -370,7 +370,9 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
     assert _screenshot(page, "teilnehmende-de.png").stat().st_size > 0
 
 
-def test_kpi_export_downloads_a_german_csv_and_xlsx(dashboard_url: str, page: Page) -> None:
+def test_kpi_export_downloads_a_german_csv_and_xlsx(
+    dashboard_url: str, page: Page, sample_settings: Settings
+) -> None:
     _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
     with page.expect_download() as csv_download:
@@ -393,6 +395,12 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(dashboard_url: str, page: Pa
     from kohorte.kpis import CATALOGUE
 
     assert len(rows) == 1 + len(CATALOGUE)
+    from kohorte import audit
+
+    page.wait_for_timeout(500)  # the callback's rerun records the export
+    exports = audit.read(sample_settings)
+    exports = exports[exports["aktion"] == audit.EXPORT]["details"].str.cat()
+    assert "kennzahlen.csv" in exports and "kennzahlen.xlsx" in exports
 
 
 def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
@@ -404,7 +412,9 @@ def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
     assert _screenshot(page, "kohorten-de.png").stat().st_size > 0
 
 
-def test_chart_downloads_as_svg_and_png(dashboard_url: str, page: Page) -> None:
+def test_chart_downloads_as_svg_and_png(
+    dashboard_url: str, page: Page, sample_settings: Settings
+) -> None:
     _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
     with page.expect_download() as svg_download:
@@ -415,6 +425,11 @@ def test_chart_downloads_as_svg_and_png(dashboard_url: str, page: Page) -> None:
     with page.expect_download() as png_download:
         page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
     assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG")
+    from kohorte import audit
+
+    exports = audit.read(sample_settings)
+    exports = exports[exports["aktion"] == audit.EXPORT]["details"].str.cat()
+    assert "eintritte-austritte.svg" in exports and "eintritte-austritte.png" in exports
 
 
 def test_sign_in_refuses_a_wrong_password_and_keeps_the_bookmark(
