@@ -300,3 +300,43 @@ def retention(
         f"{summary['persons_deleted']} Personen gelöscht; Quarantäne: "
         f"{summary['quarantine_files_deleted']} Dateien gelöscht."
     )
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One SELECT over the analyst tables.")],
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 1000,
+) -> None:
+    """Run one query in the analysts' sandbox (read-only, pseudonymised tables only,
+    no file access, time and memory limits); exit code 2 when it is refused."""
+    import getpass
+
+    from kohorte import audit, sandbox
+
+    settings = load_settings()
+    current = warehouse.current_path(settings)
+    if current is None:
+        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
+        raise typer.Exit(1)
+    con = sandbox.connect(sandbox.analyst_path(current))
+    user = f"cli:{getpass.getuser()}"
+    try:
+        result = sandbox.run(con, query, limit=limit)
+    except (sandbox.Refused, sandbox.TimedOut) as error:
+        audit.record(settings, user, "analyse", audit.SQL, abfrage=query[:2000], fehler=str(error))
+        typer.echo(f"Abgelehnt: {error}", err=True)
+        raise typer.Exit(2) from error
+    finally:
+        con.close()
+    audit.record(
+        settings, user, "analyse", audit.SQL, abfrage=query[:2000], zeilen=result.total_rows
+    )
+    if format == "csv":
+        typer.echo(result.frame.to_csv(index=False), nl=False)
+    elif format == "json":
+        typer.echo(result.frame.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        typer.echo(result.frame.to_string(index=False))
+    if result.truncated:
+        typer.echo(f"({result.total_rows} Zeilen, die ersten {limit} gezeigt)", err=True)

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kohorte import audit, rawstore, warehouse
+from kohorte import audit, rawstore, sandbox, warehouse
 from kohorte.config import Settings
 from kohorte.contract import KINDS
 from kohorte.pipeline import finish, new_run_id, run_lock
@@ -205,6 +205,7 @@ def run(settings: Settings, today: dt.date | None = None) -> dict:
         probe = warehouse.build(settings, f"{run_id}-probe", [], load_date=today)
         after = _monthly(probe.path)
         probe.path.unlink()
+        sandbox.analyst_path(probe.path).unlink(missing_ok=True)
         _archive(settings, run_id, before, after)
         entry = {
             "run_id": run_id,
@@ -217,8 +218,9 @@ def run(settings: Settings, today: dt.date | None = None) -> dict:
         }
         published = finish(settings, entry, today)
         summary["warehouse"] = published["warehouse"]
-        for old in warehouse.versions_dir(settings).glob("kohorte-*.duckdb"):
-            if old.name != published["warehouse"]:
+        for old in warehouse.versions_dir(settings).glob("*.duckdb"):
+            keep = (published["warehouse"], sandbox.ANALYST_PREFIX + published["warehouse"])
+            if old.name not in keep:
                 old.unlink(missing_ok=True)  # older versions still hold the deleted people
         log = settings.state / "retention.jsonl"
         with log.open("a", encoding="utf-8") as handle:

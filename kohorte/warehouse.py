@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from kohorte import __version__, rawstore
+from kohorte import __version__, rawstore, sandbox
 from kohorte.config import Settings
 from kohorte.contract import KINDS
 from kohorte.db import scalar
@@ -342,6 +342,7 @@ def build(
         con.register("checks", pa.Table.from_pylist(checks))
         con.execute("create table meta.checks as select * from checks")
         con.unregister("checks")
+        sandbox.write_analyst_file(con, sandbox.analyst_path(path))
         tables = dict(
             con.execute(
                 "select schema_name || '.' || table_name, estimated_size from duckdb_tables() "
@@ -352,6 +353,7 @@ def build(
     except BaseException:
         con.close()
         path.unlink(missing_ok=True)
+        sandbox.analyst_path(path).unlink(missing_ok=True)
         raise
     con.close()
     failures = [c for c in checks if c["severity"] == "error" and not c["passed"]]
@@ -365,6 +367,10 @@ def publish(settings: Settings, built: Path, run_id: str) -> Path:
     """Make a built file the current warehouse with one atomic rename of the pointer."""
     folder = versions_dir(settings)
     final = folder / f"kohorte-{run_id}.duckdb"
+    analyst = sandbox.analyst_path(built)
+    if analyst.exists():  # the analysts' file first: the pointer then names a complete pair
+        os.replace(analyst, sandbox.analyst_path(final))
+        os.chmod(sandbox.analyst_path(final), 0o444)
     os.replace(built, final)
     Path(f"{final}.wal").unlink(missing_ok=True)  # a stale WAL would make the file unopenable
     os.chmod(final, 0o444)  # published versions are immutable
@@ -383,6 +389,7 @@ def _prune(settings: Settings, keep: Path) -> None:
     for old in versions[: -settings.warehouse_keep]:
         if old != keep:
             old.unlink(missing_ok=True)
+            sandbox.analyst_path(old).unlink(missing_ok=True)
     for stale in versions_dir(settings).glob(".building-*.duckdb"):
         if time.time() - stale.stat().st_mtime > 24 * 3600:
             stale.unlink(missing_ok=True)  # left by a build that was killed

@@ -1,0 +1,270 @@
+"""SQL for analysts, safely: a separate, pseudonymised analyst file and a locked connection.
+
+Security by construction rather than by filtering SQL text: every build writes, beside the
+warehouse, an analyst file that holds *only* the documented analyst tables (``TABLES``,
+also the data dictionary). Nothing else is in it: no raw store, no load log, no coach
+names. An analyst's connection opens that file read-only with external access off (no
+files, no ATTACH, no COPY, no INSTALL/LOAD), its configuration locked, one thread and a
+memory limit; a query runs in its own process, which is killed at the time limit. Only
+one SELECT statement is accepted. The result is streamed: the first ``limit`` rows are
+kept, the rest only counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from kohorte.sandbox_child import MEMORY_LIMIT, check
+from kohorte.sandbox_child import OUT_OF_MEMORY as OUT_OF_MEMORY  # re-exported
+from kohorte.sandbox_child import Refused as Refused
+from kohorte.sandbox_child import connect as connect
+
+ANALYST_PREFIX = "analyse-"
+TIMEOUT_S = 20.0
+ROW_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Table:
+    """An analyst table: where it comes from, what it means, what its columns mean."""
+
+    name: str
+    description: str
+    source: str  # SQL over the warehouse, run at build time
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "teilnahmen",
+        "Eine Zeile je Teilnahme (pseudonymisiert), mit Anwesenheit, Aktivitäten und Ergebnis.",
+        """select teilnahme_id, pid, eintritt, austritt, austrittsgrund, standort, geschlecht,
+                  alter_bei_eintritt, langzeitleistungsbezug, berufsabschluss, kohorte_monat,
+                  kohorte_woche, termine, termine_anwesend, termine_entschuldigt,
+                  termine_unentschuldigt, stunden_anwesend, stunden_geplant, bewerbungen,
+                  vorstellungsgespraeche, arbeitgeberkontakte, erste_integration_datum,
+                  erste_integration_art, integriert_bis_28_tage, integrationsfenster_geschlossen,
+                  beschaeftigt_bei_austritt, verbleib_faellig, verbleib_status
+           from marts.teilnahmen""",
+        {
+            "teilnahme_id": "Pseudonym und Eintrittsdatum: eindeutig je Teilnahme",
+            "pid": "Pseudonym der Person (HMAC der Kundennummer; nicht umkehrbar)",
+            "eintritt": "Eintrittsdatum",
+            "austritt": "Austrittsdatum; leer, solange die Teilnahme läuft",
+            "austrittsgrund": "regulaer, arbeitsaufnahme, abbruch, sonstiges",
+            "standort": "Standort des Programms",
+            "geschlecht": "w, m, d",
+            "alter_bei_eintritt": "Alter im Eintrittsjahr",
+            "langzeitleistungsbezug": "Langzeitleistungsbezug (ja/nein)",
+            "berufsabschluss": "Berufsabschluss vorhanden (ja/nein)",
+            "kohorte_monat": "Eintrittsmonat YYYY-MM",
+            "kohorte_woche": "ISO-Eintrittswoche YYYY-Www",
+            "termine": "geplante Termine",
+            "termine_anwesend": "Termine mit Status anwesend",
+            "termine_entschuldigt": "Termine mit Status entschuldigt",
+            "termine_unentschuldigt": "Termine mit Status unentschuldigt",
+            "stunden_anwesend": "anwesende Stunden",
+            "stunden_geplant": "geplante Stunden (Termine x Stunden je Termin)",
+            "bewerbungen": "Bewerbungen in der Teilnahme",
+            "vorstellungsgespraeche": "Vorstellungsgespräche in der Teilnahme",
+            "arbeitgeberkontakte": "direkte Arbeitgeberkontakte in der Teilnahme",
+            "erste_integration_datum": "Beginn der ersten Integration (bis 28 Tage nach Austritt)",
+            "erste_integration_art": "svb_beschaeftigung, ausbildung, selbststaendigkeit",
+            "integriert_bis_28_tage": "Integration zwischen Eintritt und 28 Tagen nach Austritt",
+            "integrationsfenster_geschlossen": "28-Tage-Fenster nach Austritt ist abgelaufen",
+            "beschaeftigt_bei_austritt": "ESF: letztes Ergebnis bis 28 Tage nach Austritt ist "
+            "eine Beschäftigung",
+            "verbleib_faellig": "Nachbefragung nach 6 Monaten ist fällig",
+            "verbleib_status": "Status der Nachbefragung nächst 6 Monaten nach Austritt",
+        },
+    ),
+    Table(
+        "anwesenheit",
+        "Ein Termin je Zeile (pseudonymisiert): Datum, Status, Stunden.",
+        "select pid, datum, status, stunden from staging.stg_anwesenheit",
+        {
+            "pid": "Pseudonym der Person",
+            "datum": "Termindatum",
+            "status": "anwesend, entschuldigt, unentschuldigt",
+            "stunden": "anwesende Stunden",
+        },
+    ),
+    Table(
+        "aktivitaeten",
+        "Bewerbungen, Vorstellungsgespräche, Arbeitgeberkontakte, Beratungen je Tag.",
+        "select pid, datum, art, anzahl from staging.stg_aktivitaeten",
+        {
+            "pid": "Pseudonym der Person",
+            "datum": "Datum",
+            "art": "bewerbung, vorstellungsgespraech, arbeitgeberkontakt, beratung",
+            "anzahl": "Anzahl an diesem Tag",
+        },
+    ),
+    Table(
+        "ergebnisse",
+        "Ergebnisse (Arbeitsaufnahme, Ausbildung, Praktikum, Weiterbildung, ...).",
+        "select pid, datum, art, befristet, wochenstunden from staging.stg_ergebnisse",
+        {
+            "pid": "Pseudonym der Person",
+            "datum": "Beginn",
+            "art": "svb_beschaeftigung, ausbildung, selbststaendigkeit, minijob, "
+            "gefoerderte_beschaeftigung, praktikum, weiterbildung",
+            "befristet": "befristet (ja/nein), wo bekannt",
+            "wochenstunden": "Wochenstunden, wo bekannt",
+        },
+    ),
+    Table(
+        "verbleib",
+        "Nachbefragungen nach dem Austritt.",
+        "select pid, stichtag, status from staging.stg_verbleib",
+        {
+            "pid": "Pseudonym der Person",
+            "stichtag": "Stichtag der Nachbefragung",
+            "status": "svb_beschaeftigt, ausbildung, selbststaendig, arbeitslos, ...",
+        },
+    ),
+    Table(
+        "monatszahlen",
+        "Monatszahlen des ganzen Programms (Zähler und Nenner der Monatsquoten).",
+        "select * from marts.monatszahlen",
+        {},
+    ),
+    Table(
+        "kennzahlen",
+        "Die Kennzahlen mit Zähler, Nenner und Zeitraum (aktuell und Vorjahr).",
+        "select * from marts.kennzahlen",
+        {},
+    ),
+)
+
+
+class TimedOut(RuntimeError):
+    """A query stopped at the time limit."""
+
+
+@dataclass(frozen=True)
+class Result:
+    frame: pd.DataFrame  # at most ``limit`` rows
+    total_rows: int
+    truncated: bool
+    seconds: float
+
+
+def write_analyst_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy the analyst tables from the warehouse being built into a new file at ``path``."""
+    path.unlink(missing_ok=True)
+    con.execute("attach $path as analyst_file", {"path": str(path)})
+    try:
+        for table in TABLES:
+            con.execute(f"create table analyst_file.main.{table.name} as {table.source}")
+            # COMMENT takes no parameters; the texts are this module's own constants
+            con.execute(
+                f"comment on table analyst_file.main.{table.name} is {_literal(table.description)}"
+            )
+            for column, text in table.columns.items():
+                con.execute(
+                    f"comment on column analyst_file.main.{table.name}.{column} is {_literal(text)}"
+                )
+    finally:
+        con.execute("detach analyst_file")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def analyst_path(warehouse_path: Path) -> Path:
+    """The analyst file that belongs to a published warehouse version."""
+    return warehouse_path.with_name(ANALYST_PREFIX + warehouse_path.name)
+
+
+def run(
+    con: duckdb.DuckDBPyConnection | Path,
+    sql: str,
+    limit: int = ROW_LIMIT,
+    timeout_s: float = TIMEOUT_S,
+    memory_limit: str = MEMORY_LIMIT,
+) -> Result:
+    """Run one checked SELECT in a child process, with a row limit and a time limit.
+
+    DuckDB's own interrupt and memory limit do not reach every operator (a huge
+    ``list(range(...))`` neither stops nor counts against the limit), so the query runs in
+    its own process with an address-space limit, and that process is killed at the time
+    limit: the query really stops, and the dashboard's process never shares its fate.
+    ``con`` is the analyst file's path (or a sandbox connection to it).
+    """
+    path = Path(con) if isinstance(con, (str, Path)) else _path_of(con)
+    check(_PARSER, sql)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kohorte-sql-") as tmp:
+        out = Path(tmp) / "result.arrow"
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "kohorte.sandbox_child", str(path), str(out), str(limit),
+                 memory_limit],
+                input=sql,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                start_new_session=True,  # killed as a group at the time limit
+                preexec_fn=_limit_address_space,
+                check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise TimedOut(
+                f"Die Abfrage wurde nach {timeout_s:g} s abgebrochen (Zeitlimit)."
+            ) from None
+        lines = done.stdout.strip().splitlines()
+        if not lines:
+            raise Refused(
+                "Die Abfrage wurde beendet: sie braucht mehr Arbeitsspeicher als erlaubt."
+            )
+        summary = json.loads(lines[-1])
+        if "refused" in summary:
+            raise Refused(summary["refused"])
+        with pa.memory_map(str(out)) as source:
+            frame = pa.ipc.open_file(source).read_all().to_pandas()
+    total = summary["total"]
+    return Result(frame, total, total > limit, time.perf_counter() - started)
+
+
+_PARSER = duckdb.connect()  # parses only; never sees data
+ADDRESS_SPACE = 4 * 1024**3  # bytes a query process may map (DuckDB's own limit is lower)
+
+
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def _path_of(con: duckdb.DuckDBPyConnection) -> Path:
+    rows = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    )
+    return Path(rows.fetchall()[0][0])
+
+
+def describe(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Tables, columns, types and descriptions of the analyst file (the schema browser)."""
+    return con.execute(
+        """select c.table_name as tabelle, c.column_name as spalte, c.data_type as typ,
+                  coalesce(c.comment, '') as bedeutung
+           from duckdb_columns() as c
+           where c.database_name = current_database() and c.schema_name = 'main'
+           order by c.table_name, c.column_index"""
+    ).df()
+
+
+def today() -> dt.date:
+    return dt.date.today()
