@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.i18n import LANGUAGES, lang, t
 from kohorte import audit
-from kohorte.access import AUDIT, PARTICIPANT, STAFF, AccessDenied, Principal
+from kohorte.access import AUDIT, PARTICIPANT, SQL, STAFF, AccessDenied, Principal
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("kohorte.dashboard")
@@ -37,7 +37,7 @@ def _header(title: str, principal: Principal | None) -> None:
         st.rerun()
 
 
-SIGN_IN_PATHS = ("", "kohorten", "teilnehmende", "coaches", "datenstand", "protokoll")
+SIGN_IN_PATHS = ("", "kohorten", "teilnehmende", "coaches", "datenstand", "sql", "protokoll")
 
 
 def _pages(principal: Principal) -> list:
@@ -84,6 +84,18 @@ def _pages(principal: Principal) -> list:
             title=t("page_status"),
             icon=":material/fact_check:",
             url_path="datenstand",
+        ),
+        *(
+            [
+                st.Page(
+                    HERE / "views" / "sql.py",
+                    title=t("page_sql"),
+                    icon=":material/terminal:",
+                    url_path="sql",
+                )
+            ]
+            if principal.may(SQL)
+            else []
         ),
         *(
             [

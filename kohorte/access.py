@@ -22,11 +22,12 @@ PARTICIPANT = "participant"  # one row per (pseudonymised) participation or even
 STATUS = "status"  # load log, data checks: no personal data
 AUDIT = "audit"  # the audit log
 STAFF = "staff"  # outcomes per coach: monitoring of employees (staff council)
+SQL = "sql"  # ad-hoc SQL in the analysts' sandbox
 
 ALLOWED = {
-    "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF},
+    "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF, SQL},
     "coach": {AGGREGATE, PARTICIPANT, STATUS},
-    "analyse": {AGGREGATE, PARTICIPANT, STATUS},
+    "analyse": {AGGREGATE, PARTICIPANT, STATUS, SQL},
     "leitung": {AGGREGATE, STATUS},
 }
 

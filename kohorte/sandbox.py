@@ -150,6 +150,31 @@ TABLES: tuple[Table, ...] = (
 )
 
 
+EXAMPLES = {
+    "Anwesenheit und Ergebnisse je Teilnahme": """select t.teilnahme_id, t.eintritt, t.austritt,
+       count(a.datum) as termine,
+       avg(case when a.status = 'anwesend' then 1 else 0 end) as anwesenheit,
+       string_agg(distinct e.art, ', ') as ergebnisse
+from teilnahmen as t
+left join anwesenheit as a
+    on a.pid = t.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
+left join ergebnisse as e
+    on e.pid = t.pid and e.datum between t.eintritt and coalesce(t.austritt + 28, e.datum)
+group by all
+order by t.eintritt desc""",
+    "Integrationen je Eintrittsmonat": """select kohorte_monat, count(*) as teilnahmen,
+       count(*) filter (where integriert_bis_28_tage) as integriert
+from teilnahmen
+group by kohorte_monat
+order by kohorte_monat""",
+    "Bewerbungen je Wochentag": """select dayname(datum) as wochentag, sum(anzahl) as bewerbungen
+from aktivitaeten
+where art = 'bewerbung'
+group by all
+order by bewerbungen desc""",
+}
+
+
 class TimedOut(RuntimeError):
     """A query stopped at the time limit."""
 

@@ -136,3 +136,43 @@ def test_kohorte_sql_from_the_shell(kpi_settings, monkeypatch):
     assert as_json.output.strip() == '[{"a":1}]'
     refused = runner.invoke(app, ["sql", "select * from read_csv('/etc/passwd')"])
     assert refused.exit_code == 2 and "Abgelehnt" in refused.output
+
+
+def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_env):
+    from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    from kohorte.access import Principal
+
+    def page(principal):
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+        at.session_state["principal"] = principal
+        return at.run()
+
+    analyst = Principal("ana", "analyse")
+    at = page(analyst)
+    at.switch_page("views/sql.py").run()
+    assert not at.exception and not at.error
+    example = next(iter(sandbox.EXAMPLES))
+    at.selectbox(key="sql_example").set_value(example).run()
+    assert not at.error, [e.value for e in at.error]
+    assert re.match(r"\d+ Zeilen, \d+ gezeigt", at.caption[0].value)
+    assert len(at.dataframe[0].value) > 0
+    at.text_area(key="sql_text").input("select * from read_csv('/etc/passwd')").run()
+    assert "file system operations are disabled" in at.error[0].value
+    again = page(analyst)
+    again.switch_page("views/sql.py").run()
+    history = again.selectbox(key="sql_past").options
+    assert any("read_csv" in option for option in history)  # the history keeps both
+    assert any(option.startswith("select t.teilnahme_id") for option in history)
+    with pytest.raises(ValueError):  # not registered for management
+        page(Principal("chef", "leitung")).switch_page("views/sql.py")
+
+
+@pytest.fixture
+def kpi_env(settings):
+    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    load(settings, KPI_LOAD_DATE)
+    return settings

@@ -77,6 +77,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "These data are outside your role. The attempt has been logged.",
     },
     "page_audit": {"de": "Protokoll", "en": "Audit log"},
+    "page_sql": {"de": "SQL", "en": "SQL"},
+    "sql_query": {"de": "Abfrage (eine SELECT-Anweisung)", "en": "Query (one SELECT statement)"},
+    "sql_help": {
+        "de": "Strg+Enter führt aus. Nur die pseudonymisierten Analyse-Tabellen rechts; keine "
+        "Dateien, Zeit- und Speicherlimit.",
+        "en": "Ctrl+Enter runs it. Only the pseudonymised analyst tables on the right; no "
+        "files, time and memory limits.",
+    },
+    "sql_run": {"de": "Ausführen", "en": "Run"},
+    "sql_rows": {"de": "{total} Zeilen, {shown} gezeigt", "en": "{total} rows, {shown} shown"},
+    "sql_examples": {"de": "Beispiele", "en": "Examples"},
+    "sql_history": {"de": "Mein Verlauf", "en": "My history"},
+    "sql_schema": {"de": "Tabellen", "en": "Tables"},
     "audit_user": {"de": "Benutzer", "en": "User"},
     "audit_action": {"de": "Aktion", "en": "Action"},
     "audit_role": {"de": "Rolle", "en": "Role"},

@@ -1,0 +1,99 @@
+"""SQL: ad-hoc queries in the analysts' sandbox (roles analyse and teamleitung)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import auth, data
+from dashboard.i18n import t
+from dashboard.tables import download_buttons
+from kohorte import audit, sandbox
+from kohorte.access import SQL
+from kohorte.config import load_settings
+
+
+def _history(name: str) -> list[str]:
+    """This person's earlier queries, newest first, each once."""
+    entries = audit.read(load_settings())
+    mine = entries[(entries["benutzer"] == name) & (entries["aktion"] == audit.SQL)]
+    queries = [json.loads(d).get("abfrage") for d in mine["details"]]
+    return list(dict.fromkeys(q for q in queries if q))
+
+
+def _offer(label: str, options: dict[str, str], key: str) -> None:
+    """A choice that, once picked, puts its query into the editor."""
+    choice = st.selectbox(label, ["", *options], key=key, format_func=lambda k: k[:60])
+    if choice and st.session_state.get(f"{key}_used") != choice:
+        st.session_state[f"{key}_used"] = choice
+        st.session_state["sql_text"] = options[choice]
+
+
+def _schema(analyst_file: Path) -> None:
+    st.subheader(t("sql_schema"))
+    schema = sandbox.describe(sandbox.connect(analyst_file))
+    for table, columns in schema.groupby("tabelle", sort=False):
+        with st.expander(table):
+            for row in columns.itertuples():
+                meaning = f": {row.bedeutung}" if row.bedeutung else ""
+                st.text(f"{row.spalte} ({row.typ}){meaning}")
+
+
+def _run(analyst_file: Path, query: str) -> None:
+    """Run the query and keep its outcome for the reruns that follow (e.g. a download)."""
+    try:
+        result = sandbox.run(analyst_file, query)
+    except (sandbox.Refused, sandbox.TimedOut) as error:
+        auth.record(audit.SQL, abfrage=query[:2000], fehler=str(error))
+        st.session_state["sql_result"] = str(error)
+    else:
+        auth.record(audit.SQL, abfrage=query[:2000], zeilen=result.total_rows)
+        st.session_state["sql_result"] = result
+
+
+def _show(outcome) -> None:
+    if isinstance(outcome, str):
+        st.error(outcome)
+        return
+    seconds = f"{outcome.seconds:.2f} s".replace(".", ",")
+    st.caption(t("sql_rows", total=outcome.total_rows, shown=len(outcome.frame)) + f" · {seconds}")
+    st.dataframe(outcome.frame, hide_index=True, width="stretch")
+    download_buttons(outcome.frame, "abfrage", "sql")
+    parquet = io.BytesIO()
+    outcome.frame.to_parquet(parquet, index=False)
+    st.download_button(
+        "Parquet",
+        parquet.getvalue(),
+        file_name="abfrage.parquet",
+        mime="application/vnd.apache.parquet",
+        key="sql_parquet",
+        icon=":material/download:",
+    )
+
+
+principal = auth.require_principal()
+principal.require(SQL)  # not only hidden: refused for other roles
+version = data.page_version()
+analyst_file = sandbox.analyst_path(Path(version))
+
+left, right = st.columns([3, 1])
+with right:
+    _offer(t("sql_examples"), sandbox.EXAMPLES, "sql_example")
+    _offer(
+        t("sql_history"), {q.replace("\n", " "): q for q in _history(principal.name)}, "sql_past"
+    )
+    _schema(analyst_file)
+with left:
+    query = st.text_area(t("sql_query"), key="sql_text", height=220, help=t("sql_help"))
+    clicked = st.button(t("sql_run"), type="primary", key="sql_run")
+    if query:
+        st.code(query, language="sql")  # the query, highlighted
+    # Ctrl+Enter in the editor applies the text: a changed query runs like a click
+    if query and (clicked or st.session_state.get("sql_last") != query):
+        st.session_state["sql_last"] = query
+        _run(analyst_file, query)
+    if query and "sql_result" in st.session_state:
+        _show(st.session_state["sql_result"])
