@@ -86,6 +86,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "files, time and memory limits.",
     },
     "sql_run": {"de": "Ausführen", "en": "Run"},
+    "choose": {"de": "bitte wählen", "en": "choose"},
     "sql_rows": {"de": "{total} Zeilen, {shown} gezeigt", "en": "{total} rows, {shown} shown"},
     "sql_examples": {"de": "Beispiele", "en": "Examples"},
     "sql_history": {"de": "Mein Verlauf", "en": "My history"},

@@ -26,7 +26,12 @@ def _history(name: str) -> list[str]:
 
 def _offer(label: str, options: dict[str, str], key: str) -> None:
     """A choice that, once picked, puts its query into the editor."""
-    choice = st.selectbox(label, ["", *options], key=key, format_func=lambda k: k[:60])
+    choice = st.selectbox(
+        label,
+        ["", *options],
+        key=key,
+        format_func=lambda k: k[:60] if k else t("choose"),
+    )
     if choice and st.session_state.get(f"{key}_used") != choice:
         st.session_state[f"{key}_used"] = choice
         st.session_state["sql_text"] = options[choice]

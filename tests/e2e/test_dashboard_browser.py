@@ -485,3 +485,32 @@ def test_html_and_markdown_in_data_show_as_text(hostile_url: str, page: Page) ->
     page.wait_for_timeout(1000)
     assert dialogs == []
     expect(page.locator("script", has_text="alert(1)")).to_have_count(0)
+
+
+def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
+    dashboard_url: str, page: Page, sample_settings: Settings
+) -> None:
+    """Issue 5's browser path: a signed-in analyst (here the team lead, who has SQL too)
+    runs the join over attendance and outcomes, downloads it, finds it in the history."""
+    _open(page, f"{dashboard_url}/sql")
+    editor = page.get_by_label(re.compile(r"^Abfrage"))
+    expect(editor).to_be_visible()
+    query = (
+        "select t.teilnahme_id, count(a.datum) as termine, string_agg(distinct e.art, ', ') "
+        "as ergebnisse from teilnahmen as t left join anwesenheit as a using (pid) "
+        "left join ergebnisse as e using (pid) group by all order by 1"
+    )
+    editor.fill(query)
+    editor.press("Control+Enter")
+    expect(page.get_by_text(re.compile(r"^\d+ Zeilen, \d+ gezeigt"))).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    with page.expect_download() as csv_download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
+    lines = Path(csv_download.value.path()).read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "teilnahme_id;termine;ergebnisse" and len(lines) > 10
+    # a new session: the query is in this person's history
+    _open(page, f"{dashboard_url}/sql")
+    history = page.get_by_test_id("stSelectbox").filter(has_text="Mein Verlauf")
+    history.get_by_role("combobox").click()
+    expect(page.get_by_role("option", name=re.compile(r"^select t\.teilnahme_id"))).to_be_visible()
+    assert _screenshot(page, "sql-de.png").stat().st_size > 0
