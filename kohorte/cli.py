@@ -340,3 +340,16 @@ def sql(
         typer.echo(result.frame.to_string(index=False))
     if result.truncated:
         typer.echo(f"({result.total_rows} Zeilen, die ersten {limit} gezeigt)", err=True)
+
+
+@app.command("analyst-file")
+def analyst_file() -> None:
+    """Print the path of the published analyst file, for the DuckDB command line, Python or
+    DBeaver (open it read-only; it is replaced, never changed, by the next publish)."""
+    from kohorte import sandbox
+
+    current = warehouse.current_path(load_settings())
+    if current is None:
+        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
+        raise typer.Exit(1)
+    typer.echo(sandbox.analyst_path(current))

@@ -453,3 +453,6 @@ def write_docs(root: Path) -> None:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "kpis.md").write_text(render_markdown(), encoding="utf-8")
     (root / "docs" / "data-contract.md").write_text(contract_markdown(), encoding="utf-8")
+    from kohorte.sandbox import render_markdown as analyst_markdown
+
+    (root / "docs" / "analyst-tables.md").write_text(analyst_markdown(), encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TEST_KEY
+from conftest import ROOT, TEST_KEY
 from typer.testing import CliRunner
 
 from kohorte import sandbox, warehouse
@@ -176,3 +176,32 @@ def kpi_env(settings):
     deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
     load(settings, KPI_LOAD_DATE)
     return settings
+
+
+def test_every_analyst_column_is_in_the_data_dictionary(con):
+    schema = sandbox.describe(con)
+    for table in sandbox.TABLES:
+        columns = set(schema[schema["tabelle"] == table.name]["spalte"])
+        assert columns == set(table.columns), table.name
+    docs = (ROOT / "docs" / "analyst-tables.md").read_text(encoding="utf-8")
+    assert docs == sandbox.render_markdown(), "run `make docs`"
+
+
+def test_an_analyst_connection_open_all_night_neither_blocks_nor_breaks_publishing(settings):
+    """DuckDB, Python or DBeaver holding the analyst file open while the nightly load
+    publishes three times: every publish succeeds, the open connection keeps reading its
+    own (immutable) version, a new connection sees the newest."""
+    import duckdb
+    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    load(settings, KPI_LOAD_DATE)
+    first = sandbox.analyst_path(warehouse.current_path(settings))
+    held = duckdb.connect(str(first), read_only=True)  # as the DuckDB CLI or DBeaver would
+    for _ in range(3):
+        assert load(settings, KPI_LOAD_DATE)["status"] == "published"
+        assert held.execute("select count(*) from teilnahmen").fetchall() == [(8,)]
+    newest = sandbox.analyst_path(warehouse.current_path(settings))
+    assert newest != first
+    assert sandbox.run(newest, "select count(*) as n from teilnahmen").frame["n"][0] == 8
+    held.close()
