@@ -49,6 +49,7 @@ ERROR_TEXTS = (
     "The data could not be read",
 )
 USER, PASSWORD = "e2e-teamleitung", "ein-langes-e2e-passwort"
+ANALYST = "e2e-analyse"
 SERVER_LOGS: dict[str, Path] = {}  # base URL -> the server's combined stdout/stderr
 
 
@@ -93,6 +94,8 @@ def _serve(settings: Settings, log_dir: Path) -> Iterator[str]:
     env["KOHORTE_PSEUDONYM_KEY"] = TEST_KEY
     with contextlib.suppress(ValueError):  # the session's sample home is shared
         accounts.add_user(settings, USER, "teamleitung", PASSWORD)
+    with contextlib.suppress(ValueError):
+        accounts.add_user(settings, ANALYST, "analyse", PASSWORD)
     log_path = log_dir / "streamlit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -177,11 +180,11 @@ def _sign_in(page: Page, name: str = USER, password: str = PASSWORD) -> None:
     page.get_by_role("button", name=SIGN_IN_BUTTON).click()
 
 
-def _open(page: Page, url: str) -> None:
+def _open(page: Page, url: str, name: str = USER, password: str = PASSWORD) -> None:
     """Open an address; every new browser session signs in first, then sees that page."""
     page.goto(url)
     expect(page.get_by_role("button", name=SIGN_IN_BUTTON)).to_be_visible()
-    _sign_in(page)
+    _sign_in(page, name, password)
     expect(page.get_by_role("button", name=SIGN_IN_BUTTON)).to_have_count(0)
 
 
@@ -490,9 +493,9 @@ def test_html_and_markdown_in_data_show_as_text(hostile_url: str, page: Page) ->
 def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     dashboard_url: str, page: Page, sample_settings: Settings
 ) -> None:
-    """Issue 5's browser path: a signed-in analyst (here the team lead, who has SQL too)
-    runs the join over attendance and outcomes, downloads it, finds it in the history."""
-    _open(page, f"{dashboard_url}/sql")
+    """Issue 5's browser path: a signed-in analyst runs the join over attendance and
+    outcomes, downloads it, and finds it in the history."""
+    _open(page, f"{dashboard_url}/sql", ANALYST)
     editor = page.get_by_label(re.compile(r"^Abfrage"))
     expect(editor).to_be_visible()
     query = (
@@ -509,7 +512,7 @@ def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     lines = Path(csv_download.value.path()).read_bytes().decode("utf-8-sig").split("\r\n")
     assert lines[0] == "teilnahme_id;termine;ergebnisse" and len(lines) > 10
     # a new session: the query is in this person's history
-    _open(page, f"{dashboard_url}/sql")
+    _open(page, f"{dashboard_url}/sql", ANALYST)
     history = page.get_by_test_id("stSelectbox").filter(has_text="Mein Verlauf")
     history.get_by_role("combobox").click()
     expect(page.get_by_role("option", name=re.compile(r"^select t\.teilnahme_id"))).to_be_visible()
