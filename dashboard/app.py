@@ -10,7 +10,16 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.i18n import LANGUAGES, lang, t
 from kohorte import audit
-from kohorte.access import AUDIT, PARTICIPANT, SQL, STAFF, AccessDenied, Principal
+from kohorte.access import (
+    AGGREGATE,
+    AUDIT,
+    PARTICIPANT,
+    SQL,
+    STAFF,
+    STATUS,
+    AccessDenied,
+    Principal,
+)
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("kohorte.dashboard")
@@ -37,79 +46,36 @@ def _header(title: str, principal: Principal | None) -> None:
         st.rerun()
 
 
-SIGN_IN_PATHS = ("", "kohorten", "teilnehmende", "coaches", "datenstand", "sql", "protokoll")
+# (view and URL path, title, icon, access it needs); the first is the default page at "/"
+PAGES = (
+    ("ueberblick", "page_overview", ":material/dashboard:", AGGREGATE),
+    ("kohorten", "page_cohorts", ":material/groups:", AGGREGATE),
+    ("teilnehmende", "page_people", ":material/person_search:", PARTICIPANT),
+    ("coaches", "page_coaches", ":material/badge:", STAFF),
+    ("datenstand", "page_status", ":material/fact_check:", STATUS),
+    ("sql", "page_sql", ":material/terminal:", SQL),
+    ("protokoll", "page_audit", ":material/history:", AUDIT),
+)
+SIGN_IN_PATHS = ("", *(view for view, *_ in PAGES[1:]))
 
 
 def _pages(principal: Principal) -> list:
-    """The pages this person may open; others are not registered, so no URL reaches them."""
-    return [
-        st.Page(
-            HERE / "views" / "ueberblick.py",
-            title=t("page_overview"),
-            icon=":material/dashboard:",
-            default=True,  # served at "/"; Streamlit ignores url_path for the default page
-        ),
-        st.Page(
-            HERE / "views" / "kohorten.py",
-            title=t("page_cohorts"),
-            icon=":material/groups:",
-            url_path="kohorten",
-        ),
-        *(
-            [
-                st.Page(
-                    HERE / "views" / "teilnehmende.py",
-                    title=t("page_people"),
-                    icon=":material/person_search:",
-                    url_path="teilnehmende",
-                )
-            ]
-            if principal.may(PARTICIPANT)
-            else []
-        ),
-        *(
-            [
-                st.Page(
-                    HERE / "views" / "coaches.py",
-                    title=t("page_coaches"),
-                    icon=":material/badge:",
-                    url_path="coaches",
-                )
-            ]
-            if data.coach_views() and principal.may(STAFF)
-            else []
-        ),
-        st.Page(
-            HERE / "views" / "datenstand.py",
-            title=t("page_status"),
-            icon=":material/fact_check:",
-            url_path="datenstand",
-        ),
-        *(
-            [
-                st.Page(
-                    HERE / "views" / "sql.py",
-                    title=t("page_sql"),
-                    icon=":material/terminal:",
-                    url_path="sql",
-                )
-            ]
-            if principal.may(SQL)
-            else []
-        ),
-        *(
-            [
-                st.Page(
-                    HERE / "views" / "protokoll.py",
-                    title=t("page_audit"),
-                    icon=":material/history:",
-                    url_path="protokoll",
-                )
-            ]
-            if principal.may(AUDIT)
-            else []
-        ),
-    ]
+    """The pages this person may open; others are not registered, so no URL reaches them.
+    Per-coach views also need the staff council's consent (KOHORTE_COACH_VIEWS)."""
+    pages = []
+    for position, (view, title, icon, access) in enumerate(PAGES):
+        if not principal.may(access) or (access == STAFF and not data.coach_views()):
+            continue
+        pages.append(
+            st.Page(
+                HERE / "views" / f"{view}.py",
+                title=t(title),
+                icon=icon,
+                # the default page is served at "/"; Streamlit ignores its url_path
+                **({"default": True} if position == 0 else {"url_path": view}),
+            )
+        )
+    return pages
 
 
 def run() -> None:

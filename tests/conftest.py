@@ -42,6 +42,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     stop_early()
 
 
+def run_app(principal=None, query: dict | None = None):
+    """The dashboard in Streamlit's AppTest, for a signed-in ``principal`` (None: nobody
+    signed in) and with URL query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    if principal is not None:
+        at.session_state["principal"] = principal
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
 def make_settings(home: Path) -> Settings:
     """Settings rooted in ``home`` with a fixed pseudonym key."""
     settings = Settings(home=home, pseudonym_key_env=TEST_KEY)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import FIXTURES, KPI_LOAD_DATE, ROOT, TEST_KEY, deliver, load
+from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load, run_app
 from streamlit.testing.v1 import AppTest
 
 from kohorte import audit, queries, warehouse
@@ -25,7 +25,6 @@ from kohorte.config import Settings
 from kohorte.filters import Filters
 from kohorte.privacy import pseudonym
 
-APP = str(ROOT / "dashboard" / "app.py")
 ANJA = Principal("anja", "coach", "Anja Krüger")
 TEAM_LEAD = Principal("tl", "teamleitung")
 ANALYST = Principal("ana", "analyse")
@@ -49,13 +48,7 @@ def kpi_env(settings: Settings) -> Settings:
     return settings
 
 
-def _run(principal: Principal | None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if principal is not None:
-        at.session_state["principal"] = principal
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+_run = run_app
 
 
 def _texts(at: AppTest) -> str:

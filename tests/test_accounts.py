@@ -7,7 +7,7 @@ import json
 import stat
 
 import pytest
-from conftest import FIXTURES, KPI_LOAD_DATE, ROOT, deliver, load
+from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load, run_app
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -15,7 +15,6 @@ from kohorte import accounts, audit
 from kohorte.access import Principal
 from kohorte.cli import app
 
-APP = str(ROOT / "dashboard" / "app.py")
 PASSWORD = "richtig-langes-passwort"
 
 
@@ -110,7 +109,7 @@ def _sign_in(at: AppTest, name: str, password: str) -> AppTest:
 
 
 def test_sign_in_page_lets_the_right_password_in_and_logs_both(signed_up):
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = run_app()
     assert at.title[-1].value == "Anmeldung" and not at.metric
     _sign_in(at, "tl", "falsch-falsch")
     assert [e.value for e in at.error] == ["Benutzername oder Passwort ist falsch."]
@@ -124,7 +123,7 @@ def test_sign_in_page_lets_the_right_password_in_and_logs_both(signed_up):
 
 
 def test_locked_account_says_so(signed_up):
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = run_app()
     for _ in range(signed_up.lockout_attempts):
         _sign_in(at, "tl", "falsch-falsch")
     assert "gesperrt" in at.error[0].value

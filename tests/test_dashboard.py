@@ -7,26 +7,18 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import run_app
 from streamlit.testing.v1 import AppTest
 
 from kohorte.access import Principal
 from kohorte.kpis import CATALOGUE
-
-APP = str(ROOT / "dashboard" / "app.py")
-
 
 TEAM_LEAD = Principal("tl", "teamleitung")
 
 
 def _run(query: dict | None = None, principal: Principal | None = TEAM_LEAD) -> AppTest:
     """The app for a signed-in person (the sign-in itself is tested on its own)."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    if principal is not None:
-        at.session_state["principal"] = principal
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return run_app(principal, query)
 
 
 def _assert_ok(at: AppTest) -> None:

@@ -139,15 +139,9 @@ def test_kohorte_sql_from_the_shell(kpi_settings, monkeypatch):
 
 
 def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_env):
-    from conftest import ROOT
-    from streamlit.testing.v1 import AppTest
+    from conftest import run_app as page
 
     from kohorte.access import Principal
-
-    def page(principal):
-        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
-        at.session_state["principal"] = principal
-        return at.run()
 
     analyst = Principal("ana", "analyse")
     at = page(analyst)

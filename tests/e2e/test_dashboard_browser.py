@@ -203,6 +203,14 @@ def _wait_for_overview(page: Page, rate_label: str, *, dialog_ok: bool = False) 
         expect(page.get_by_role("dialog")).to_have_count(0)
 
 
+def _exports(settings: Settings) -> str:
+    """The details of every export in the audit log, as one text."""
+    from kohorte import audit
+
+    entries = audit.read(settings)
+    return entries[entries["aktion"] == audit.EXPORT]["details"].str.cat()
+
+
 def _screenshot(page: Page, name: str) -> Path:
     """A screenshot with a tall viewport: Streamlit scrolls inside its own container."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -398,11 +406,8 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(
     from kohorte.kpis import CATALOGUE
 
     assert len(rows) == 1 + len(CATALOGUE)
-    from kohorte import audit
-
     page.wait_for_timeout(500)  # the callback's rerun records the export
-    exports = audit.read(sample_settings)
-    exports = exports[exports["aktion"] == audit.EXPORT]["details"].str.cat()
+    exports = _exports(sample_settings)
     assert "kennzahlen.csv" in exports and "kennzahlen.xlsx" in exports
 
 
@@ -428,10 +433,7 @@ def test_chart_downloads_as_svg_and_png(
     with page.expect_download() as png_download:
         page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
     assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG")
-    from kohorte import audit
-
-    exports = audit.read(sample_settings)
-    exports = exports[exports["aktion"] == audit.EXPORT]["details"].str.cat()
+    exports = _exports(sample_settings)
     assert "eintritte-austritte.svg" in exports and "eintritte-austritte.png" in exports
 
 
