@@ -114,7 +114,12 @@ def _delete_rows(settings: Settings, pids: set[str]) -> dict[str, int]:
 
 
 # persons (not participations) by month of their first entry and first integration: the
-# basis of "in work since the programme started"; archive included, like the marts
+# basis of "in work since the programme started"; archive included, like the marts.
+# Month granularity is exact for both reference dates (as-of and a year earlier) when
+# every deleted person entered and was integrated before the month of either of them:
+# with the default 24 months (exit + 28 days lies more than 22 months back) it always
+# is. With a retention near 12 months, people of a reference date's own month can be
+# counted a few days early.
 PERSONS_BY_MONTH = """
 with
 
