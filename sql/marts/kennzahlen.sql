@@ -112,14 +112,21 @@ kpis as (
     group by all
 
     union all
-    -- exits whose 28-day window closed in the 12 months; integrated within it
+    -- exits whose 28-day window closed in the 12 months: integrated within it, and (ESF
+    -- "upon leaving") employed by their last outcome in it
     select
         p.periode,
-        'integrationsquote',
-        count(t.teilnahme_id) filter (where t.integriert_bis_28_tage),
+        k.kennzahl,
+        count(t.teilnahme_id) filter (
+            where case k.kennzahl
+                when 'integrationsquote' then t.integriert_bis_28_tage
+                else t.beschaeftigt_bei_austritt
+            end
+        ),
         count(t.teilnahme_id),
         (p.window_start - interval 28 day)::date
     from periods as p
+    cross join (values ('integrationsquote'), ('beschaeftigt_bei_austritt')) as k(kennzahl)
     left join teilnahmen as t
         on t.austritt + interval 28 day > p.window_start
         and t.austritt + interval 28 day <= p.stichtag
@@ -223,19 +230,6 @@ km_survival as (
 ),
 
 outcome_kpis as (
-    select
-        p.periode,
-        'beschaeftigt_bei_austritt' as kennzahl,
-        count(s.teilnahme_id) filter (where s.beschaeftigt_bei_austritt) as zaehler,
-        count(s.teilnahme_id) as nenner,
-        (p.window_start - interval 28 day)::date as fenster_von
-    from periods as p
-    left join teilnahmen as s
-        on s.austritt + interval 28 day > p.window_start
-        and s.austritt + interval 28 day <= p.stichtag
-    group by all
-
-    union all
     -- K2: integrations, at most one per person and calendar month
     select
         p.periode,

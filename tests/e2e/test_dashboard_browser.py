@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import TEST_KEY
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Download,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 
 from kohorte import accounts
 from kohorte.config import Settings
@@ -201,6 +209,13 @@ def _wait_for_overview(page: Page, rate_label: str, *, dialog_ok: bool = False) 
         expect(page.get_by_text(text)).to_have_count(0)
     if not dialog_ok:  # e.g. Streamlit's "Page not found"
         expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def _download(page: Page, label: str) -> Download:
+    """Click the first download button labelled ``label`` and wait for its file."""
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text=label).first.click()
+    return download.value
 
 
 def _exports(settings: Settings) -> str:
@@ -386,10 +401,9 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(
 ) -> None:
     _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
-    with page.expect_download() as csv_download:
-        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
-    data = Path(csv_download.value.path()).read_bytes()
-    assert csv_download.value.suggested_filename == "kennzahlen.csv"
+    csv_download = _download(page, "CSV")
+    data = Path(csv_download.path()).read_bytes()
+    assert csv_download.suggested_filename == "kennzahlen.csv"
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 correctly
     lines = data.decode("utf-8-sig").split("\r\n")
     assert lines[0] == "Kennzahl;Wert;Zeitraum"
@@ -397,11 +411,10 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(
     assert re.fullmatch(
         r"Integrationsquote;\d+,\d\s%;\d{2}\.\d{2}\.\d{4} – \d{2}\.\d{2}\.\d{4}", rate
     )
-    with page.expect_download() as xlsx_download:
-        page.get_by_test_id("stDownloadButton").filter(has_text="XLSX").first.click()
+    xlsx_download = _download(page, "XLSX")
     from python_calamine import CalamineWorkbook
 
-    rows = CalamineWorkbook.from_path(xlsx_download.value.path()).get_sheet_by_index(0).to_python()
+    rows = CalamineWorkbook.from_path(xlsx_download.path()).get_sheet_by_index(0).to_python()
     assert rows[0] == ["Kennzahl", "Wert", "Zeitraum"]
     from kohorte.kpis import CATALOGUE
 
@@ -425,14 +438,12 @@ def test_chart_downloads_as_svg_and_png(
 ) -> None:
     _open(page, f"{dashboard_url}/")
     _wait_for_overview(page, "Integrationsquote")
-    with page.expect_download() as svg_download:
-        page.get_by_test_id("stDownloadButton").filter(has_text="SVG").first.click()
-    svg = Path(svg_download.value.path()).read_text(encoding="utf-8")
-    assert svg_download.value.suggested_filename == "eintritte-austritte.svg"
+    svg_download = _download(page, "SVG")
+    svg = Path(svg_download.path()).read_text(encoding="utf-8")
+    assert svg_download.suggested_filename == "eintritte-austritte.svg"
     assert svg.lstrip().startswith("<svg") and "Eintritte" in svg
-    with page.expect_download() as png_download:
-        page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first.click()
-    assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG")
+    png_download = _download(page, "PNG")
+    assert Path(png_download.path()).read_bytes().startswith(b"\x89PNG")
     exports = _exports(sample_settings)
     assert "eintritte-austritte.svg" in exports and "eintritte-austritte.png" in exports
 
@@ -509,9 +520,8 @@ def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     editor.press("Control+Enter")
     expect(page.get_by_text(re.compile(r"^\d+ Zeilen, \d+ gezeigt"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    with page.expect_download() as csv_download:
-        page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
-    lines = Path(csv_download.value.path()).read_bytes().decode("utf-8-sig").split("\r\n")
+    csv_download = _download(page, "CSV")
+    lines = Path(csv_download.path()).read_bytes().decode("utf-8-sig").split("\r\n")
     assert lines[0] == "teilnahme_id;termine;ergebnisse" and len(lines) > 10
     # a new session: the query is in this person's history
     _open(page, f"{dashboard_url}/sql", ANALYST)
