@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -26,6 +27,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from kohorte import queries
+from kohorte.access import AGGREGATE, PARTICIPANT
 from kohorte.sandbox_child import MEMORY_LIMIT, check
 from kohorte.sandbox_child import OUT_OF_MEMORY as OUT_OF_MEMORY  # re-exported
 from kohorte.sandbox_child import Refused as Refused
@@ -34,6 +37,10 @@ from kohorte.sandbox_child import connect as connect
 ANALYST_PREFIX = "analyse-"
 TIMEOUT_S = 20.0
 ROW_LIMIT = 10_000
+# Analysts' own tools lag behind the library: the newest DuckDB CLI on PyPI is 1.5, and so
+# are many JDBC drivers (DBeaver) and Jupyter installations. Written in 1.5's storage
+# format, the analyst file opens in all of them (tested with the CLI).
+ANALYST_STORAGE_VERSION = "v1.5.0"
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,34 @@ TABLES: tuple[Table, ...] = (
             "fenster_bis": "Ende des Zeitraums (Datenstand)",
         },
     ),
+    Table(
+        "datenstand",
+        "Eine Zeile: der Stand dieser Daten (welche Nacht, bis zu welchem Tag).",
+        "select as_of, load_date, built_at from meta.build",
+        {
+            "as_of": "Datenstand: der letzte Tag, den die Daten abdecken",
+            "load_date": "Tag der nächtlichen Ladung",
+            "built_at": "Zeitpunkt, zu dem diese Version gebaut wurde",
+        },
+    ),
 )
+
+# The dashboard's named queries read the warehouse; where every name they use has an
+# analyst table, the same query runs in the sandbox over the analyst tables (on the whole
+# programme, with the parameters' defaults). Those are offered as examples.
+ANALYST_NAMES = {
+    "marts.auswahl({filter_args})": "teilnahmen",
+    "marts.teilnahmen": "teilnahmen",
+    "marts.monatszahlen": "monatszahlen",
+    "marts.kennzahlen": "kennzahlen",
+    "staging.stg_anwesenheit": "anwesenheit",
+    "staging.stg_aktivitaeten": "aktivitaeten",
+    "staging.stg_ergebnisse": "ergebnisse",
+    "staging.stg_verbleib": "verbleib",
+    "meta.build": "datenstand",
+}
+EXAMPLE_PARAMETERS = {"$raster": "'monat'"}
+_WAREHOUSE_NAME = re.compile(r"\b(?:marts|staging|meta|raw)\.\w+|\$\w+")
 
 
 EXAMPLES = {
@@ -220,6 +254,35 @@ def render_markdown() -> str:
     return "\n".join(lines)
 
 
+def named_examples(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The dashboard's named queries that run over the analyst tables, as analyst SQL.
+
+    A query qualifies when its access class is an analyst's, every warehouse name and
+    parameter in it has an analyst equivalent, and the translated query binds against the
+    analyst file (``describe`` binds without running, so coach names and other columns
+    analysts do not get rule a query out).
+    """
+    examples = {}
+    for name in queries.names():
+        if queries.access_of(name) not in (AGGREGATE, PARTICIPANT):
+            continue
+        sql = "\n".join(
+            line
+            for line in queries.query_text(name).splitlines()
+            if not line.startswith("-- access:")
+        ).strip()
+        for warehouse_name, analyst_name in {**ANALYST_NAMES, **EXAMPLE_PARAMETERS}.items():
+            sql = sql.replace(warehouse_name, analyst_name)
+        if _WAREHOUSE_NAME.search(sql):
+            continue
+        try:
+            con.execute(f"describe {sql}").fetchall()
+        except duckdb.Error:
+            continue
+        examples[f"Dashboard: {name}"] = sql
+    return examples
+
+
 class TimedOut(RuntimeError):
     """A query stopped at the time limit."""
 
@@ -235,7 +298,10 @@ class Result:
 def write_analyst_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Copy the analyst tables from the warehouse being built into a new file at ``path``."""
     path.unlink(missing_ok=True)
-    con.execute("attach $path as analyst_file", {"path": str(path)})
+    con.execute(
+        f"attach $path as analyst_file (storage_version '{ANALYST_STORAGE_VERSION}')",
+        {"path": str(path)},
+    )
     try:
         for table in TABLES:
             con.execute(f"create table analyst_file.main.{table.name} as {table.source}")

@@ -85,7 +85,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Ctrl+Enter runs it. Only the pseudonymised analyst tables on the right; no "
         "files, time and memory limits.",
     },
-    "sql_run": {"de": "Ausführen", "en": "Run"},
+    "sql_run": {"de": "Erneut ausführen", "en": "Run again"},
     "choose": {"de": "bitte wählen", "en": "choose"},
     "sql_rows": {"de": "{total} Zeilen, {shown} gezeigt", "en": "{total} rows, {shown} shown"},
     "sql_examples": {"de": "Beispiele", "en": "Examples"},

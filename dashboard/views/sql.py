@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import streamlit as st
+from streamlit_ace import st_ace
 
 from dashboard import auth, data
 from dashboard.i18n import t
@@ -34,7 +35,39 @@ def _offer(label: str, options: dict[str, str], key: str) -> None:
     )
     if choice and st.session_state.get(f"{key}_used") != choice:
         st.session_state[f"{key}_used"] = choice
-        st.session_state["sql_text"] = options[choice]
+        put_into_editor(options[choice])
+
+
+def put_into_editor(query: str) -> None:
+    """Replace the editor's text: the editor only reads its text when it is created, so a
+    new text needs a new editor (a new key)."""
+    st.session_state["sql_text"] = query
+    st.session_state["sql_editor"] = st.session_state.get("sql_editor", 0) + 1
+
+
+def editor() -> str:
+    """The SQL editor: Ace (bundled with streamlit-ace, nothing loaded from the internet),
+    SQL highlighting; Ctrl+Enter (or its Apply button) hands the text to the page."""
+    st.caption(t("sql_query"), help=t("sql_help"))
+    return st_ace(
+        value=st.session_state.get("sql_text", ""),
+        language="sql",
+        theme="chrome",
+        keybinding="vscode",
+        min_lines=10,
+        max_lines=30,
+        font_size=14,
+        tab_size=2,
+        wrap=True,
+        show_gutter=True,
+        key=f"sql_editor_{st.session_state.get('sql_editor', 0)}",
+    )
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _examples(analyst_file: Path) -> dict[str, str]:
+    """Hand-written examples, then the dashboard's own queries that run on analyst tables."""
+    return {**sandbox.EXAMPLES, **sandbox.named_examples(sandbox.connect(analyst_file))}
 
 
 def _schema(analyst_file: Path) -> None:
@@ -86,17 +119,16 @@ analyst_file = sandbox.analyst_path(Path(version))
 
 left, right = st.columns([3, 1])
 with right:
-    _offer(t("sql_examples"), sandbox.EXAMPLES, "sql_example")
+    _offer(t("sql_examples"), _examples(analyst_file), "sql_example")
     _offer(
         t("sql_history"), {q.replace("\n", " "): q for q in _history(principal.name)}, "sql_past"
     )
     _schema(analyst_file)
 with left:
-    query = st.text_area(t("sql_query"), key="sql_text", height=220, help=t("sql_help"))
-    clicked = st.button(t("sql_run"), type="primary", key="sql_run")
-    if query:
-        st.code(query, language="sql")  # the query, highlighted
-    # Ctrl+Enter in the editor applies the text: a changed query runs like a click
+    query = editor().strip()
+    # Ctrl+Enter (or Apply) hands a changed text over, which runs it; the button runs the
+    # same text again, e.g. after the night's publish
+    clicked = bool(query) and st.button(t("sql_run"), key="sql_run")
     if query and (clicked or st.session_state.get("sql_last") != query):
         st.session_state["sql_last"] = query
         _run(analyst_file, query)

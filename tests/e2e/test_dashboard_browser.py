@@ -509,17 +509,23 @@ def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     """Issue 5's browser path: a signed-in analyst runs the join over attendance and
     outcomes, downloads it, and finds it in the history."""
     _open(page, f"{dashboard_url}/sql", ANALYST)
-    editor = page.get_by_label(re.compile(r"^Abfrage"))
+    # the editor is Ace in a component frame, served by the dashboard itself
+    frame = page.frame_locator('iframe[title="streamlit_ace.streamlit_ace"]')
+    editor = frame.locator(".ace_content")
     expect(editor).to_be_visible()
     query = (
         "select t.teilnahme_id, count(a.datum) as termine, string_agg(distinct e.art, ', ') "
         "as ergebnisse from teilnahmen as t left join anwesenheit as a using (pid) "
         "left join ergebnisse as e using (pid) group by all order by 1"
     )
-    editor.fill(query)
-    editor.press("Control+Enter")
+    editor.click()
+    page.keyboard.insert_text(query)
+    # highlighted as SQL: keywords get Ace's keyword class
+    expect(frame.locator(".ace_keyword", has_text="select").first).to_be_visible()
+    page.keyboard.press("Control+Enter")
     expect(page.get_by_text(re.compile(r"^\d+ Zeilen, \d+ gezeigt"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    assert _screenshot(page, "sql-result-de.png").stat().st_size > 0
     csv_download = _download(page, "CSV")
     lines = Path(csv_download.path()).read_bytes().decode("utf-8-sig").split("\r\n")
     assert lines[0] == "teilnahme_id;termine;ergebnisse" and len(lines) > 10
