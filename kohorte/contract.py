@@ -23,6 +23,30 @@ CSV_DELIMITER = ";"
 CSV_DATE_FORMAT = "dd.mm.yyyy"
 CSV_ENCODINGS = ("utf-8", "utf-8-sig", "windows-1252")
 
+# No real programme delivers more than a few MB; 1 GiB is ~20 million attendance rows. A
+# bigger file is refused before it is read (or even hashed: that alone costs ~10 s per GB).
+MAX_FILE_BYTES = 1024**3
+# Text values starting like a formula are refused: opened in Excel they would run.
+FORMULA_START = ("=", "+", "@")
+
+# Every error the loader reports carries one of these categories (stable identifiers, in the
+# quarantine reports and the run logs), with the German label the reports show.
+ERROR_CATEGORIES: dict[str, tuple[str, str]] = {
+    "file": ("Datei", "file name unknown, not a real XLSX, wrong number of sheets"),
+    "encoding": ("Kodierung", "neither UTF-8 nor Windows-1252, mixed encodings, null bytes"),
+    "structure": ("Aufbau", "empty file or header, wrong delimiter, quoting, column count"),
+    "header": ("Kopfzeile", "a required column is missing or a column appears twice"),
+    "value": ("Wert", "required value missing, not a number, out of range, bad text"),
+    "code": ("Code", "a value outside the column's list of codes"),
+    "date": ("Datum", "not DD.MM.YYYY, not in the calendar, in the future, before 2000"),
+    "rule": ("Regel", "columns of one row contradict each other (exit before entry)"),
+    "key": ("Schlüssel", "the natural key appears twice in one file"),
+    "reference": ("Bezug", "rows that fit no participation (a warning of the data checks)"),
+    "size": ("Größe", "file, unpacked XLSX or one line too big"),
+    "security": ("Sicherheit", "macros, formulas, values that start like a formula"),
+    "duplicate": ("Duplikat", "the same file was loaded before: not counted again"),
+}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -330,10 +354,20 @@ def render_markdown() -> str:
         "## Bad input",
         "",
         "A file that cannot be read at all (wrong encoding, missing required column, empty,",
-        "not a CSV/XLSX, an XLSX with more than one sheet) is quarantined whole. In a readable",
+        "not a CSV/XLSX, an XLSX with more than one sheet or with macros, bigger than",
+        f"{MAX_FILE_BYTES // 2**20} MiB) is quarantined whole. In a readable",
         "file every bad line is rejected and reported with file, line, column and reason;",
         "the good lines load. The original of such a file is kept in the quarantine beside its",
-        "report, so the Jobcenter can correct and re-deliver it.",
+        "report, so the Jobcenter can correct and re-deliver it. Lines may end in CRLF, LF or",
+        "CR, also mixed within one file. XLSX cells holding formulas and text values starting",
+        f"with {', '.join(f'`{c}`' for c in FORMULA_START)} are rejected (they would run as",
+        "formulas when the report is opened in Excel).",
+        "",
+        "Every error has a category (in the reports and run logs):",
+        "",
+        "| category | label in reports | what |",
+        "| --- | --- | --- |",
+        *(f"| `{name}` | {label} | {what} |" for name, (label, what) in ERROR_CATEGORIES.items()),
         "",
     ]
     for kind in KINDS.values():

@@ -11,12 +11,14 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import pyarrow as pa
@@ -25,7 +27,10 @@ from kohorte import rawstore
 from kohorte.contract import (
     DATE_PATTERN,
     EARLIEST_DATE,
+    ERROR_CATEGORIES,
+    FORMULA_START,
     KUNDENNUMMER_PATTERN,
+    MAX_FILE_BYTES,
     Column,
     Kind,
     kind_for_file,
@@ -36,6 +41,7 @@ from kohorte.textfiles import (
     UnreadableFile,
     blank_lines,
     detect_encoding,
+    mixed_line_endings,
     read_header,
     transcode_to_utf8,
 )
@@ -44,8 +50,9 @@ MAX_REPORTED_ERRORS = 1000  # per file, in detail; counts by column and reason a
 MAX_XLSX_UNPACKED = 512 * 1024 * 1024  # a zip bomb disguised as XLSX is refused unopened
 NUMBER_PATTERN = r"^-?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?$"
 INTEGER_PATTERN = r"^-?[0-9]+$"
-ERROR_TYPE = 'struct("column" varchar, reason varchar, value varchar)'
+ERROR_TYPE = 'struct("column" varchar, reason varchar, value varchar, category varchar)'
 CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+FORMULA_ELEMENT = re.compile(rb"<(\w+:)?f[ >/]")
 
 
 @dataclass
@@ -56,6 +63,7 @@ class LineError:
     column: str | None
     reason: str
     value: str | None = None
+    category: str | None = None  # one of contract.ERROR_CATEGORIES
 
 
 @dataclass
@@ -73,6 +81,7 @@ class FileResult:
     rows_accepted: int = 0
     rows_rejected: int = 0
     message: str = ""
+    category: str | None = None  # the file's error category (its commonest), None if clean
     errors: list[LineError] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -84,7 +93,12 @@ class FileResult:
 
 
 def sha256_file(path: Path) -> str:
-    """Content hash of a file, streamed."""
+    """Content hash of a file, streamed. A file over the size limit is refused unread, so it
+    is not hashed either (2 GB take ~20 s): it gets a marker no other file can share."""
+    info = path.stat()
+    if info.st_size > MAX_FILE_BYTES:
+        marker = f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{path.name}"
+        return "unhashed-too-big-" + hashlib.sha256(marker.encode()).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -98,9 +112,11 @@ def sha256_file(path: Path) -> str:
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, work: Path) -> dict:
     encoding = detect_encoding(path)
     source = path
-    if encoding == "windows-1252":
+    mixed = mixed_line_endings(path)
+    if encoding == "windows-1252" or mixed:
+        # DuckDB reads UTF-8 only, and takes the first line's ending for the whole file
         source = work / f"{path.name}.utf8"
-        transcode_to_utf8(path, source, encoding)
+        transcode_to_utf8(path, source, encoding, normalise_newlines=mixed)
     shape = read_header(source, "utf-8-sig")
     names = _check_header(shape.header, kind)
     columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
@@ -141,7 +157,12 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, work: Pat
             continue  # DuckDB may report one broken line more than once
         seen.add(line)
         structural.append(
-            LineError(line, _column_name(column, names), _structural_reason(error_type, message))
+            LineError(
+                line,
+                _column_name(column, names),
+                _structural_reason(error_type, message),
+                category=STRUCTURAL_CATEGORIES.get(error_type, "structure"),
+            )
         )
     if source is not path:
         source.unlink()
@@ -153,6 +174,9 @@ def _column_name(column: str | None, names: list[str | None]) -> str | None:
         index = int(column[1:])
         return names[index] if index < len(names) else column
     return column
+
+
+STRUCTURAL_CATEGORIES = {"INVALID UNICODE": "encoding", "LINE SIZE OVER MAXIMUM": "size"}
 
 
 def _structural_reason(error_type: str, message: str) -> str:
@@ -175,6 +199,7 @@ def _check_header(header: list[str], kind: Kind) -> list[str | None]:
             f"Spalte doppelt in der Kopfzeile: {', '.join(duplicates)}.",
             line=1,
             column=duplicates[0],
+            category="header",
         )
     known = {c.name for c in kind.columns}
     missing = [name for name in kind.required if name not in header]
@@ -183,6 +208,7 @@ def _check_header(header: list[str], kind: Kind) -> list[str | None]:
             f"Pflichtspalte fehlt: {', '.join(missing)} (gefunden: {', '.join(header)}).",
             line=1,
             column=missing[0],
+            category="header",
         )
     return [name if name in known else None for name in header]
 
@@ -212,15 +238,18 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
             unpacked = sum(info.file_size for info in archive.infolist())
             if any(name.lower().endswith("vbaproject.bin") for name in archive.namelist()):
                 raise UnreadableFile(
-                    "Die Arbeitsmappe enthält Makros; erwartet wird .xlsx ohne Makros."
+                    "Die Arbeitsmappe enthält Makros; erwartet wird .xlsx ohne Makros.",
+                    category="security",
                 )
-    except zipfile.BadZipFile:
+            if unpacked > MAX_XLSX_UNPACKED:
+                raise UnreadableFile(
+                    f"Die XLSX-Datei entpackt sich auf {unpacked // 2**20} MiB (mehr als "
+                    f"{MAX_XLSX_UNPACKED // 2**20} MiB erlaubt): abgelehnt.",
+                    category="size",
+                )
+            formulas = _formula_cells(archive)
+    except (zipfile.BadZipFile, EOFError):
         raise UnreadableFile("Keine gültige XLSX-Datei (kein Excel-Zip-Archiv).") from None
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise UnreadableFile(
-            f"Die XLSX-Datei entpackt sich auf {unpacked // 2**20} MiB (mehr als "
-            f"{MAX_XLSX_UNPACKED // 2**20} MiB erlaubt): abgelehnt."
-        )
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises several error types for broken files
@@ -233,7 +262,9 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
         )
     rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     if not rows or not any(str(v).strip() for v in rows[0] if v is not None):
-        raise UnreadableFile("Das Blatt ist leer oder die Kopfzeile fehlt.", line=1)
+        raise UnreadableFile(
+            "Das Blatt ist leer oder die Kopfzeile fehlt.", line=1, category="structure"
+        )
     header = [_cell_text(v).strip().lower() for v in rows[0]]
     while header and not header[-1]:
         header.pop()
@@ -242,10 +273,21 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
     for name in names:
         if name is not None:
             data[name] = []
+    structural = []
+    for line, column in sorted(formulas.items()):
+        name = names[column] if column < len(names) else None
+        structural.append(
+            LineError(
+                line,
+                name or f"Spalte {column + 1}",
+                "Formel statt Wert (Zellen mit Formeln werden nicht übernommen)",
+                category="security",
+            )
+        )
     for index, row in enumerate(rows[1:], start=2):
         cells = [_cell_text(v) for v in row]
-        if not any(c.strip() for c in cells):
-            continue  # empty rows are formatting, not data
+        if index in formulas or not any(c.strip() for c in cells):
+            continue  # rows with formulas are rejected; empty rows are formatting, not data
         data["_line"].append(index)
         for i, name in enumerate(names):
             if name is not None:
@@ -256,7 +298,48 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
     con.register("xlsx_rows", table)
     con.execute("create or replace temp table staged as select * from xlsx_rows")
     con.unregister("xlsx_rows")
-    return {"encoding": "xlsx", "format": "xlsx", "structural": [], "header": names}
+    return {"encoding": "xlsx", "format": "xlsx", "structural": structural, "header": names}
+
+
+def _formula_cells(archive: zipfile.ZipFile) -> dict[int, int]:
+    """Rows holding a formula cell (row -> 0-based column of its first formula).
+
+    calamine returns a formula's cached result (or nothing), so formulas are found in the
+    sheet XML itself, streamed."""
+    found: dict[int, int] = {}
+    for name in archive.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        if not _mentions_formula(archive, name):
+            continue  # the common case: no need to parse the XML in Python
+        with archive.open(name) as stream:
+            for _, element in ElementTree.iterparse(stream):
+                if element.tag.endswith("}c"):
+                    if any(child.tag.endswith("}f") for child in element):
+                        ref = element.get("r", "")
+                        letters = ref.rstrip("0123456789")
+                        if ref[len(letters) :].isdigit():
+                            found.setdefault(int(ref[len(letters) :]), _column_index(letters))
+                    element.clear()
+    return found
+
+
+def _mentions_formula(archive: zipfile.ZipFile, name: str) -> bool:
+    tail = b""
+    with archive.open(name) as stream:
+        while chunk := stream.read(1 << 20):
+            if FORMULA_ELEMENT.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _column_index(letters: str) -> int:
+    """0-based index of an Excel column name (A -> 0, AA -> 26)."""
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
 
 
 # --- validation SQL, generated from the contract ---
@@ -278,47 +361,51 @@ def _shown(col: Column) -> str:
 
 
 def _error_case(col: Column, as_of: dt.date) -> str:
+    """SQL for a column's first error as ``{'reason': ..., 'category': ...}``, else NULL."""
     ref = _ident(f"v_{col.name}")
-    whens: list[tuple[str, str]] = []
+    kind = {"date": "date", "code": "code", "yesno": "code"}.get(col.type, "value")
+    whens: list[tuple[str, str | None, str]] = []  # condition, reason (None: fine), category
     if col.required:
-        whens.append((f"{ref} is null", _lit("Pflichtwert fehlt")))
+        whens.append((f"{ref} is null", "Pflichtwert fehlt", "value"))
     else:
-        whens.append((f"{ref} is null", "null"))
+        whens.append((f"{ref} is null", None, "value"))
     if col.type == "id":
         whens.append(
             (
                 f"not regexp_full_match(upper({ref}), {_lit(KUNDENNUMMER_PATTERN)})",
-                _lit("ungültige Kundennummer (erwartet z. B. 012D345678; als Zahl formatiert?)"),
+                "ungültige Kundennummer (erwartet z. B. 012D345678; als Zahl formatiert?)",
+                kind,
             )
         )
     elif col.type == "date":
+        parsed = f"try_strptime({ref}, '%d.%m.%Y')"
         whens += [
             (
                 f"not regexp_full_match({ref}, {_lit(DATE_PATTERN)})",
-                _lit("kein Datum im Format TT.MM.JJJJ"),
+                "kein Datum im Format TT.MM.JJJJ",
+                kind,
             ),
+            (f"{parsed} is null", "ungültiges Datum (gibt es nicht im Kalender)", kind),
             (
-                f"try_strptime({ref}, '%d.%m.%Y') is null",
-                _lit("ungültiges Datum (gibt es nicht im Kalender)"),
-            ),
-            (
-                f"try_strptime({ref}, '%d.%m.%Y')::date < date {_lit(EARLIEST_DATE)}",
-                _lit(f"Datum vor {EARLIEST_DATE[:4]}"),
+                f"{parsed}::date < date {_lit(EARLIEST_DATE)}",
+                f"Datum vor {EARLIEST_DATE[:4]}",
+                kind,
             ),
         ]
         if col.not_after_as_of:
             whens.append(
                 (
-                    f"try_strptime({ref}, '%d.%m.%Y')::date > date {_lit(as_of.isoformat())}",
-                    _lit("Datum liegt in der Zukunft"),
+                    f"{parsed}::date > date {_lit(as_of.isoformat())}",
+                    "Datum liegt in der Zukunft",
+                    kind,
                 )
             )
     elif col.type in ("code", "yesno"):
-        allowed = ", ".join(col.codes)
         whens.append(
             (
                 f"lower({ref}) not in ({', '.join(_lit(c) for c in col.codes)})",
-                _lit(f"unbekannter Wert; erlaubt: {allowed}"),
+                f"unbekannter Wert; erlaubt: {', '.join(col.codes)}",
+                kind,
             )
         )
     elif col.type in ("decimal", "integer"):
@@ -326,31 +413,36 @@ def _error_case(col: Column, as_of: dt.date) -> str:
         label = (
             "keine Zahl (Dezimalkomma erwartet)" if col.type == "decimal" else "keine ganze Zahl"
         )
-        whens.append((f"not regexp_full_match({ref}, {_lit(pattern)})", _lit(label)))
+        whens.append((f"not regexp_full_match({ref}, {_lit(pattern)})", label, kind))
         number = _parsed(col, ref)
         if col.minimum is not None:
             whens.append(
-                (
-                    f"{number} < {col.minimum}",
-                    _lit(f"Wert zu klein (min. {col.minimum:g})"),
-                )
+                (f"{number} < {col.minimum}", f"Wert zu klein (min. {col.minimum:g})", kind)
             )
         if col.maximum is not None:
             whens.append(
-                (f"{number} > {col.maximum}", _lit(f"Wert zu groß (max. {col.maximum:g})"))
+                (f"{number} > {col.maximum}", f"Wert zu groß (max. {col.maximum:g})", kind)
             )
     elif col.type == "text":
+        starts = ", ".join(_lit(c) for c in FORMULA_START)
         whens += [
-            (
-                f"regexp_matches({ref}, {_lit(CONTROL_CHARS)})",
-                _lit("enthält Steuerzeichen"),
-            ),
+            (f"regexp_matches({ref}, {_lit(CONTROL_CHARS)})", "enthält Steuerzeichen", kind),
             (
                 f"length({ref}) > {col.max_length}",
-                _lit(f"Text länger als {col.max_length} Zeichen"),
+                f"Text länger als {col.max_length} Zeichen",
+                kind,
+            ),
+            (
+                f"left({ref}, 1) in ({starts})",
+                f"beginnt wie eine Formel ({' '.join(FORMULA_START)}); nicht übernommen",
+                "security",
             ),
         ]
-    body = " ".join(f"when {cond} then {reason}" for cond, reason in whens)
+    body = " ".join(
+        f"when {cond} then "
+        + ("null" if reason is None else f"{{'reason': {_lit(reason)}, 'category': {_lit(cat)}}}")
+        for cond, reason, cat in whens
+    )
     return f"case {body} end"
 
 
@@ -385,7 +477,8 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
     )
     reasons = ", ".join(f"{_error_case(c, as_of)} as {_ident('e_' + c.name)}" for c in kind.columns)
     errors = ", ".join(
-        f"{{'column': {_lit(c.name)}, 'reason': {_ident('e_' + c.name)}, 'value': {_shown(c)}}}"
+        f"{{'column': {_lit(c.name)}, 'reason': {_ident('e_' + c.name)}.reason, "
+        f"'value': {_shown(c)}, 'category': {_ident('e_' + c.name)}.category}}"
         for c in kind.columns
     )
     any_error = " or ".join(f"{_ident('e_' + c.name)} is not null" for c in kind.columns)
@@ -394,7 +487,7 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
     )
     rules = ", ".join(
         f"{{'column': {_lit(r.column)}, 'reason': case when {r.when} then {_lit(r.reason)} end, "
-        f"'value': null::varchar}}"
+        f"'value': null::varchar, 'category': 'rule'}}"
         for r in kind.rules
     )
     rule_list = f"[{rules}]" if rules else "[]"
@@ -437,7 +530,8 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
             update checked as c set _errors = [{{
                 'column': {_lit(kind.key[0])},
                 'reason': 'Schlüssel ({", ".join(kind.key)}) doppelt in dieser Datei',
-                'value': 'erstmals in Zeile ' || r._first}}]
+                'value': 'erstmals in Zeile ' || r._first,
+                'category': 'key'}}]
             from repeated as r
             where {matches} and c._line > r._first and c._errors is null
             """
@@ -480,7 +574,9 @@ def check_file(
         # Only the reading stage turns DuckDB errors into a verdict on the file; an error
         # in validation is our bug and must fail the run, not quarantine good data.
         con.close()
-        raise UnreadableFile(f"Datei nicht lesbar: {str(error).splitlines()[0]}") from None
+        raise UnreadableFile(
+            f"Datei nicht lesbar: {str(error).splitlines()[0]}", category="structure"
+        ) from None
     except UnreadableFile:
         con.close()
         raise
@@ -492,7 +588,7 @@ def check_file(
 
 def _line_errors(con: duckdb.DuckDBPyConnection, structural: list[LineError]) -> tuple[list, dict]:
     rows = con.execute(
-        f"""select _line, e.column, e.reason, e.value from (
+        f"""select _line, e.column, e.reason, e.value, e.category from (
               select _line, unnest(_errors) as e from checked where _errors is not null
             ) order by _line limit {MAX_REPORTED_ERRORS}"""
     ).fetchall()
@@ -531,6 +627,7 @@ def ingest_file(
         result.status = "duplicate"
         result.delivery_id = duplicate_of
         result.message = f"Bereits geladen als Lieferung {duplicate_of}; nicht erneut gezählt."
+        result.category = "duplicate"
         path.unlink()
         result.seconds = round(time.perf_counter() - started, 3)
         return result
@@ -538,6 +635,12 @@ def ingest_file(
     work.mkdir(parents=True, exist_ok=True)
     con = None
     try:
+        if size > MAX_FILE_BYTES:
+            raise UnreadableFile(
+                f"Die Datei ist {size / 2**20:,.0f} MiB groß; erlaubt sind höchstens "
+                f"{MAX_FILE_BYTES // 2**20} MiB. Ungelesen abgelehnt.".replace(",", "."),
+                category="size",
+            )
         if kind is None:
             raise UnreadableFile(
                 "Unbekannte Lieferung: Dateiname beginnt mit keinem bekannten Präfix "
@@ -551,8 +654,12 @@ def ingest_file(
         result.rows_accepted = accepted
         result.rows_rejected = bad + len({e.line for e in info["structural"]})
         result.errors, result.error_counts = _line_errors(con, info["structural"])
+        result.category = _commonest_category(result.errors)
         if accepted == 0 and result.rows_rejected:
-            raise UnreadableFile(f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt.")
+            raise UnreadableFile(
+                f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt.",
+                category=result.category or "value",
+            )
         target = rawstore.parquet_path(raw, kind.name, delivery_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
@@ -590,9 +697,12 @@ def ingest_file(
     except UnreadableFile as error:
         result.status = "quarantined"
         result.message = error.reason
+        result.category = error.category
         result.rows_accepted = 0
         if not result.errors:  # a file-level error; line errors, if any, stay as reported
-            result.errors = [LineError(error.line, error.column, error.reason)]
+            result.errors = [
+                LineError(error.line, error.column, error.reason, category=error.category)
+            ]
             result.error_counts = {"Datei": 1}
         _quarantine(path, quarantine, delivery_id, result)
     finally:
@@ -601,6 +711,19 @@ def ingest_file(
         shutil.rmtree(work, ignore_errors=True)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _commonest_category(errors: list[LineError]) -> str | None:
+    """The category most of a file's errors share (the first one seen on a tie)."""
+    counts = Counter(e.category for e in errors if e.category)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def category_label(category: str | None) -> str:
+    """German label of an error category for reports, e.g. ``Datum (date)``."""
+    if category is None:
+        return "-"
+    return f"{ERROR_CATEGORIES[category][0]} ({category})"
 
 
 def _quarantine(path: Path, quarantine: Path, delivery_id: str, result: FileResult) -> None:
@@ -630,6 +753,7 @@ def render_report(result: FileResult) -> str:
         f"Art:        {result.kind or 'unbekannt'}",
         f"Ergebnis:   {head}",
         f"Meldung:    {result.message}",
+        f"Kategorie:  {category_label(result.category)}",
         f"Geladen:    {result.rows_accepted} Zeilen; abgelehnt: {result.rows_rejected} Zeilen",
         "",
     ]
@@ -637,11 +761,12 @@ def render_report(result: FileResult) -> str:
         lines.append("Fehler nach Spalte und Grund:")
         lines += [f"  {count:>8}  {what}" for what, count in result.error_counts.items()]
         lines.append("")
-    lines.append("Zeile    Spalte              Grund")
+    lines.append("Zeile    Spalte              Grund [Kategorie]")
     for error in result.errors:
         where = "-" if error.line is None else str(error.line)
         value = f" (Wert: »{error.value}«)" if error.value is not None else ""
-        lines.append(f"{where:<8} {error.column or '-':<19} {error.reason}{value}")
+        label = f" [{category_label(error.category)}]" if error.category else ""
+        lines.append(f"{where:<8} {error.column or '-':<19} {error.reason}{value}{label}")
     if result.rows_rejected > len(result.errors):
         lines.append(f"... nur die ersten {len(result.errors)} Fehler im Detail.")
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import mmap
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,16 +13,28 @@ from kohorte.contract import CSV_DELIMITER
 
 CHUNK = 1 << 22  # 4 MiB: decoding in chunks keeps a 2 GB delivery out of memory
 UTF8_BOM = codecs.BOM_UTF8
+# UTF-8 bytes of ä ö ü Ä Ö Ü ß é and of „ “ – €: in a file that is not valid UTF-8 they mean
+# an editor mixed two encodings; read as Windows-1252 they would become "Ã¶" silently.
+UTF8_GERMAN = re.compile(
+    rb"\xC3[\x84\x96\x9C\x9F\xA4\xA9\xB6\xBC]|\xE2\x80[\x93\x9C\x9E]|\xE2\x82\xAC"
+)
 
 
 class UnreadableFile(Exception):
     """The file as a whole cannot be read; it is quarantined with this message."""
 
-    def __init__(self, reason: str, line: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        line: int | None = None,
+        column: str | None = None,
+        category: str = "file",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.line = line
         self.column = column
+        self.category = category  # one of contract.ERROR_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -44,11 +57,12 @@ def detect_encoding(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.read(8192)
         if not head:
-            raise UnreadableFile("Die Datei ist leer.")
+            raise UnreadableFile("Die Datei ist leer.", category="structure")
         if b"\x00" in head:
             raise UnreadableFile(
                 "Die Datei enthält Nullbytes: keine Textdatei (Binärdatei, UTF-16 "
-                "oder beschädigt). Erwartet wird CSV in UTF-8 oder Windows-1252."
+                "oder beschädigt). Erwartet wird CSV in UTF-8 oder Windows-1252.",
+                category="encoding",
             )
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -64,11 +78,21 @@ def detect_encoding(path: Path) -> str:
 
 
 def _check_windows_1252(path: Path) -> str:
-    """Windows-1252 leaves five bytes undefined; a file containing one is neither encoding."""
+    """Windows-1252 leaves five bytes undefined; a file containing one is neither encoding.
+    A file with UTF-8 umlauts beside non-UTF-8 bytes mixes two encodings: also refused."""
     decoder = codecs.getincrementaldecoder("windows-1252")()
     offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
+            if mixed := UTF8_GERMAN.search(chunk):
+                raise UnreadableFile(
+                    "Gemischte Zeichenkodierung: die Datei ist kein gültiges UTF-8, enthält "
+                    f"aber UTF-8-Zeichen (»{mixed.group().decode('utf-8')}« an Position "
+                    f"{offset + mixed.start()}). Bitte einheitlich als UTF-8 oder Windows-1252 "
+                    "speichern.",
+                    line=_line_of_offset(path, offset + mixed.start()),
+                    category="encoding",
+                )
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as error:
@@ -77,13 +101,25 @@ def _check_windows_1252(path: Path) -> str:
                     f"Unbekannte Zeichenkodierung: weder UTF-8 noch Windows-1252 "
                     f"(Byte 0x{chunk[error.start]:02X} an Position {offset + error.start}).",
                     line=line,
+                    category="encoding",
                 ) from None
             offset += len(chunk)
     return "windows-1252"
 
 
-def transcode_to_utf8(source: Path, target: Path, encoding: str) -> None:
-    """Stream-transcode a file to UTF-8 (DuckDB reads only UTF-8 without extensions)."""
+def transcode_to_utf8(
+    source: Path, target: Path, encoding: str, *, normalise_newlines: bool = False
+) -> None:
+    """Stream-transcode a file to UTF-8 (DuckDB reads only UTF-8 without extensions);
+    with ``normalise_newlines`` every CRLF and lone CR becomes LF (one line stays one line)."""
+    if normalise_newlines:
+        with (
+            source.open("r", encoding=encoding, newline=None) as src,
+            target.open("w", encoding="utf-8", newline="\n") as dst,
+        ):
+            while text := src.read(CHUNK):
+                dst.write(text)
+        return
     decoder = codecs.getincrementaldecoder(encoding)()
     with source.open("rb") as src, target.open("wb") as dst:
         while chunk := src.read(CHUNK):
@@ -91,14 +127,41 @@ def transcode_to_utf8(source: Path, target: Path, encoding: str) -> None:
         dst.write(decoder.decode(b"", final=True).encode("utf-8"))
 
 
+def mixed_line_endings(path: Path) -> bool:
+    """True if the file ends its lines in more than one way (CRLF, LF, CR). DuckDB's reader
+    takes the first line's ending for the whole file and fails on the others."""
+    kinds: set[str] = set()
+    carry = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            data = carry + chunk
+            # keep a trailing CR for the next chunk: it may be the first half of a CRLF
+            carry = b"\r" if data.endswith(b"\r") else b""
+            if carry:
+                data = data[:-1]
+            crlf = data.count(b"\r\n")
+            if crlf:
+                kinds.add("crlf")
+            if data.count(b"\n") > crlf:
+                kinds.add("lf")
+            if data.count(b"\r") > crlf:
+                kinds.add("cr")
+            if len(kinds) > 1:
+                return True
+    if carry:
+        kinds.add("cr")
+    return len(kinds) > 1
+
+
 def read_header(path: Path, encoding: str) -> CsvShape:
     """Parse the header line (quoted names allowed) and normalise the names."""
     with path.open("r", encoding=encoding, newline="") as handle:
         first = handle.readline()
     if not first.strip():
-        raise UnreadableFile("Die erste Zeile (Kopfzeile) ist leer.", line=1)
+        raise UnreadableFile("Die erste Zeile (Kopfzeile) ist leer.", line=1, category="structure")
     raw = next(csv.reader([first], delimiter=CSV_DELIMITER, quotechar='"'))
-    header = [name.strip().strip('"').strip().lower() for name in raw]
+    # a second byte-order mark (a BOM file saved again with BOM) is invisible, not a name
+    header = [name.strip().strip('"\ufeff').strip().lower() for name in raw]
     if len(header) == 1:
         for other in (",", "\t", "|"):
             if other in first:
@@ -106,6 +169,7 @@ def read_header(path: Path, encoding: str) -> CsvShape:
                     f"Die Kopfzeile enthält kein Semikolon, aber {other!r}: falsches "
                     f"Trennzeichen. Erwartet wird ';' wie beim Export aus deutschem Excel.",
                     line=1,
+                    category="structure",
                 )
     return CsvShape(encoding=encoding, header=header, raw_header=raw)
 
