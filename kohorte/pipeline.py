@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,40 +86,139 @@ def plan(settings: Settings, run_id: str) -> list[Planned]:
     and the same content is still loaded exactly once."""
     settings.pseudonym_key()  # created here, once, before files load in parallel
     known = rawstore.known_hashes(settings.raw)
+    damaged = rawstore.damaged_hashes(settings.raw)
     planned = []
     for index, path in enumerate(discover(settings), start=1):
-        slot = f"{run_id}-{index:05d}"
         sha = sha256_file(path)
+        slot = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's old place
         planned.append(Planned(path, slot, sha, known.get(sha)))
         known.setdefault(sha, slot)
     return planned
 
 
 def recover(settings: Settings) -> list[str]:
-    """Remove what a killed run left behind: Parquet files the manifest never recorded."""
-    removed = []
-    for orphan in rawstore.orphans(settings.raw):
-        orphan.unlink()
-        removed.append(str(orphan.relative_to(settings.home)))
-    for tmp in settings.raw.glob("*/.*.tmp"):
-        tmp.unlink()
-        removed.append(str(tmp.relative_to(settings.home)))
-    return removed
+    """Check the raw store and repair what a killed run left behind, before anything loads:
+    damaged deliveries set aside (``rawstore.verify``), Parquet files the manifest never
+    recorded, temporary files, unfinished builds, deliveries without a file-log entry, and
+    runs that never recorded their end. Returns what was done, one line each."""
+    done = []
+    damaged, repaired = rawstore.verify(settings.raw)
+    done += [f"beschädigt, beiseitegelegt: {d.delivery_id} ({d.reason})" for d in damaged]
+    done += [f"Manifest ergänzt: {delivery_id}" for delivery_id in repaired]
+    leftovers = [
+        *rawstore.orphans(settings.raw),
+        *settings.raw.glob("*/.*.tmp"),
+        *settings.raw.glob("*/.*.retention"),
+    ]
+    for path in leftovers:
+        path.unlink()
+    if (settings.home / "work").exists():  # unpacked inbox files of a killed ingest
+        leftovers += list((settings.home / "work").iterdir())
+        shutil.rmtree(settings.home / "work")
+    leftovers += warehouse.discard_unfinished(settings)
+    done += [str(path.relative_to(settings.home)) for path in leftovers]
+    done += _reconcile_file_log(settings)
+    done += _close_killed_runs(settings, done)
+    return done
+
+
+def _run_of(slot: str) -> str:
+    return slot.rsplit("-", 1)[0]
+
+
+def _reconcile_file_log(settings: Settings) -> list[str]:
+    """Every delivery in the manifest has its entry in the file log. A run killed between
+    the two either still has the file in the inbox (the delivery is rolled back and loads
+    again, with its report) or has taken it in (the entry is written from the manifest)."""
+    done = []
+    logged = {p.stem for p in (settings.state / "files").glob("*.json")}
+    waiting = {sha256_file(p) for p in discover(settings)}
+    for delivery in rawstore.deliveries(settings.raw):
+        if delivery.delivery_id in logged:
+            continue
+        if delivery.sha256 in waiting:
+            rawstore.roll_back(settings.raw, delivery)
+            done.append(f"zurückgenommen, wird neu geladen: {delivery.delivery_id}")
+            continue
+        report = f"{delivery.delivery_id}__{delivery.file_name}.report.txt"
+        entry = {
+            "file_name": delivery.file_name,
+            "kind": delivery.kind,
+            "sha256": delivery.sha256,
+            "size_bytes": delivery.size_bytes,
+            "status": "partial" if delivery.rows_rejected else "loaded",
+            "delivery_id": delivery.delivery_id,
+            "file_format": delivery.file_format,
+            "encoding": delivery.encoding,
+            "rows_accepted": delivery.rows_accepted,
+            "rows_rejected": delivery.rows_rejected,
+            "message": f"{delivery.rows_accepted} Zeilen geladen (Protokoll nach Abbruch "
+            "aus dem Manifest nachgetragen).",
+            "report": report if (settings.quarantine / report).exists() else None,
+        }
+        warehouse.write_file_log(
+            settings, delivery.delivery_id, _run_of(delivery.delivery_id), entry
+        )
+        done.append(f"Dateiprotokoll nachgetragen: {delivery.delivery_id}")
+    return done
+
+
+def _close_killed_runs(settings: Settings, repairs: list[str]) -> list[str]:
+    """Record the end of runs that were killed: ``aborted``, or ``published`` if the pointer
+    already names their warehouse (killed between publishing and recording it)."""
+    runs = {r["run_id"]: r for r in warehouse.read_run_log(settings)}
+    files = warehouse.read_file_log(settings)
+    killed = {r for r, run in runs.items() if run["status"] == "running"}
+    killed |= {f["run_id"] for f in files} - set(runs)
+    current = warehouse.current_path(settings)
+    done = []
+    for run_id in sorted(killed):
+        mine = [f for f in files if f["run_id"] == run_id]
+        fresh = [f for f in mine if f["status"] != "duplicate"]
+        published = current is not None and current.name == f"kohorte-{run_id}.duckdb"
+        run = {
+            "run_id": run_id,
+            "started_at": _iso(_started(run_id)),
+            "files_total": len(mine),
+            "files_loaded": sum(f["status"] == "loaded" for f in fresh),
+            "files_partial": sum(f["status"] == "partial" for f in fresh),
+            "files_quarantined": sum(f["status"] == "quarantined" for f in fresh),
+            "files_duplicate": len(mine) - len(fresh),
+            "rows_accepted": sum(f["rows_accepted"] for f in fresh),
+            "rows_rejected": sum(f["rows_rejected"] for f in fresh),
+            **runs.get(run_id, {}),
+            "status": "published" if published else "aborted",
+            "message": "Lauf abgebrochen (Prozess beendet); der nächste Lauf hat aufgeräumt"
+            + (f": {'; '.join(repairs)}" if repairs else "."),
+        }
+        warehouse.write_run_log(settings, run)
+        done.append(f"Lauf als {run['status']} vermerkt: {run_id}")
+    return done
+
+
+def _started(run_id: str) -> float:
+    moment = dt.datetime.strptime(run_id, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC)
+    return moment.timestamp()
 
 
 def ingest_one(settings: Settings, item: Planned, run_id: str, load_date: dt.date) -> FileResult:
     """Validate and store one planned inbox file, and log the outcome."""
-    result = ingest_file(
-        item.path,
-        raw=settings.raw,
-        quarantine=settings.quarantine,
-        work=settings.home / "work" / item.slot,
-        key=settings.pseudonym_key(),
-        delivery_id=item.slot,
-        sha256=item.sha256,
-        duplicate_of=item.duplicate_of,
-        as_of=load_date,
-    )
+    try:
+        result = ingest_file(
+            item.path,
+            raw=settings.raw,
+            quarantine=settings.quarantine,
+            work=settings.home / "work" / item.slot,
+            key=settings.pseudonym_key(),
+            delivery_id=item.slot,
+            sha256=item.sha256,
+            duplicate_of=item.duplicate_of,
+            as_of=load_date,
+        )
+    except Exception as error:
+        if warehouse.is_disk_full(error):  # the next run cleans up (``recover``)
+            raise warehouse.DiskFull(settings.raw, error) from error
+        raise
     warehouse.write_file_log(settings, item.slot, run_id, result.to_dict())
     return result
 
@@ -150,13 +250,26 @@ def finish(settings: Settings, run: dict, load_date: dt.date) -> dict:
     warehouse.write_run_log(settings, run)
     log = [r for r in warehouse.read_run_log(settings) if r["run_id"] != run["run_id"]]
     try:
+        damage = rawstore.open_damage(settings.raw)
+        if damage:
+            raise warehouse.RawStoreDamaged(damage, settings.raw)
         built = warehouse.build(
             settings, run["run_id"], [*log, {**run, "status": "published"}], load_date=load_date
         )
         published = warehouse.publish(settings, built.path, run["run_id"])
     except Exception as error:
-        run = {**run, "status": "failed", "message": str(error), "finished_at": _iso(time.time())}
+        failure = error
+        if warehouse.is_disk_full(error) and not isinstance(error, warehouse.DiskFull):
+            failure = warehouse.DiskFull(settings.warehouse, error)  # e.g. while publishing
+        run = {
+            **run,
+            "status": "failed",
+            "message": str(failure),
+            "finished_at": _iso(time.time()),
+        }
         warehouse.write_run_log(settings, run)
+        if failure is not error:
+            raise failure from error
         raise
     run = {
         **run,

@@ -10,9 +10,11 @@ lock error, and never hits DuckDB's per-process cache of an older file under the
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -32,13 +34,65 @@ POINTER = "current.duckdb"
 SCHEMAS = ("raw", "staging", "marts", "meta")
 
 
-class ChecksFailed(Exception):
+class NotPublished(Exception):
+    """The run built nothing new to publish; the previous warehouse stays published."""
+
+
+class ChecksFailed(NotPublished):
     """A data check of severity error failed; the build is not published."""
 
     def __init__(self, failures: list[dict]) -> None:
         names = ", ".join(f"{f['name']} ({f['failing_rows']} Zeilen)" for f in failures)
         super().__init__(f"Datenprüfung fehlgeschlagen, nicht veröffentlicht: {names}")
         self.failures = failures
+
+
+class DiskFull(NotPublished):
+    """The disk filled up while the run wrote; what it wrote is removed, nothing published."""
+
+    def __init__(self, folder: Path, error: BaseException) -> None:
+        try:
+            free = f"{shutil.disk_usage(folder).free / 2**20:.1f} MiB frei"
+        except OSError:
+            free = "freier Platz unbekannt"
+        super().__init__(
+            f"Kein Speicherplatz mehr auf dem Datenträger von {folder} ({free}): der neue "
+            "Stand wurde verworfen, der bisherige bleibt veröffentlicht. Bitte Platz schaffen "
+            f"und den Lauf wiederholen. (Disk full: {error})"
+        )
+
+
+class RawStoreDamaged(NotPublished):
+    """A stored delivery is damaged; publishing without it would show wrong totals."""
+
+    def __init__(self, damage: list[rawstore.Damage], raw: Path) -> None:
+        names = "; ".join(
+            f"{d.file_name} (Lieferung {d.delivery_id}, {d.kind}): {d.reason}" for d in damage
+        )
+        super().__init__(
+            f"Rohdatenspeicher beschädigt, nicht veröffentlicht (der bisherige Stand bleibt "
+            f"gültig): {names}. Bitte dieselbe Datei erneut in den Posteingang legen; sie wird "
+            f"dann an ihrer alten Stelle geladen. Wer sie aufgibt, löscht ihre Dateien in "
+            f"{raw / rawstore.DAMAGED_DIR} (ihre Zeilen fehlen dann). "
+            f"(Raw store damaged: {len(damage)} delivery/deliveries set aside.)"
+        )
+        self.damage = damage
+
+
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+DISK_FULL_TEXTS = ("no space left on device", "disk quota exceeded", "file too large")
+
+
+def is_disk_full(error: BaseException | None) -> bool:
+    """Whether an error (or one it was raised from) says the disk or a file size limit is full;
+    DuckDB reports it only in its message."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(error).lower() for text in DISK_FULL_TEXTS):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @dataclass(frozen=True)
@@ -130,7 +184,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
             "create table meta.deliveries (delivery_id varchar, kind varchar, file_name varchar, "
             "sha256 varchar, size_bytes bigint, file_format varchar, encoding varchar, "
             "rows_accepted bigint, rows_rejected bigint, received_at varchar, "
-            "rows_deleted bigint)"
+            "rows_deleted bigint, parquet_sha256 varchar)"
         )
     _load_archive(con, settings)
     return deliveries
@@ -350,17 +404,43 @@ def build(
             ).fetchall()
         )
         con.execute("checkpoint")
-    except BaseException:
+    except BaseException as error:
         con.close()
-        path.unlink(missing_ok=True)
-        sandbox.analyst_path(path).unlink(missing_ok=True)
+        discard(path)
+        if is_disk_full(error):
+            raise DiskFull(folder, error) from error
         raise
     con.close()
     failures = [c for c in checks if c["severity"] == "error" and not c["passed"]]
     if failures:
-        path.unlink(missing_ok=True)
+        discard(path)
         raise ChecksFailed(failures)
     return BuildResult(path, as_of, checks, tables, round(time.perf_counter() - started, 3))
+
+
+def discard(built: Path) -> None:
+    """Remove an unpublished build with everything DuckDB wrote beside it."""
+    for path in (built, sandbox.analyst_path(built)):
+        path.unlink(missing_ok=True)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        shutil.rmtree(f"{path}.tmp", ignore_errors=True)  # DuckDB's spill folder
+
+
+def discard_unfinished(settings: Settings) -> list[Path]:
+    """Remove builds (with WAL, spill folder, analyst file) and pointer links a killed run
+    left behind; call only under the run lock, when no build can be running."""
+    folder = versions_dir(settings)
+    found = [
+        *sorted(folder.glob(".building-*")),
+        *sorted(folder.glob(f"{sandbox.ANALYST_PREFIX}.building-*")),
+        *sorted(settings.warehouse.glob(f".{POINTER}.*")),
+    ]
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
 
 
 def publish(settings: Settings, built: Path, run_id: str) -> Path:
