@@ -108,6 +108,9 @@ def run() -> None:
     pages = _pages(principal)
     page = st.navigation(pages, position="top")
     _header(page.title, principal)
+    alert = data.standing_alert()
+    if alert is not None:  # a failed or missing night: every page says so, in red
+        st.error(alert.text(lang()), icon=":material/error:")
     try:
         page.run()
     except AccessDenied as denied:

@@ -145,6 +145,14 @@ def next_nightly_run() -> dt.datetime:
     return next_run(dt.datetime.now(dt.UTC))
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def standing_alert():
+    """A failed or missing night (kohorte.alerts), re-read at most every 30 seconds."""
+    from kohorte import alerts
+
+    return alerts.check(load_settings())
+
+
 def timeline(version: str, pid: str) -> pd.DataFrame:
     """One person's events."""
     return named(version, "teilnehmende__zeitleiste", pid=pid)

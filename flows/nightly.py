@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from kohorte import pipeline  # noqa: E402
+from kohorte import alerts, pipeline  # noqa: E402
 from kohorte.config import Settings  # noqa: E402
 from kohorte.ingest import FileResult  # noqa: E402
 
@@ -41,7 +41,13 @@ def build_and_publish(settings: Settings, run: dict, load_date: dt.date) -> dict
     return pipeline.finish(settings, run, load_date)
 
 
-@flow(name="nightly", log_prints=False)
+def _alert(flow, flow_run, state) -> None:
+    """A failed or crashed night: record it and notify (webhook, e-mail) right away."""
+    message = str(state.message or state.name)
+    alerts.nightly_failed(load_settings(), message, flow_run.start_time)
+
+
+@flow(name="nightly", log_prints=False, on_failure=[_alert], on_crashed=[_alert])
 def nightly(load_date: dt.date | None = None) -> dict:
     """Inbox -> validated raw store -> checked warehouse -> atomic publish -> summary."""
     settings = load_settings()

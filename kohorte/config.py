@@ -47,6 +47,22 @@ class Settings:
     audit_days: int = 400  # audit entries are kept this long (a year plus a margin)
     retention_months: int = 24  # participant data are deleted this long after exit
     quarantine_days: int = 30  # quarantined originals are deleted after this many days
+    # service mode (``kohorte serve``): where its servers listen
+    service_host: str = "127.0.0.1"
+    prefect_port: int = 4200
+    dashboard_port: int = 8501
+    # alerts: a missing night is an alert once nightly runs are expected (None: when
+    # ``kohorte serve`` has deployed the schedule); notified by webhook and/or e-mail
+    expect_nightly: bool | None = None
+    alert_deadline: str = "06:00"  # Europe/Berlin
+    alert_webhook: str | None = None
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 25
+    alert_smtp_starttls: bool = False
+    alert_smtp_user: str | None = None
+    alert_smtp_password: str | None = field(default=None, repr=False)
+    alert_email_from: str = "kohorte@localhost"
+    alert_email_to: tuple[str, ...] = ()
 
     @property
     def inbox(self) -> Path:
@@ -141,7 +157,7 @@ def load_settings() -> Settings:
         session_hours=float(os.environ.get("KOHORTE_SESSION_HOURS", "3")),
         warehouse_keep=int(os.environ.get("KOHORTE_WAREHOUSE_KEEP", "3")),
         min_count=int(os.environ.get("KOHORTE_MIN_COUNT", "3")),
-        coach_views=os.environ.get("KOHORTE_COACH_VIEWS", "").lower() in ("1", "true", "ja", "on"),
+        coach_views=bool(_flag(os.environ.get("KOHORTE_COACH_VIEWS"))),
         pseudonym_key_env=os.environ.get("KOHORTE_PSEUDONYM_KEY") or None,
         auth=os.environ.get("KOHORTE_AUTH", "local"),
         lockout_attempts=int(os.environ.get("KOHORTE_LOCKOUT_ATTEMPTS", "5")),
@@ -152,7 +168,29 @@ def load_settings() -> Settings:
         audit_days=int(os.environ.get("KOHORTE_AUDIT_DAYS", "400")),
         retention_months=int(os.environ.get("KOHORTE_RETENTION_MONTHS", "24")),
         quarantine_days=int(os.environ.get("KOHORTE_QUARANTINE_DAYS", "30")),
+        service_host=os.environ.get("KOHORTE_HOST", "127.0.0.1"),
+        prefect_port=int(os.environ.get("KOHORTE_PREFECT_PORT", "4200")),
+        dashboard_port=int(os.environ.get("KOHORTE_PORT", "8501")),
+        expect_nightly=_flag(os.environ.get("KOHORTE_EXPECT_NIGHTLY")),
+        alert_deadline=os.environ.get("KOHORTE_ALERT_DEADLINE", "06:00"),
+        alert_webhook=os.environ.get("KOHORTE_ALERT_WEBHOOK") or None,
+        alert_smtp_host=os.environ.get("KOHORTE_ALERT_SMTP_HOST") or None,
+        alert_smtp_port=int(os.environ.get("KOHORTE_ALERT_SMTP_PORT", "25")),
+        alert_smtp_starttls=bool(_flag(os.environ.get("KOHORTE_ALERT_SMTP_STARTTLS"))),
+        alert_smtp_user=os.environ.get("KOHORTE_ALERT_SMTP_USER") or None,
+        alert_smtp_password=os.environ.get("KOHORTE_ALERT_SMTP_PASSWORD") or None,
+        alert_email_from=os.environ.get("KOHORTE_ALERT_EMAIL_FROM", "kohorte@localhost"),
+        alert_email_to=tuple(
+            a.strip() for a in os.environ.get("KOHORTE_ALERT_EMAIL_TO", "").split(",") if a.strip()
+        ),
     )
+
+
+def _flag(text: str | None) -> bool | None:
+    """``1/true/ja/on`` or ``0/false/nein/off`` from the environment; None when unset."""
+    if text is None or not text.strip():
+        return None
+    return text.strip().lower() in ("1", "true", "ja", "on", "yes")
 
 
 def _role_map(text: str | None) -> tuple[tuple[str, str], ...]:

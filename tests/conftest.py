@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,73 @@ def env_home(settings: Settings) -> dict[str, str]:
     env["KOHORTE_HOME"] = str(settings.home)
     env["KOHORTE_PSEUDONYM_KEY"] = TEST_KEY
     return env
+
+
+@dataclass
+class Receivers:
+    """A local webhook receiver and SMTP sink; what they received, in order."""
+
+    webhook_url: str
+    smtp_port: int
+    posts: list = field(default_factory=list)
+    mails: list = field(default_factory=list)
+    handler: object = None
+    smtp: object = None
+
+    def start_smtp(self) -> None:
+        """(Re)start the mail server; aiosmtpd's controller cannot restart, so a new one."""
+        from aiosmtpd.controller import Controller
+
+        self.smtp = Controller(self.handler, hostname="127.0.0.1", port=self.smtp_port)
+        self.smtp.start()
+
+    def stop_smtp(self) -> None:
+        self.smtp.stop()
+        self.smtp = None
+
+
+@pytest.fixture
+def receivers(monkeypatch: pytest.MonkeyPatch):
+    """Alert channels pointed at local receivers (through the environment, as an operator
+    configures them): an HTTP server taking JSON POSTs and aiosmtpd as the mail server."""
+    import json
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts: list = []
+    mails: list = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope) -> str:
+            mails.append(envelope)
+            return "250 OK"
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{http.server_port}/kohorte"
+    monkeypatch.setenv("KOHORTE_ALERT_WEBHOOK", url)
+    monkeypatch.setenv("KOHORTE_ALERT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KOHORTE_ALERT_SMTP_PORT", str(smtp_port))
+    monkeypatch.setenv("KOHORTE_ALERT_EMAIL_TO", "teamleitung@jobcenter.example")
+    found = Receivers(url, smtp_port, posts, mails, Sink())
+    found.start_smtp()
+    try:
+        yield found
+    finally:
+        if found.smtp is not None:
+            found.stop_smtp()
+        http.shutdown()
+        http.server_close()

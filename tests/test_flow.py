@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -212,3 +213,20 @@ def test_retention_flow_deletes_and_records_it(settings, harness, monkeypatch):
     entries = audit.read(load_settings())
     assert entries.iloc[0]["aktion"] == audit.DELETE
     assert '"personen": 2' in entries.iloc[0]["details"]
+
+
+def test_a_failed_night_notifies_by_webhook_and_mail_right_away(settings, nightly, receivers):
+    """The flow's failure hook reports at once, without waiting for the 06:00 deadline."""
+    from kohorte import alerts
+
+    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
+    settings.warehouse.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(settings.warehouse / "versions", ignore_errors=True)
+    (settings.warehouse / "versions").write_text("kein Ordner")  # the build cannot write
+    with pytest.raises(OSError):
+        nightly(load_date=KPI_LOAD_DATE)
+    assert [post["kind"] for post in receivers.posts] == ["failed"]
+    assert "versions" in receivers.posts[0]["detail"]
+    assert len(receivers.mails) == 1
+    standing = alerts.check(settings)
+    assert standing is not None and standing.kind == alerts.FAILED

@@ -85,6 +85,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Ctrl+Enter runs it. Only the pseudonymised analyst tables on the right; no "
         "files, time and memory limits.",
     },
+    "alert_hint": {
+        "de": "Details auf dem Server: `kohorte status`, die Protokolle in `logs/` und die "
+        "Prefect-Oberfläche. Die Warnung verschwindet mit der nächsten erfolgreichen Ladung.",
+        "en": "Details on the server: `kohorte status`, the logs in `logs/` and the Prefect "
+        "UI. The alert goes away with the next successful load.",
+    },
     "sql_run": {"de": "Erneut ausführen", "en": "Run again"},
     "choose": {"de": "bitte wählen", "en": "choose"},
     "sql_rows": {"de": "{total} Zeilen, {shown} gezeigt", "en": "{total} rows, {shown} shown"},

@@ -45,6 +45,8 @@ left, middle, right = st.columns(3)
 left.metric(t("as_of"), fmt.date(info["as_of"], lang()), border=True)
 middle.metric(t("published"), fmt.datetime(info["built_at"], lang()), border=True)
 right.metric(t("next_run"), fmt.datetime(data.next_nightly_run(), lang()), border=True)
+if data.standing_alert() is not None:
+    st.caption(t("alert_hint"))
 
 st.subheader(t("problems_title"))
 files = data.files(version)
