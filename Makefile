@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run install test lint format browser docs sample deploy clean-data
+.PHONY: run serve install test lint format browser docs sample deploy loadtest clean-data
 
 ## run: install, generate demo data if there is none, load it once, create the demo
 ## account on a fresh installation (its password is printed once), start the dashboard
@@ -23,6 +23,13 @@ run: install
 	@echo "Kohorte-Dashboard: http://127.0.0.1:$(PORT)  (beenden mit Strg+C)"
 	@echo ""
 	$(UV) run kohorte dashboard --port $(PORT)
+
+## serve: service mode for a server: Prefect server, work pool and deployments (nightly
+## 02:00, retention 03:30 Berlin), worker and dashboard, supervised; Ctrl+C stops all.
+## Creates the demo account on a fresh installation; loads nothing by itself.
+serve: install
+	$(UV) run kohorte user demo
+	$(UV) run kohorte serve
 
 ## install: the virtual environment from the lock file (bootstraps uv with pip if needed)
 install: .venv/.installed
@@ -60,6 +67,11 @@ sample: install
 deploy: install
 	$(UV) run prefect work-pool create kohorte --type process --overwrite
 	PWD=$(CURDIR) $(UV) run prefect --no-prompt deploy --all
+
+## loadtest: 20 browser sessions use the dashboard for 2 minutes while the nightly load
+## publishes again and again (LOADTEST_SESSIONS, LOADTEST_SECONDS); into docs/reliability.md
+loadtest: install browser
+	$(UV) run python scripts/loadtest.py --report docs/reliability.md
 
 clean-data:
 	rm -rf data/inbox data/raw data/quarantine data/warehouse data/state data/work data/prefect

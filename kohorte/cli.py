@@ -92,7 +92,7 @@ def load(
                 for f in warehouse.read_file_log(settings)
                 if f["run_id"] == run["run_id"]
             ]
-    except (pipeline.AlreadyRunning, warehouse.ChecksFailed) as error:
+    except (pipeline.AlreadyRunning, warehouse.NotPublished) as error:
         typer.echo(f"Fehler: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(pipeline.render_summary(run, results))
@@ -185,10 +185,6 @@ def dashboard(
     ]
     typer.echo(f"Dashboard: http://{address}:{port}")
     raise typer.Exit(subprocess.call(command))
-
-
-if __name__ == "__main__":
-    app()
 
 
 user_app = typer.Typer(help="Local accounts for signing in (KOHORTE_AUTH=local, the default).")
@@ -353,3 +349,56 @@ def analyst_file() -> None:
         typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
         raise typer.Exit(1)
     typer.echo(sandbox.analyst_path(current))
+
+
+@app.command()
+def serve() -> None:
+    """Run everything on this server and keep it running: Prefect server, work pool and
+    deployments, worker, dashboard; restarts what crashes; Ctrl-C or SIGTERM stops all.
+    Ports: KOHORTE_PREFECT_PORT (4200), KOHORTE_PORT (8501); KOHORTE_HOST (127.0.0.1)."""
+    from kohorte import service
+
+    raise typer.Exit(service.serve(load_settings()))
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
+    """What runs, the last nightly run and its result, the next scheduled one, and the
+    standing alert; exit code 1 while an alert stands."""
+    from kohorte import service
+
+    settings = load_settings()
+    apply_prefect_env(settings)
+    report = service.status(settings)
+    typer.echo(json.dumps(report, indent=2) if as_json else service.render_status(report))
+    raise typer.Exit(1 if report["alert"] else 0)
+
+
+@app.command("alerts")
+def alerts_command(
+    send_test: Annotated[
+        bool, typer.Option("--test", help="Send a test notification on every channel.")
+    ] = False,
+) -> None:
+    """Check for a failed or missing night and notify (webhook, e-mail) once per alert, as
+    the service's watchdog does every minute; for a systemd timer or cron."""
+    from kohorte import alerts
+
+    settings = load_settings()
+    if send_test:
+        probe = alerts.Alert("test", "test", "")
+        for channel in alerts.channels(settings):
+            alerts.send(settings, probe, channel)
+            typer.echo(f"{channel}: gesendet")
+        if not alerts.channels(settings):
+            typer.echo("Kein Kanal eingerichtet (KOHORTE_ALERT_WEBHOOK, KOHORTE_ALERT_SMTP_HOST).")
+        return
+    alert = alerts.watch(settings)
+    typer.echo(alert.text() if alert else "Keine Warnung.")
+    raise typer.Exit(1 if alert else 0)
+
+
+if __name__ == "__main__":
+    app()
