@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import ROOT
 
 from kohorte import contract, kpis
@@ -66,3 +67,44 @@ def test_every_kpi_explains_itself_in_english_too():
         for part in parts:
             assert (kpi.id, part) in kpis.ENGLISH, (kpi.id, part)
         assert kpi.text("numerator", "de") == kpi.numerator
+
+
+def test_the_systemd_units_verify_and_run_commands_that_exist(tmp_path):
+    """deploy/*.service|timer pass `systemd-analyze verify` (with the checkout's path for
+    /opt/kohorte) and start `kohorte` commands this CLI has."""
+    import shutil
+    import subprocess
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    units = sorted((ROOT / "deploy").glob("kohorte*.[st]*[er]"))
+    assert {u.name for u in units} == {
+        "kohorte.service",
+        "kohorte-alerts.service",
+        "kohorte-alerts.timer",
+    }
+    for unit in units:
+        text = unit.read_text(encoding="utf-8")
+        for started in re.findall(r"^ExecStart=\S+/kohorte (\S+)", text, re.MULTILINE):
+            assert started in commands, (unit.name, started)
+        (tmp_path / unit.name).write_text(text.replace("/opt/kohorte", str(ROOT)))
+    result = subprocess.run(
+        [analyze, "verify", *(str(tmp_path / u.name) for u in units)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_every_setting_in_the_example_environment_file_exists_and_is_documented():
+    source = (ROOT / "kohorte" / "config.py").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = (ROOT / "deploy" / "kohorte.env.example").read_text(encoding="utf-8")
+    names = re.findall(r"^#?(KOHORTE_[A-Z_]+)=", example, re.MULTILINE)
+    assert len(names) >= 10
+    for name in names:
+        assert f'"{name}"' in source, f"{name} is not read by kohorte/config.py"
+        assert name in readme, f"{name} is not in the README's configuration table"
