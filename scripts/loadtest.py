@@ -854,7 +854,7 @@ def markdown(figures: dict, command: str, browsers: int) -> str:
             f"- Latency, {client} sessions: p50 {_s(row['p50'])}, p95 {_s(row['p95'])} "
             f"({row['n']} interactions)"
         )
-    seen = sorted({re.sub(r"^Sitzung -?\\d+: ", "", e)[:160] for e in figures["error_texts"]})
+    seen = sorted({re.sub(r"^Sitzung -?\d+: ", "", e)[:160] for e in figures["error_texts"]})
     if seen:
         lines += ["- Errors seen:", *(f"  - {text}" for text in seen[:8])]
     lines += [
