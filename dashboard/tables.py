@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 
@@ -22,14 +23,21 @@ def escape_markdown(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-def _cell(value: object, places: int, percent: bool) -> str:
+def _cell(value: object, places: int, percent: bool, language: str) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
+    return _formatted(value, places, percent, language)
+
+
+@functools.lru_cache(maxsize=65536)
+def _formatted(value: object, places: int, percent: bool, language: str) -> str:
+    """Babel formats one value in ~30 µs; tables repeat their counts and dates, and a
+    dashboard under load formats the same tables again and again: remember the strings."""
     if isinstance(value, (dt.datetime, pd.Timestamp, dt.date)):
-        return fmt.date(value, lang())
+        return fmt.date(value, language)
     if percent:
-        return fmt.percent(float(value), lang())
-    return fmt.number(value, lang(), places)
+        return fmt.percent(float(value), language)
+    return fmt.number(value, language, places)
 
 
 def show_table(
@@ -45,6 +53,7 @@ def show_table(
     everything else shown as plain text."""
     shown = frame[list(columns)].copy()
     config = {}
+    language = lang()  # once per table, not per cell
     for column in shown.columns:
         series = shown[column]
         label = t(columns[column])
@@ -54,7 +63,9 @@ def show_table(
             shown[column] = series.map(code)
         elif series.dtype.kind in "iufM" or column in percents or _is_date(series):
             places = (decimals or {}).get(column, 0)
-            shown[column] = series.map(lambda v, p=places, pc=column in percents: _cell(v, p, pc))
+            shown[column] = series.map(
+                lambda v, p=places, pc=column in percents: _cell(v, p, pc, language)
+            )
             if series.dtype.kind in "iuf" or column in percents:
                 config[label] = st.column_config.TextColumn(alignment="right")
         else:
@@ -79,17 +90,23 @@ def download_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
 
     ``frame`` must already be protected (small counts replaced); formulas are neutralised.
     """
+    # made eagerly (a deferred file does not survive the KPI cards' fragment refresh: the
+    # click then never downloads), and remembered per table content
+    csv, xlsx = _exports(frame, name)
     _download_pair(
         name,
         key,
         ":material/download:",
-        [
-            # made eagerly: small tables take milliseconds, and a deferred file does not
-            # survive the KPI cards' fragment refresh (the click then never downloads)
-            ("CSV", "csv", "text/csv", export.to_csv(frame)),
-            ("XLSX", "xlsx", XLSX_MIME, export.to_xlsx(frame, sheet=name)),
-        ],
+        [("CSV", "csv", "text/csv", csv), ("XLSX", "xlsx", XLSX_MIME, xlsx)],
     )
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _exports(frame: pd.DataFrame, name: str) -> tuple[bytes, bytes]:
+    """CSV and XLSX of a table. Cached: openpyxl needs ~20 ms a table, and an XLSX differs
+    on every save (its timestamps), so without the cache every rerun under load published
+    a new download file and retired the one a browser was about to fetch (HTTP 404)."""
+    return export.to_csv(frame), export.to_xlsx(frame, sheet=name)
 
 
 def chart_downloads(chart: alt.TopLevelMixin, name: str, key: str) -> None:
