@@ -60,20 +60,10 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from dashboard.charts import COHORT_PICK  # noqa: E402
 from kohorte import accounts  # noqa: E402
 from kohorte.config import load_settings  # noqa: E402
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 APP = ROOT / "dashboard" / "app.py"
 KOHORTE = Path(sys.executable).parent / "kohorte"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1366, "height": 768}
 WAIT_MS = 60_000  # one interaction may take this long under load before it counts as error
 STARTUP_S = 60

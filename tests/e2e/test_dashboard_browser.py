@@ -30,23 +30,13 @@ from playwright.sync_api import (
 
 from kohorte import accounts
 from kohorte.config import Settings
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dashboard" / "app.py"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1366, "height": 768}
 TALL_VIEWPORT = {"width": 1366, "height": 1400}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

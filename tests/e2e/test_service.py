@@ -26,6 +26,7 @@ from conftest import FIXTURES, ROOT, TEST_KEY, deliver, make_settings
 from playwright.sync_api import expect, sync_playwright
 
 from kohorte import accounts, warehouse
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "ein-langes-dienst-passwort"
@@ -184,9 +185,7 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
 
     # it lands in the dashboard: the team lead sees the run on Datenstand
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"]
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(60_000)
         page.goto(f"http://127.0.0.1:{service.port}/datenstand")
