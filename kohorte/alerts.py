@@ -113,17 +113,30 @@ def record_failure(settings: Settings, message: str, now: dt.datetime | None = N
     )
 
 
-def expects_nightly(settings: Settings) -> bool:
-    """Are nightly runs scheduled here? Then a missing one is an alert."""
-    if settings.expect_nightly is not None:
-        return settings.expect_nightly
-    return (settings.state / "nightly-scheduled").exists()
+def scheduled_since(settings: Settings) -> dt.datetime | None:
+    """Since when nightly runs are expected here (None: not at all). A missing night alerts
+    only for deadlines after that moment: a new installation is not overdue for the nights
+    before its schedule existed."""
+    if settings.expect_nightly is False:
+        return None
+    marker = settings.state / "nightly-scheduled"
+    if marker.exists():
+        return _parse(marker.read_text(encoding="utf-8").strip())
+    if settings.expect_nightly:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return None
 
 
-def mark_scheduled(settings: Settings) -> None:
-    """``kohorte serve`` deployed the nightly schedule: from now on a missing night alerts."""
+def mark_scheduled(settings: Settings, now: dt.datetime | None = None) -> None:
+    """``kohorte serve`` deployed the nightly schedule: from now on a missing night alerts.
+    The first deployment counts; later starts keep it (a restart after an outage must not
+    forgive the night the outage missed)."""
+    marker = settings.state / "nightly-scheduled"
+    if marker.exists():
+        return
     settings.state.mkdir(parents=True, exist_ok=True)
-    (settings.state / "nightly-scheduled").touch()
+    now = now or dt.datetime.now(dt.UTC)
+    rawstore.atomic_write_text(marker, now.isoformat(timespec="seconds"))
 
 
 def check(settings: Settings, now: dt.datetime | None = None) -> Alert | None:
@@ -146,13 +159,14 @@ def check(settings: Settings, now: dt.datetime | None = None) -> Alert | None:
             detail=latest["message"],
             last_published=last_ok_iso,
         )
-    if not expects_nightly(settings):
+    since = scheduled_since(settings)
+    if since is None:
         return None
     local = now.astimezone(BERLIN)
     deadline_time = dt.time.fromisoformat(settings.alert_deadline)
     day = local.date() if local.time() >= deadline_time else local.date() - dt.timedelta(days=1)
     deadline = dt.datetime.combine(day, deadline_time, tzinfo=BERLIN)
-    if last_ok is not None and last_ok.astimezone(BERLIN).date() >= day:
+    if deadline <= since or (last_ok is not None and last_ok.astimezone(BERLIN).date() >= day):
         return None
     return Alert(
         OVERDUE,

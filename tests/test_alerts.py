@@ -46,8 +46,14 @@ def test_a_missing_night_alerts_after_the_deadline_and_not_before(settings):
     assert alerts.check(expected, _at(27, 7, 0)) is None
     # where no schedule is deployed (make run), a quiet night is no alert
     assert alerts.check(replace(settings, expect_nightly=None), _at(28, 9, 0)) is None
-    alerts.mark_scheduled(settings)  # what `kohorte serve` does after deploying
-    assert alerts.check(replace(settings, expect_nightly=None), _at(28, 9, 0)) is not None
+    # what `kohorte serve` does after deploying, here on the 28th at 05:00: that morning's
+    # deadline counts, the nights before the schedule existed do not
+    unset = replace(settings, expect_nightly=None)
+    alerts.mark_scheduled(settings, _at(28, 5, 0))
+    assert alerts.check(unset, _at(28, 5, 30)) is None  # 27th's deadline: before the schedule
+    assert alerts.check(unset, _at(28, 9, 0)).key == "overdue:2026-11-28"
+    alerts.mark_scheduled(settings, _at(29, 12, 0))  # a restart keeps the first deployment
+    assert alerts.check(unset, _at(29, 12, 5)).key == "overdue:2026-11-29"
 
 
 def test_a_failed_night_alerts_until_a_night_publishes(settings):

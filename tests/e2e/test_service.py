@@ -74,6 +74,10 @@ class Service:
                 "KOHORTE_PORT": str(self.port),
                 "PREFECT_HOME": str(home / "prefect"),
                 "PREFECT_UI_ENABLED": "false",
+                # the worker asks every 2 s (default 10) and takes runs due within 2 s
+                # (default 10): the test waits less for each run to be picked up
+                "PREFECT_WORKER_QUERY_SECONDS": "2",
+                "PREFECT_WORKER_PREFETCH_SECONDS": "2",
                 "COLUMNS": "200",
             }
         )
@@ -211,8 +215,8 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
 
     # the Prefect server is down at 02:00: a run planned in Prefect's database (as the
     # scheduler plans the 02:00 run ahead of time) falls due while everything is stopped
-    # (far enough ahead that the worker's 10 s prefetch cannot take it before the stop)
-    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=45)
+    # (far enough ahead that the worker's 2 s prefetch cannot take it before the stop)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)
     planned = service.run(
         "prefect", "deployment", "run", "nightly/nightly", "--start-at",
         due.isoformat(timespec="seconds"), api=True,
