@@ -813,8 +813,9 @@ def markdown(figures: dict, command: str, browsers: int) -> str:
     lines = [
         f"Measured {dt.date.today().isoformat()} with `{command}` on {machine()}, "
         f"Debian chromium {figures['browser']}. Browsers, server and nightly load share the "
-        "same two cores, and the machine ran other work at the same time: the figures are an "
-        "upper bound, not a benchmark.",
+        "same cores (load average before the load test started: "
+        f"{figures.get('load_average_before', 0):.2f}; above ~0.5 other work was running and "
+        "the figures are an upper bound).",
         "",
         f"{figures['sessions']} sessions, each with its own account (alternately `teamleitung` "
         f"and `analyse`): {browsers} real chromium pages (one browser, a context each) and "
@@ -919,6 +920,7 @@ def main(argv: list[str] | None = None) -> int:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
     }
+    load_before = os.getloadavg()[0]  # before our own set-up: other work skews the figures
     try:
         names = prepare(home, env, args.sessions, fresh=args.home is None)
         log = workdir / "streamlit.log"
@@ -936,6 +938,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     figures = summary(results, args.sessions, memory)
+    figures["load_average_before"] = round(load_before, 2)
     print(json.dumps({k: v for k, v in figures.items() if k != "error_texts"}, indent=2))
     for text in figures["error_texts"]:
         print("  ", text)
