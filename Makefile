@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run serve install test lint format browser docs sample deploy loadtest clean-data
+.PHONY: run serve install test lint format browser docs sample deploy loadtest bench clean-data
 
 ## run: install, generate demo data if there is none, load it once, create the demo
 ## account on a fresh installation (its password is printed once), start the dashboard
@@ -73,6 +73,12 @@ deploy: install
 ## LOADTEST_BROWSERS, LOADTEST_SECONDS); p50/p95 latencies into docs/reliability.md
 loadtest: install browser
 	$(UV) run python scripts/loadtest.py --report docs/reliability.md
+
+## bench: the nightly load against bare read_csv and pandas, an incremental night, every
+## dashboard query, first paint in chromium, at three scales (BENCH_SCALE=jobcenter,region,
+## national; BENCH_REPEAT=3); data cached in bench-data/; figures into docs/performance.md
+bench: install browser
+	$(UV) run python scripts/bench.py --report docs/performance.md
 
 clean-data:
 	rm -rf data/inbox data/raw data/quarantine data/warehouse data/state data/work data/prefect

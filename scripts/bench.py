@@ -1,0 +1,618 @@
+"""Benchmark: the nightly load, its baselines, the dashboard's queries and first paint, at
+three scales, on the same generated files; figures into docs/performance.md.
+
+    make bench                                     # jobcenter, region, national; 3 repeats
+    BENCH_SCALE=jobcenter,region BENCH_REPEAT=2 make bench
+    uv run python scripts/bench.py --scales mikro --repeat 1 --report /tmp/p.md --no-browser
+
+Per scale the deliveries of five programme years are generated once (seeded, so always the
+same files) into ``bench-data/<scale>/deliveries`` and reused. The last week's deliveries
+are held back as "the next night": the full load reads five years less that week into an
+empty KOHORTE_HOME, the incremental night then adds that week on top of it. Every load,
+baseline and checksum pass runs in its own process, timed from outside, with that
+process's peak RSS from ``wait4``. Queries run in this process against the published
+warehouse; the browser figures come from Debian's chromium driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: import the project's own packages
+
+from kohorte import accounts, queries, warehouse  # noqa: E402
+from kohorte.config import PREFECT_ENV_DEFAULTS, load_settings  # noqa: E402
+from kohorte.contract import kind_for_file  # noqa: E402
+from kohorte.filters import Filters  # noqa: E402
+from scripts.loadtest import (  # noqa: E402
+    dashboard,
+    machine,
+    percentile,
+)
+
+DATA = ROOT / "bench-data"
+KOHORTE = Path(sys.executable).parent / "kohorte"
+BASELINES = ROOT / "scripts" / "bench_baselines.py"
+START = dt.date(2021, 1, 4)  # a Monday: five programme years up to END
+END = dt.date(2025, 12, 28)  # a Sunday: the last weekly delivery period ends here
+NIGHT = f"_{END:%Y%m%d}."  # the files of the held-back night carry this date
+HISTORY_LOAD = END - dt.timedelta(days=6)  # the morning after the last history week
+NIGHT_LOAD = END + dt.timedelta(days=1)
+SCALES = {
+    # name: (sites, entries per site and year); 300 entries a year is one Jobcenter's
+    # programme, about 25,000 attendance rows a site and year
+    "mikro": (1, 40),  # the harness's own smoke test, not part of `make bench`
+    "jobcenter": (1, 300),
+    "region": (50, 300),
+    "national": (400, 300),
+}
+DEFAULT_SCALES = "jobcenter,region,national"
+WARM_RUNS = 10  # warm runs of a query per repeat (cold: one per repeat)
+PASSWORD = "bench-" + secrets.token_hex(8)
+TARGETS = {
+    "read_csv_share": 0.5,  # pipeline throughput / bare read_csv
+    "pandas_factor": 5.0,  # pipeline throughput / pandas pipeline
+    "incremental_s": 120.0,  # national scale
+    "full_s": 600.0,  # national scale
+    "query_p95_ms": 150.0,  # national scale, every query
+    "paint_s": 2.0,
+    "dashboard_mib": 1024.0,
+}
+MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+# A tiny parent between this process and the measured one: a child's peak RSS as Linux
+# reports it (wait4, RUSAGE_CHILDREN) starts from its parent's RSS at fork, and this
+# process holds DuckDB, pandas and query results. Forked from a bare Python instead, the
+# figure is the measured process's own (plus at most the ~10 MiB of that bare Python).
+PEAK_WRAPPER = (
+    "import os, resource, sys\n"
+    "code = os.spawnv(os.P_WAIT, sys.argv[2], sys.argv[2:])\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[1], 'w').write(str(peak))\n"
+    "sys.exit(code)\n"
+)
+
+
+def measured(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, str]:
+    """Run ``command`` to its end: (wall seconds, peak RSS of that process in MiB, stdout)."""
+    peak_file = log.with_name(".peak-kib")
+    wrapped = [sys.executable, "-S", "-c", PEAK_WRAPPER, str(peak_file), *command]
+    started = time.perf_counter()
+    with log.open("ab") as err:
+        done = subprocess.run(wrapped, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err)
+    seconds = time.perf_counter() - started
+    out = done.stdout.decode()
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} endete mit {done.returncode}: {out}")
+    return seconds, int(peak_file.read_text()) / 1024, out
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """Environment of a load in ``home``: fixed pseudonym key, Prefect offline and local."""
+    return {
+        **os.environ,
+        **PREFECT_ENV_DEFAULTS,
+        "KOHORTE_HOME": str(home),
+        "KOHORTE_PSEUDONYM_KEY": "bench-" + "0" * 58,
+        "PREFECT_HOME": str(home / "prefect"),
+    }
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+def _encoding(path: Path) -> str:
+    head = path.read_bytes()
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "windows-1252"
+    return "utf-8"
+
+
+def _rows(path: Path) -> int:
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True)  # written without dimensions: count
+        return sum(1 for _ in book.active.iter_rows(values_only=True)) - 1
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b"")) - 1
+
+
+def deliveries(scale: str, log: Path) -> dict:
+    """The scale's files (generated once, then reused) and their manifest."""
+    folder = DATA / scale
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        return json.loads(manifest_path.read_text(encoding="utf-8"))
+    sites, entries = SCALES[scale]
+    out = folder / "deliveries"
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"[{scale}] erzeuge {sites} Standort(e) × 5 Jahre …", flush=True)
+    generate = [
+        str(KOHORTE), "generate", "--out", str(out), "--sites", str(sites),
+        "--entries-per-year", str(entries), "--start", START.isoformat(),
+        "--end", END.isoformat(), "--weekly-weeks", "12", "--seed", "42",
+    ]  # fmt: skip
+    seconds, rss, _ = measured(generate, home_env(folder / "generate-home"), log)
+    files = []
+    for path in sorted(out.iterdir()):
+        kind = kind_for_file(path.name)
+        files.append(
+            {
+                "path": str(path),
+                "kind": kind.name if kind else None,
+                "format": path.suffix.lstrip("."),
+                "encoding": _encoding(path) if path.suffix == ".csv" else "xlsx",
+                "rows": _rows(path),
+                "bytes": path.stat().st_size,
+                "night": NIGHT in path.name,
+            }
+        )
+    manifest = {"scale": scale, "generate_s": seconds, "generate_mib": rss, "files": files}
+    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return manifest
+
+
+def totals(files: list[dict]) -> tuple[int, float]:
+    """Rows and MB (10^6 bytes) of some files."""
+    return sum(f["rows"] for f in files), sum(f["bytes"] for f in files) / 1e6
+
+
+# --- the nightly load --------------------------------------------------------------------
+
+
+def load(home: Path, files: list[dict], day: dt.date, log: Path, plain: bool = True) -> dict:
+    """Drop ``files`` into the inbox (hard links: the originals stay) and run one load."""
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for entry in files:
+        source = Path(entry["path"])
+        os.link(source, inbox / source.name)
+    command = [str(KOHORTE), "load", "--load-date", day.isoformat()]
+    seconds, rss, out = measured([*command, "--plain"] if plain else command, home_env(home), log)
+    run = max(warehouse.read_run_log(_settings(home)), key=lambda r: r["run_id"])
+    rows, mb = totals(files)
+    if run.get("status") != "published":
+        print(f"  Achtung: Lauf-Status {run.get('status')}\n{out}", flush=True)
+    return {
+        "seconds": seconds,
+        "mib": rss,
+        "rows": rows,
+        "mb": mb,
+        "ingest_s": run.get("seconds_ingest"),
+        "build_s": run.get("seconds_build"),
+        "status": run.get("status"),
+        "rows_accepted": run.get("rows_accepted"),
+        "rows_rejected": run.get("rows_rejected"),
+    }
+
+
+def _settings(home: Path):
+    os.environ["KOHORTE_HOME"] = str(home)
+    os.environ["KOHORTE_PSEUDONYM_KEY"] = home_env(home)["KOHORTE_PSEUDONYM_KEY"]
+    return load_settings()
+
+
+def verify_checksums(home: Path, log: Path) -> tuple[float, float]:
+    """What the raw store's checksum pass alone costs on this history (own process)."""
+    code = (
+        "import time,sys; from pathlib import Path; from kohorte import rawstore; "
+        "t=time.perf_counter(); rawstore.verify(Path(sys.argv[1])); "
+        "print(time.perf_counter()-t)"
+    )
+    _, rss, out = measured([sys.executable, "-c", code, str(home / "raw")], home_env(home), log)
+    return float(out.strip()), rss
+
+
+def baseline(which: str, manifest_path: Path, log: Path) -> dict:
+    """A baseline in its own process: seconds (its own clock, without Python's start), rows."""
+    command = [sys.executable, str(BASELINES), which, str(manifest_path)]
+    _, rss, out = measured(command, dict(os.environ), log)
+    figures = json.loads(out.strip().splitlines()[-1])
+    return {**figures, "mib": rss}
+
+
+def pipeline_figures(scale: str, manifest: dict, repeat: int, log: Path, flow: bool) -> dict:
+    """Full load, incremental night, checksum pass and both baselines, ``repeat`` times."""
+    history = [f for f in manifest["files"] if not f["night"]]
+    night = [f for f in manifest["files"] if f["night"]]
+    baseline_manifest = DATA / scale / "baseline-manifest.json"
+    baseline_manifest.write_text(json.dumps({"files": history}), encoding="utf-8")
+    out: dict[str, list] = {"full": [], "night": [], "verify": [], "duckdb": [], "pandas": []}
+    home = DATA / scale / "home"
+    for index in range(repeat):
+        shutil.rmtree(home, ignore_errors=True)
+        print(f"[{scale}] Durchgang {index + 1}/{repeat}: voller Lauf …", flush=True)
+        out["full"].append(load(home, history, HISTORY_LOAD, log))
+        print(f"[{scale}]   nächste Nacht …", flush=True)
+        out["night"].append(load(home, night, NIGHT_LOAD, log))
+        out["verify"].append(verify_checksums(home, log))
+        print(f"[{scale}]   read_csv und pandas …", flush=True)
+        out["duckdb"].append(baseline("duckdb", baseline_manifest, log))
+        out["pandas"].append(baseline("pandas", baseline_manifest, log))
+    if flow:
+        flow_home = DATA / scale / "home-flow"
+        shutil.rmtree(flow_home, ignore_errors=True)
+        print(f"[{scale}] voller Lauf als Prefect-Flow …", flush=True)
+        out["flow"] = [load(flow_home, history, HISTORY_LOAD, log, plain=False)]
+        shutil.rmtree(flow_home, ignore_errors=True)
+    return out
+
+
+# --- the dashboard's queries --------------------------------------------------------------
+
+
+def query_cases(con) -> list[tuple[str, str, Filters, dict]]:
+    """Every named query with the parameters the dashboard passes (dashboard/data.py),
+    plus the cohort drill-down (the participation list of one entry month)."""
+    options = queries.run(con, "filter__optionen").iloc[0]
+    cohorts = list(options["kohorten"])
+    info = queries.run(con, "datenstand__build").iloc[0]
+    as_of = info["as_of"]
+    pid = queries.run(con, "kohorten__teilnehmende")["pid"].iloc[0]
+    values = {
+        "start": dt.date(as_of.year - 2, as_of.month, 1),  # as ueberblick.py asks
+        "raster": "monat",
+        "kohorten": [*cohorts[-6:], "gesamt"],
+        "limit": 200,
+        "pid": pid,
+    }
+    cases = []
+    for name in queries.names():
+        wanted = set(re.findall(r"\$(\w+)", queries.query_text(name))) & set(values)
+        cases.append((name, name, Filters(), {k: values[k] for k in wanted}))
+    drill = Filters(kohorte=cohorts[-13])  # a cohort a year back: a full year to follow
+    cases.append(("kohorten__teilnehmende (eine Kohorte)", "kohorten__teilnehmende", drill, {}))
+    return cases
+
+
+def query_figures(home: Path, repeat: int) -> dict[str, dict]:
+    """p50/p95 in ms per query: cold (a new connection for each run) and warm."""
+    path = warehouse.current_path(_settings(home))
+    con = warehouse.connect_readonly(path)
+    cases = query_cases(con)
+    con.close()
+    cold: dict[str, list[float]] = {label: [] for label, *_ in cases}
+    warm: dict[str, list[float]] = {label: [] for label, *_ in cases}
+    for _ in range(repeat):
+        for label, name, filters, params in cases:
+            con = warehouse.connect_readonly(path)  # the only connection: a cold start
+            started = time.perf_counter()
+            queries.run(con, name, filters, **params)
+            cold[label].append((time.perf_counter() - started) * 1000)
+            for _ in range(WARM_RUNS):
+                started = time.perf_counter()
+                queries.run(con, name, filters, **params)
+                warm[label].append((time.perf_counter() - started) * 1000)
+            con.close()
+    return {
+        label: {
+            "cold_p50": statistics.median(cold[label]),
+            "cold_p95": percentile(cold[label], 0.95),
+            "warm_p50": statistics.median(warm[label]),
+            "warm_p95": percentile(warm[label], 0.95),
+        }
+        for label in cold
+    }
+
+
+# --- the browser --------------------------------------------------------------------------
+
+
+async def _browser_runs(base_url: str, name: str, repeat: int) -> dict[str, list[float]]:
+    from playwright.async_api import async_playwright
+
+    from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+    from scripts.loadtest import SETTLED, VIEWPORT, WAIT_MS, cohort_click, cohorts
+
+    out: dict[str, list[float]] = {"paint": [], "settled": [], "kohorten": [], "drill": []}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            for _ in range(repeat):
+                context = await browser.new_context(viewport=VIEWPORT, locale="de-DE")
+                page = await context.new_page()
+                await page.goto(f"{base_url}/")
+                await page.get_by_label("Benutzername").fill(name)
+                await page.get_by_label("Passwort").fill(PASSWORD)
+                started = time.perf_counter()
+                await page.get_by_role("button", name="Anmelden").click()
+                metric = page.get_by_test_id("stMetricValue").first
+                await metric.wait_for(state="visible", timeout=WAIT_MS)
+                out["paint"].append(time.perf_counter() - started)
+                await page.locator(SETTLED).wait_for(state="attached", timeout=WAIT_MS)
+                out["settled"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await cohorts(page)
+                out["kohorten"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await cohort_click(page)
+                out["drill"].append(time.perf_counter() - started)
+                await context.close()
+        finally:
+            await browser.close()
+    return out
+
+
+def browser_figures(home: Path, repeat: int, log: Path) -> dict:
+    """First KPI paint after sign-in, the Kohorten page and a cohort drill-down, in chromium;
+    the first run meets a freshly started dashboard (cold caches), the others warm ones;
+    and the dashboard process's peak RSS."""
+    from scripts.loadtest import _status_kib
+
+    settings = _settings(home)
+    name = "bench"
+    if name not in {u.name for u in accounts.list_users(settings)}:
+        accounts.add_user(settings, name, "teamleitung", PASSWORD)
+    else:
+        accounts.set_password(settings, name, PASSWORD)
+    env = home_env(home)
+    with dashboard(env, log.with_name(log.stem + "-dashboard.log")) as (base_url, pid):
+        runs = asyncio.run(_browser_runs(base_url, name, repeat + 1))
+        runs["dashboard_mib"] = [_status_kib(pid, "VmHWM") / 1024]
+    return runs
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def _n(value: float, digits: int = 1) -> str:
+    """German number formatting for the report (decimal comma, thin thousands)."""
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", " ").replace(".", ",")
+
+
+def _spread(values: list[float], digits: int = 1, unit: str = " s") -> str:
+    """Median, and min-max when there was more than one run."""
+    text = _n(statistics.median(values), digits) + unit
+    if len(values) > 1:
+        text += f" ({_n(min(values), digits)}-{_n(max(values), digits)})"
+    return text
+
+
+def scale_figures(scale: str, repeat: int, log: Path, browser: bool) -> dict:
+    """Everything measured at one scale."""
+    manifest = deliveries(scale, log)
+    figures = {"scale": scale, "manifest": manifest}
+    # the Prefect flow once at the smallest real scale: its cost is a fixed overhead
+    figures["pipeline"] = pipeline_figures(scale, manifest, repeat, log, flow=scale == "jobcenter")
+    home = DATA / scale / "home"
+    print(f"[{scale}] Abfragen …", flush=True)
+    figures["queries"] = query_figures(home, repeat)
+    if browser:
+        print(f"[{scale}] Chromium …", flush=True)
+        figures["browser"] = browser_figures(home, repeat, log)
+    return figures
+
+
+def _throughput(runs: list[dict]) -> tuple[list[float], list[float]]:
+    rows = [r["rows"] / r["seconds"] for r in runs]
+    mb = [r["mb"] / r["seconds"] for r in runs if "mb" in r]
+    return rows, mb
+
+
+def markdown(results: list[dict], repeat: int, command: str) -> str:
+    """The report block: machine, then per scale every figure, then the targets."""
+    lines = [
+        f"Measured {dt.date.today().isoformat()} with `{command}` ({repeat} repeats; a figure "
+        f"is the median, min-max in brackets) on {machine()}. Load average before the run: "
+        f"{os.getloadavg()[0]:.2f}.",
+        "",
+        "### Data",
+        "",
+        "| scale | sites | files | rows | MB | attendance rows | generated in |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        files = r["manifest"]["files"]
+        rows, mb = totals(files)
+        attendance = sum(f["rows"] for f in files if f["kind"] == "anwesenheit")
+        lines.append(
+            f"| {r['scale']} | {SCALES[r['scale']][0]} | {len(files)} | {_n(rows, 0)} | "
+            f"{_n(mb)} | {_n(attendance, 0)} | {_n(r['manifest']['generate_s'])} s |"
+        )
+    lines += [
+        "",
+        "### Nightly load and baselines",
+        "",
+        "Full load: five years less the last week into an empty home (`kohorte load --plain`, "
+        "end to end: process start, recovery and checksum pass, ingest, build, checks, "
+        "publish). Next night: the last week's deliveries on top. Baselines read only the CSV "
+        "files of the full load (XLSX files are the pipeline's alone); their time excludes "
+        "Python's start.",
+        "",
+        "| scale | step | seconds | rows/s | MB/s | ingest | build | peak RSS |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        p = r["pipeline"]
+        for step, label in (
+            ("full", "full load"),
+            ("night", "next night"),
+            ("flow", "full load, Prefect flow"),
+        ):
+            runs = p.get(step)
+            if not runs:
+                continue
+            rows, mb = _throughput(runs)
+            lines.append(
+                f"| {r['scale']} | {label} | {_spread([x['seconds'] for x in runs])} | "
+                f"{_n(statistics.median(rows), 0)} | {_n(statistics.median(mb), 2)} | "
+                f"{_spread([x['ingest_s'] or 0 for x in runs])} | "
+                f"{_spread([x['build_s'] or 0 for x in runs])} | "
+                f"{_n(max(x['mib'] for x in runs), 0)} MiB |"
+            )
+        verify = [v[0] for v in p["verify"]]
+        lines.append(
+            f"| {r['scale']} | checksum pass of the raw store alone | {_spread(verify, 2)} | "
+            f"| | | | {_n(max(v[1] for v in p['verify']), 0)} MiB |"
+        )
+        csv_mb = sum(f["bytes"] for f in r["manifest"]["files"] if _baseline_file(f)) / 1e6
+        for step, label in (("duckdb", "bare DuckDB read_csv"), ("pandas", "pandas pipeline")):
+            runs = p[step]
+            rows = [x["rows"] / x["seconds"] for x in runs]
+            mb = [csv_mb / x["seconds"] for x in runs]
+            lines.append(
+                f"| {r['scale']} | {label} | {_spread([x['seconds'] for x in runs])} | "
+                f"{_n(statistics.median(rows), 0)} | {_n(statistics.median(mb), 2)} | | | "
+                f"{_n(max(x['mib'] for x in runs), 0)} MiB |"
+            )
+    lines += ["", "### Dashboard queries", ""]
+    lines += [
+        "In-process, `kohorte.queries.run` as the dashboard calls it (default filters, "
+        f"its parameters), result to pandas included. Cold: a new connection, {repeat} runs; "
+        f"warm: {WARM_RUNS * repeat} runs on an open connection. Milliseconds, p50 / p95.",
+        "",
+        "| query | " + " | ".join(f"{r['scale']} cold | {r['scale']} warm" for r in results) + " |",
+        "| --- |" + " ---: | ---: |" * len(results),
+    ]
+    for label in results[0]["queries"]:
+        cells = []
+        for r in results:
+            q = r["queries"][label]
+            cells.append(f"{_n(q['cold_p50'])} / {_n(q['cold_p95'])}")
+            cells.append(f"{_n(q['warm_p50'])} / {_n(q['warm_p95'])}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if any("browser" in r for r in results):
+        lines += [
+            "",
+            "### In the browser",
+            "",
+            "Chromium (headless, Playwright), one new context a run. Paint: from clicking "
+            "*Anmelden* until the first KPI value is visible; settled: until Streamlit's "
+            "script run has finished; Kohorten: from the navigation click until the triangle "
+            "is drawn; drill-down: from a click into the triangle until the cohort's list is "
+            "shown. Cold: the first run on a freshly started dashboard; warm: the others.",
+            "",
+            "| scale | paint cold | paint warm | settled cold | settled warm | Kohorten warm "
+            "| drill-down cold | drill-down warm | dashboard peak RSS |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in results:
+            b = r.get("browser")
+            if not b:
+                continue
+            lines.append(
+                f"| {r['scale']} | {_n(b['paint'][0], 2)} s | {_spread(b['paint'][1:], 2)} | "
+                f"{_n(b['settled'][0], 2)} s | {_spread(b['settled'][1:], 2)} | "
+                f"{_spread(b['kohorten'][1:], 2)} | {_n(b['drill'][0], 2)} s | "
+                f"{_spread(b['drill'][1:], 2)} | {_n(b['dashboard_mib'][0], 0)} MiB |"
+            )
+    lines += ["", "### Targets (2 cores, 24 GiB)", ""] + [f"- {t}" for t in verdicts(results)]
+    return "\n".join(lines)
+
+
+def _baseline_file(entry: dict) -> bool:
+    return not entry["night"] and entry["format"] == "csv"
+
+
+def verdicts(results: list[dict]) -> list[str]:
+    """Each target met or missed, by how much, at the largest scale measured."""
+    r = max(results, key=lambda x: SCALES[x["scale"]][0])
+    p = r["pipeline"]
+    scale = r["scale"]
+    out = []
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    pipe = statistics.median(x["rows"] / x["seconds"] for x in p["full"])
+    bare = statistics.median(x["rows"] / x["seconds"] for x in p["duckdb"])
+    pandas = statistics.median(x["rows"] / x["seconds"] for x in p["pandas"])
+    share, factor = pipe / bare, pipe / pandas
+    out.append(
+        f"Pipeline ≥ 50 % of bare read_csv throughput ({scale}): {_n(share * 100, 0)} % — "
+        f"{mark(share >= TARGETS['read_csv_share'])}"
+    )
+    out.append(
+        f"Pipeline ≥ 5× the pandas pipeline ({scale}): {_n(factor, 2)}× — "
+        f"{mark(factor >= TARGETS['pandas_factor'])}"
+    )
+    night = statistics.median(x["seconds"] for x in p["night"])
+    full = statistics.median(x["seconds"] for x in p["full"])
+    note = "" if scale == "national" else f" (at {scale} scale; national not measured here)"
+    out.append(
+        f"Incremental night < 120 s: {_n(night)} s{note} — {mark(night < TARGETS['incremental_s'])}"
+    )
+    out.append(f"Full rebuild < 600 s: {_n(full)} s{note} — {mark(full < TARGETS['full_s'])}")
+    worst = max(r["queries"].items(), key=lambda kv: max(kv[1]["cold_p95"], kv[1]["warm_p95"]))
+    worst_ms = max(worst[1]["cold_p95"], worst[1]["warm_p95"])
+    out.append(
+        f"Every query p95 < 150 ms{note}: slowest {worst[0]} {_n(worst_ms)} ms — "
+        f"{mark(worst_ms < TARGETS['query_p95_ms'])}"
+    )
+    b = r.get("browser")
+    if b:
+        paint = max(b["paint"])
+        rss = b["dashboard_mib"][0]
+        out.append(
+            f"First KPI paint < 2 s ({scale}, worst run incl. cold): {_n(paint, 2)} s — "
+            f"{mark(paint < TARGETS['paint_s'])}"
+        )
+        out.append(
+            f"Dashboard process < 1 GiB ({scale}): {_n(rss, 0)} MiB — "
+            f"{mark(rss < TARGETS['dashboard_mib'])}"
+        )
+    return out
+
+
+def write_block(doc: Path, text: str) -> None:
+    """Replace the benchmark's block between its markers (the file is made if missing)."""
+    start, end = MARKERS
+    if not doc.exists():
+        doc.write_text(f"# Performance\n\n{start}\n{end}\n", encoding="utf-8")
+    content = doc.read_text(encoding="utf-8")
+    before, rest = content.split(start, 1)
+    _, after = rest.split(end, 1)
+    doc.write_text(f"{before}{start}\n{text}\n{end}{after}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default=os.environ.get("BENCH_SCALE") or DEFAULT_SCALES)
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
+    parser.add_argument("--report", type=Path, default=None, help="markdown file to update")
+    parser.add_argument("--no-browser", action="store_true", help="skip the chromium figures")
+    args = parser.parse_args(argv)
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    unknown = [s for s in scales if s not in SCALES]
+    if unknown:
+        parser.error(f"unbekannte Skala: {', '.join(unknown)} (bekannt: {', '.join(SCALES)})")
+    DATA.mkdir(exist_ok=True)
+    log = DATA / "bench.log"
+    results = [scale_figures(s, args.repeat, log, not args.no_browser) for s in scales]
+    command = f"BENCH_SCALE={','.join(scales)} BENCH_REPEAT={args.repeat} make bench"
+    text = markdown(results, args.repeat, command)
+    print(text)
+    raw = DATA / f"bench-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
+    raw.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    if args.report:
+        write_block(args.report, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
