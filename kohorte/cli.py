@@ -371,7 +371,9 @@ def status(
 
     settings = load_settings()
     apply_prefect_env(settings)
-    report = service.status(settings)
+    from flows.status import nightly_runs
+
+    report = service.status(settings, nightly_runs)
     typer.echo(json.dumps(report, indent=2) if as_json else service.render_status(report))
     raise typer.Exit(1 if report["alert"] else 0)
 

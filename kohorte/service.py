@@ -30,6 +30,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,6 +282,19 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
+def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything it started:
+    SIGTERM to its group, SIGKILL after ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 def serve(settings: Settings) -> int:
     logging.basicConfig(
         level=logging.INFO,
@@ -319,8 +333,11 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def status(settings: Settings) -> dict:
-    """What runs, the last nightly run and its result, the next scheduled one, the alert."""
+def status(settings: Settings, prefect_runs: Callable[[str], dict] | None = None) -> dict:
+    """What runs, the last nightly run and its result, the next scheduled one, the alert.
+
+    ``prefect_runs(api_url)`` asks Prefect about the nightly deployment (the Prefect shell,
+    ``flows/status.py``, provides it; this package does not import Prefect)."""
     state_file = settings.state / "service.json"
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
     url = state.get("api_url") or api_url(settings)
@@ -342,7 +359,8 @@ def status(settings: Settings) -> dict:
     }
     runs = _run_log(settings)
     report["last_run"] = runs[-1] if runs else None
-    report["prefect"] = _prefect_runs(url) if report["service"]["prefect_healthy"] else None
+    healthy_server = report["service"]["prefect_healthy"]
+    report["prefect"] = prefect_runs(url) if prefect_runs and healthy_server else None
     alert = alerts.check(settings)
     report["alert"] = alert.text() if alert else None
     return report
@@ -353,53 +371,6 @@ def _run_log(settings: Settings) -> list[dict]:
 
     keep = ("run_id", "status", "started_at", "finished_at", "as_of", "message", "warehouse")
     return [{k: r.get(k) for k in keep} for r in warehouse.read_run_log(settings)]
-
-
-def _prefect_runs(url: str) -> dict:
-    """The nightly deployment's last finished run and next scheduled run, from Prefect."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-    from prefect.client.schemas.sorting import FlowRunSort
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    async def query() -> dict:
-        async with get_client() as client:
-            try:
-                deployment = await client.read_deployment_by_name("nightly/nightly")
-            except Exception:  # not deployed (yet)
-                return {"deployed": False}
-            runs = await client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
-                sort=FlowRunSort.EXPECTED_START_TIME_DESC,
-                limit=50,
-            )
-        finished = [r for r in runs if r.state is not None and r.state.is_final()]
-        scheduled = [r for r in runs if r.state is not None and r.state.is_scheduled()]
-        schedule = deployment.schedules[0].schedule if deployment.schedules else None
-
-        def brief(run) -> dict:
-            return {
-                "name": run.name,
-                "state": run.state.name,
-                "expected_start": run.expected_start_time.isoformat()
-                if run.expected_start_time
-                else None,
-                "end": run.end_time.isoformat() if run.end_time else None,
-            }
-
-        return {
-            "deployed": True,
-            "schedule": f"{schedule.cron} {schedule.timezone}" if schedule else None,
-            "last": brief(finished[0]) if finished else None,
-            "next": brief(min(scheduled, key=lambda r: r.expected_start_time))
-            if scheduled
-            else None,
-        }
-
-    with temporary_settings({PREFECT_API_URL: url}):
-        return asyncio.run(query())
 
 
 def render_status(report: dict) -> str:

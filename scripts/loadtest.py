@@ -60,6 +60,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from dashboard.charts import COHORT_PICK  # noqa: E402
 from kohorte import accounts  # noqa: E402
 from kohorte.config import load_settings  # noqa: E402
+from kohorte.service import stop_group  # noqa: E402
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 APP = ROOT / "dashboard" / "app.py"
@@ -106,20 +107,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group, SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def _healthy(base_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
@@ -151,7 +138,7 @@ def dashboard(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
             time.sleep(0.5)
         yield base_url, process.pid
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 def _run(env: dict[str, str], *args: str) -> None:

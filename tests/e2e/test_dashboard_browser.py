@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from playwright.sync_api import (
 
 from kohorte import accounts
 from kohorte.config import Settings
+from kohorte.service import stop_group
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
@@ -63,22 +63,6 @@ def _healthy(base_url: str) -> bool:
             return response.status == 200 and response.read().decode().strip() == "ok"
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the whole process group, SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -127,7 +111,7 @@ def _serve(settings: Settings, log_dir: Path) -> Iterator[str]:
         SERVER_LOGS[base_url] = log_path
         yield base_url
     finally:
-        _stop(process)
+        stop_group(process)
         SERVER_LOGS.pop(base_url, None)
 
 
