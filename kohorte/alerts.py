@@ -121,7 +121,11 @@ def scheduled_since(settings: Settings) -> dt.datetime | None:
         return None
     marker = settings.state / "nightly-scheduled"
     if marker.exists():
-        return _parse(marker.read_text(encoding="utf-8").strip())
+        stamp = marker.read_text(encoding="utf-8").strip()
+        if stamp:
+            return _parse(stamp)
+        # an empty marker (written by the first version of `kohorte serve`): its time
+        return dt.datetime.fromtimestamp(marker.stat().st_mtime, dt.UTC)
     if settings.expect_nightly:
         return dt.datetime.min.replace(tzinfo=dt.UTC)
     return None

@@ -54,6 +54,10 @@ def test_a_missing_night_alerts_after_the_deadline_and_not_before(settings):
     assert alerts.check(unset, _at(28, 9, 0)).key == "overdue:2026-11-28"
     alerts.mark_scheduled(settings, _at(29, 12, 0))  # a restart keeps the first deployment
     assert alerts.check(unset, _at(29, 12, 5)).key == "overdue:2026-11-29"
+    marker = settings.state / "nightly-scheduled"
+    marker.write_text("")  # as the first version of `kohorte serve` left it: its time counts
+    written = dt.datetime.now(dt.UTC) - alerts.scheduled_since(settings)
+    assert dt.timedelta(0) <= written < dt.timedelta(minutes=1)
 
 
 def test_a_failed_night_alerts_until_a_night_publishes(settings):
