@@ -57,5 +57,6 @@ def test_every_named_query_is_timed_and_reported(micro):
         [{"scale": "mikro", "manifest": manifest, "pipeline": figures, "queries": timings}],
         1,
         "test",
+        0.0,
     )
     assert "| mikro | full load |" in text and "### Targets" in text
