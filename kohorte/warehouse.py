@@ -138,7 +138,7 @@ def _sql_files(folder: Path) -> list[tuple[str, str]]:
     return [(name, files[name]) for name in TopologicalSorter(graph).static_order()]
 
 
-def staging_views(sql_dir: Path = SQL_DIR) -> list[str]:
+def staging_tables(sql_dir: Path = SQL_DIR) -> list[str]:
     """``staging.stg_<kind>`` for every kind, from one template and the contract's keys."""
     template = (sql_dir / "staging" / "latest_delivery_wins.sql").read_text(encoding="utf-8")
     views = []
@@ -388,7 +388,7 @@ def build(
         _load_raw(con, settings)
         as_of = _as_of(con, load_date)
         _write_meta(con, settings, run_id, as_of, load_date, run_log)
-        for sql in staging_views(sql_dir):
+        for sql in staging_tables(sql_dir):
             con.execute(sql)
         for _name, sql in _sql_files(sql_dir / "marts"):
             con.execute(sql)

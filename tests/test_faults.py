@@ -82,7 +82,7 @@ ZYGOTE = textwrap.dedent(
     traced(warehouse, "write_file_log", "ingest:file-log")
     traced(pipeline, "finish", "build:start")
     traced(warehouse, "_load_raw", "build:raw")
-    traced(warehouse, "staging_views", "build:staging+marts")
+    traced(warehouse, "staging_tables", "build:staging+marts")
     traced(warehouse, "run_checks", "build:checks")
     traced(sandbox, "write_analyst_file", "build:analyst-file")
     traced(warehouse, "publish", "publish")

@@ -2,7 +2,7 @@
 -- {kind} is the kind's name and {key} its natural key from kohorte/contract.py (with the
 -- pseudonym pid in place of kundennummer), so the key is defined in one place only.
 -- Corrections: for each natural key the row of the latest delivery wins.
-create or replace view staging.stg_{kind} as
+create or replace table staging.stg_{kind} as
 with
 
 source as (
