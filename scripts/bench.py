@@ -327,7 +327,7 @@ def query_figures(home: Path, repeat: int) -> dict[str, dict]:
 async def _browser_runs(base_url: str, name: str, repeat: int) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
-    from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+    from scripts.harness import CHROMIUM, CHROMIUM_ARGS
     from scripts.loadtest import SETTLED, VIEWPORT, WAIT_MS, cohort_click, cohorts
 
     out: dict[str, list[float]] = {"paint": [], "settled": [], "kohorten": [], "drill": []}

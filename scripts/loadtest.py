@@ -32,13 +32,10 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -60,8 +57,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from dashboard.charts import COHORT_PICK  # noqa: E402
 from kohorte import accounts  # noqa: E402
 from kohorte.config import load_settings  # noqa: E402
-from kohorte.service import stop_group  # noqa: E402
-from scripts.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from kohorte.service import healthy, stop_group  # noqa: E402
+from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 APP = ROOT / "dashboard" / "app.py"
 KOHORTE = Path(sys.executable).parent / "kohorte"
@@ -101,24 +98,10 @@ class Results:
 # --- processes --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @contextlib.contextmanager
 def dashboard(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
     """The dashboard on a free local port: (base URL, PID); stopped on exit."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true",
@@ -132,7 +115,7 @@ def dashboard(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
         )  # fmt: skip
     try:
         deadline = time.monotonic() + STARTUP_S
-        while not _healthy(base_url):
+        while not healthy(f"{base_url}/_stcore/health", timeout=2):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Dashboard startet nicht:\n{log_path.read_text()}")
             time.sleep(0.5)

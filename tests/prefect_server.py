@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.harness import free_port
+
 STARTUP_TIMEOUT = 90  # seconds; a fresh server on 2 cores needs ~25 s
 
 
@@ -32,12 +33,6 @@ class Server:
     api_url: str
     env: dict[str, str]
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def tail_of(path: Path, lines: int = 60) -> str:
@@ -113,7 +108,7 @@ _EARLY: list[Launch] = []
 
 def launch(tmp: Path) -> Launch:
     """Start `prefect server start` on a free local port in its own process group."""
-    port = _free_port()
+    port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = _base_env(tmp / "prefect_home", tmp / "kohorte_home", api_url)
     log = tmp / "server.log"

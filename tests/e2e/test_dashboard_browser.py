@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from playwright.sync_api import (
 from kohorte import accounts
 from kohorte.config import Settings
 from kohorte.service import stop_group
-from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +50,6 @@ ANALYST = "e2e-analyse"
 SERVER_LOGS: dict[str, Path] = {}  # base URL -> the server's combined stdout/stderr
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _healthy(base_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
@@ -69,7 +62,7 @@ def _healthy(base_url: str) -> bool:
 def _serve(settings: Settings, log_dir: Path) -> Iterator[str]:
     """The dashboard over ``settings.home``'s published warehouse, on a free local port,
     with the test account; stopped (process group) on exit."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
     env["KOHORTE_HOME"] = str(settings.home)

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,17 +25,11 @@ from conftest import FIXTURES, ROOT, TEST_KEY, deliver, make_settings
 from playwright.sync_api import expect, sync_playwright
 
 from kohorte import accounts, warehouse
-from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
+from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "ein-langes-dienst-passwort"
 STOP_WITHIN_S = 15
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(condition, timeout: float, what: str, log: Path):
@@ -63,7 +56,7 @@ class Service:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.prefect_port, self.port = _free_port(), _free_port()
+        self.prefect_port, self.port = free_port(), free_port()
         self.api_url = f"http://127.0.0.1:{self.prefect_port}/api"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         self.env.update(
