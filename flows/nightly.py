@@ -21,18 +21,22 @@ from kohorte.ingest import FileResult  # noqa: E402
 
 
 @task(cache_policy=NO_CACHE)
-def plan_inbox(settings: Settings, run_id: str) -> list[pipeline.Planned]:
-    """Find the inbox files, number them, and spot duplicates before anything loads."""
+def plan_inbox(
+    settings: Settings, run_id: str
+) -> tuple[list[pipeline.Planned], list[pipeline.Work]]:
+    """Find the inbox files, number them, spot duplicates before anything loads, and group
+    them into units of work (batches of clean CSV files, and files taken one by one)."""
     pipeline.recover(settings)
-    return pipeline.plan(settings, run_id)
+    planned = pipeline.plan(settings, run_id)
+    return planned, pipeline.split(planned)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="ingest {item.path.name}")
+@task(cache_policy=NO_CACHE, task_run_name="ingest {work.label}")
 def ingest(
-    item: pipeline.Planned, settings: Settings, run_id: str, load_date: dt.date
-) -> FileResult:
-    """Validate one delivery, keep its good rows, quarantine what is bad."""
-    return pipeline.ingest_one(settings, item, run_id, load_date)
+    work: pipeline.Work, settings: Settings, run_id: str, load_date: dt.date
+) -> list[FileResult]:
+    """Validate a batch of deliveries, keep their good rows, quarantine what is bad."""
+    return pipeline.ingest_work(settings, work, run_id, load_date)
 
 
 @task(cache_policy=NO_CACHE)
@@ -56,16 +60,14 @@ def nightly(load_date: dt.date | None = None) -> dict:
     with pipeline.run_lock(settings):
         started = dt.datetime.now(dt.UTC)
         run_id = pipeline.new_run_id(started)
-        planned = plan_inbox(settings, run_id)
-        results = [
-            future.result()
-            for future in ingest.map(
-                planned,
-                settings=unmapped(settings),
-                run_id=unmapped(run_id),
-                load_date=unmapped(load_date),
-            )
-        ]
+        planned, work = plan_inbox(settings, run_id)
+        futures = ingest.map(
+            work,
+            settings=unmapped(settings),
+            run_id=unmapped(run_id),
+            load_date=unmapped(load_date),
+        )
+        results = pipeline.in_plan_order(planned, [r for f in futures for r in f.result()])
         summary = pipeline.summarise(run_id, started.timestamp(), results)
         run = build_and_publish(settings, summary, load_date)
     _artifacts(run, results)

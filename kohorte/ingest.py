@@ -463,8 +463,16 @@ def _parsed(col: Column, ref: str) -> str:
     return ref
 
 
-def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_of: dt.date) -> None:
-    """Create temp tables ``accepted`` (typed) and ``rejected`` (line, column, reason)."""
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    present: set[str],
+    as_of: dt.date,
+    carry: tuple[str, ...] = (),
+) -> None:
+    """Create temp table ``checked`` from ``staged``: typed values, and ``_errors`` (NULL for
+    a good row). ``carry``: columns passed through unchanged that also scope the key check
+    (``_file`` when many files are checked at once: a key may repeat across files)."""
     cleaned = ", ".join(
         (
             f"nullif(trim({_ident(c.name)}), '') as {_ident('v_' + c.name)}"
@@ -491,17 +499,18 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
         for r in kind.rules
     )
     rule_list = f"[{rules}]" if rules else "[]"
-    key = ", ".join(_ident(k) for k in kind.key)
+    key = ", ".join(_ident(k) for k in (*carry, *kind.key))
+    passed = "".join(f"{_ident(c)}, " for c in carry)
     # Error lists exist only for rows that have an error (NULL otherwise): a clean row
     # costs a few comparisons, which keeps multi-million-row deliveries fast.
     rule_errors = f"list_filter({rule_list}::{ERROR_TYPE}[], lambda e: e.reason is not null)"
     con.execute(
         f"""
         create or replace temp table checked as
-        with cleaned as (select _line, {cleaned} from staged),
+        with cleaned as (select _line, {passed}{cleaned} from staged),
         flagged as (select *, {reasons} from cleaned),
         typed as (
-            select _line, {parsed},
+            select _line, {passed}{parsed},
                 case when {any_error}
                     then list_filter([{errors}], lambda e: e.reason is not null)
                 end as _column_errors
@@ -524,7 +533,7 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
         """
     )
     if scalar(con, "select count(*) from repeated"):
-        matches = " and ".join(f"c.{_ident(k)} = r.{_ident(k)}" for k in kind.key)
+        matches = " and ".join(f"c.{_ident(k)} = r.{_ident(k)}" for k in (*carry, *kind.key))
         con.execute(
             f"""
             update checked as c set _errors = [{{
@@ -538,7 +547,9 @@ def validate(con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str], as_o
         )
 
 
-def _pseudonymise(con: duckdb.DuckDBPyConnection, key: bytes, kind: Kind) -> None:
+def _pseudonymise(
+    con: duckdb.DuckDBPyConnection, key: bytes, kind: Kind, carry: tuple[str, ...] = ()
+) -> None:
     ids = [
         row[0]
         for row in con.execute(
@@ -551,10 +562,11 @@ def _pseudonymise(con: duckdb.DuckDBPyConnection, key: bytes, kind: Kind) -> Non
     con.execute("create or replace temp table pseudonym_map as select * from pseudonym_arrow")
     con.unregister("pseudonym_arrow")
     other = ", ".join(_ident(c.name) for c in kind.columns if c.name != "kundennummer")
+    passed = "".join(f", c.{_ident(c)}" for c in carry)
     # a view: the rows stream from the check straight into the Parquet writer
     con.execute(
         f"""create or replace temp view accepted as
-        select ''::varchar as delivery_id, c._line as line, m.pid, {other}
+        select ''::varchar as delivery_id, c._line as line, m.pid, {other}{passed}
         from checked c join pseudonym_map m using (kundennummer)
         where c._errors is null"""
     )
@@ -589,13 +601,14 @@ def check_file(
 def _line_errors(con: duckdb.DuckDBPyConnection, structural: list[LineError]) -> tuple[list, dict]:
     rows = con.execute(
         f"""select _line, e.column, e.reason, e.value, e.category from (
-              select _line, unnest(_errors) as e from checked where _errors is not null
-            ) order by _line limit {MAX_REPORTED_ERRORS}"""
+              select _line, generate_subscripts(_errors, 1) as i, unnest(_errors) as e
+              from checked where _errors is not null
+            ) order by _line, i limit {MAX_REPORTED_ERRORS}"""
     ).fetchall()
     counts_rows = con.execute(
         """select e.column || ': ' || e.reason as what, count(*)
            from (select unnest(_errors) as e from checked where _errors is not null)
-           group by 1 order by 2 desc"""
+           group by 1 order by 2 desc, 1"""
     ).fetchall()
     details = structural + [LineError(*row) for row in rows]
     details.sort(key=lambda e: e.line or 0)

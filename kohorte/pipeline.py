@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kohorte import rawstore, warehouse
+from kohorte import batch, rawstore, warehouse
 from kohorte.config import Settings
 from kohorte.ingest import FileResult, ingest_file, sha256_file
 
+SINGLES_PER_WORK = 25  # files taking the per-file path, per unit of work
 IGNORED_PREFIXES = (".", "~$")  # hidden files, partial uploads, Excel lock files
 EXPORT_DATE = re.compile(r"(?<!\d)(20\d\d)-?([01]\d)-?([0-3]\d)(?!\d)")
 
@@ -223,6 +224,77 @@ def ingest_one(settings: Settings, item: Planned, run_id: str, load_date: dt.dat
     return result
 
 
+@dataclass(frozen=True)
+class Work:
+    """One unit of the ingest: a batch of clean CSV files of one kind and header, read
+    together (``kohorte.batch``), or files that each take the per-file path."""
+
+    batch: tuple[batch.Surveyed, ...] = ()
+    single: tuple[Planned, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """For logs and Prefect's task names."""
+        if self.batch:
+            return f"{self.batch[0].kind.name} ({len(self.batch)} Dateien)"
+        return f"einzeln ({len(self.single)} Dateien)"
+
+
+def split(planned: list[Planned]) -> list[Work]:
+    """Units of work for the planned files: batches first (largest first, so parallel
+    workers finish together), then the files that take the per-file path."""
+    surveyed, single = [], []
+    for item in planned:
+        found = None
+        if item.duplicate_of is None:
+            found = batch.survey(batch.Delivery(item.path, item.slot, item.sha256))
+        if found is None:
+            single.append(item)
+        else:
+            surveyed.append(found)
+    batches = sorted(batch.plan_batches(surveyed), key=lambda b: -sum(i.size for i in b))
+    work = [Work(batch=tuple(b)) for b in batches if b]
+    work += [
+        Work(single=tuple(single[i : i + SINGLES_PER_WORK]))
+        for i in range(0, len(single), SINGLES_PER_WORK)
+    ]
+    return work
+
+
+def ingest_work(
+    settings: Settings, work: Work, run_id: str, load_date: dt.date
+) -> list[FileResult]:
+    """Ingest one unit of work and log every file's outcome; a batch hands files it cannot
+    take (a broken line, blank lines, no rows) to the per-file path."""
+    single = list(work.single)
+    results: list[FileResult] = []
+    if work.batch:
+        try:
+            taken, handed_back = batch.ingest_batch(
+                list(work.batch),
+                raw=settings.raw,
+                quarantine=settings.quarantine,
+                work=settings.home / "work" / f"batch-{work.batch[0].delivery.delivery_id}",
+                key=settings.pseudonym_key(),
+                as_of=load_date,
+            )
+        except Exception as error:
+            if warehouse.is_disk_full(error):  # the next run cleans up (``recover``)
+                raise warehouse.DiskFull(settings.raw, error) from error
+            raise
+        warehouse.write_file_logs(settings, run_id, [r.to_dict() for r in taken])
+        results += taken
+        single += [Planned(d.path, d.delivery_id, d.sha256, None) for d in handed_back]
+    results += [ingest_one(settings, item, run_id, load_date) for item in single]
+    return results
+
+
+def in_plan_order(planned: list[Planned], results: list[FileResult]) -> list[FileResult]:
+    """Results sorted as their files were planned (file names are unique in the inbox)."""
+    place = {item.path.name: index for index, item in enumerate(planned)}
+    return sorted(results, key=lambda r: place[r.file_name])
+
+
 def summarise(run_id: str, started: float, results: list[FileResult]) -> dict:
     """The run summary shared by the artifact, the run log and the warehouse's load log."""
     counts: dict[str, int] = {}
@@ -291,7 +363,9 @@ def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict
         started = time.time()
         run_id = new_run_id()
         recover(settings)
-        results = [ingest_one(settings, item, run_id, load_date) for item in plan(settings, run_id)]
+        planned = plan(settings, run_id)
+        results = [r for w in split(planned) for r in ingest_work(settings, w, run_id, load_date)]
+        results = in_plan_order(planned, results)
         return finish(settings, summarise(run_id, started, results), load_date), results
 
 

@@ -90,6 +90,33 @@ def record(raw: Path, delivery: Delivery) -> None:
     atomic_write_text(folder / f"{delivery.delivery_id}.json", json.dumps(asdict(delivery)))
 
 
+def atomic_write_many(files: list[tuple[Path, str]]) -> None:
+    """``atomic_write_text`` for many files with one flush instead of one each: all are
+    written under temporary names, one ``os.sync`` makes them durable, then each is renamed
+    into place. A crash leaves each file old or new, plus temporary files ``recover`` removes."""
+    staged = []
+    for path, text in files:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        staged.append((tmp, path))
+    if staged:
+        os.sync()
+    for tmp, path in staged:
+        os.replace(tmp, path)
+
+
+def record_many(raw: Path, entries: list[Delivery]) -> None:
+    """``record`` for many deliveries whose Parquet files are in place, with one flush."""
+    folder = raw / MANIFEST_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for delivery in entries:
+        stored = parquet_path(raw, delivery.kind, delivery.delivery_id)
+        delivery = replace(delivery, parquet_sha256=file_sha256(stored))
+        files.append((folder / f"{delivery.delivery_id}.json", json.dumps(asdict(delivery))))
+    atomic_write_many(files)
+
+
 def _read_entry(path: Path) -> Delivery | None:
     """One manifest entry, or None if it is unreadable (see ``verify``)."""
     try:

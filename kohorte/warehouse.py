@@ -501,6 +501,21 @@ def write_file_log(settings: Settings, slot: str, run_id: str, result: dict) -> 
     _write_json(settings.state / "files", slot, {"run_id": run_id, **result})
 
 
+def write_file_logs(settings: Settings, run_id: str, results: list[dict]) -> None:
+    """``write_file_log`` for many files at once (each dict has its ``delivery_id``)."""
+    folder = settings.state / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    rawstore.atomic_write_many(
+        [
+            (
+                folder / f"{r['delivery_id']}.json",
+                json.dumps({"run_id": run_id, **r}, ensure_ascii=False, default=str),
+            )
+            for r in results
+        ]
+    )
+
+
 def _write_json(folder: Path, name: str, data: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rawstore.atomic_write_text(
