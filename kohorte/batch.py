@@ -36,6 +36,7 @@ from kohorte.ingest import (
     _ident,
     _pseudonymise,
     _quarantine,
+    connection,
     validate,
 )
 from kohorte.textfiles import (
@@ -141,7 +142,7 @@ def ingest_batch(
     started = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     kind = batch[0].kind
-    con = duckdb.connect(config={"temp_directory": str(work / "duckdb_tmp")})
+    con = connection(work)
     try:
         sources = [_source(item, work) for item in batch]
         try:

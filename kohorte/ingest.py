@@ -572,11 +572,24 @@ def _pseudonymise(
     )
 
 
+_DATABASES: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def connection(work: Path) -> duckdb.DuckDBPyConnection:
+    """A new connection, with its own temp tables, to this process's in-memory database for
+    checking files (spilling under ``work``'s parent). Opening a database costs about 30 ms,
+    a connection to an open one under 1 ms: a third of a small file's whole check."""
+    spill = str(work.parent / "duckdb_tmp")
+    if spill not in _DATABASES:
+        _DATABASES[spill] = duckdb.connect(config={"temp_directory": spill})
+    return _DATABASES[spill].cursor()
+
+
 def check_file(
     path: Path, kind: Kind, key: bytes, as_of: dt.date, work: Path
 ) -> tuple[duckdb.DuckDBPyConnection, dict]:
     """Read and validate one file; the returned connection holds ``accepted`` and ``checked``."""
-    con = duckdb.connect(config={"temp_directory": str(work / "duckdb_tmp")})
+    con = connection(work)
     try:
         if path.suffix.lower() == ".xlsx":
             info = _stage_xlsx(con, path, kind)

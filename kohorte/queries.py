@@ -14,6 +14,13 @@ from kohorte.access import PARTICIPANT, AccessDenied, Principal
 from kohorte.filters import ARGS, Filters
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
+# The whole programme (no filter set) is what the team lead opens every day, and the
+# build has computed it already: each of these macros, called with every argument null,
+# is stored as the table beside it (sql/marts/). A filtered view computes.
+MATERIALISED = {
+    "marts.kennzahlen_fuer({filter_args})": "marts.kennzahlen",
+    "marts.monatszahlen_fuer({filter_args})": "marts.monatszahlen",
+}
 
 
 @cache
@@ -55,7 +62,8 @@ def run(
 
     A query reads a selection with ``marts.auswahl({filter_args})`` (or a macro built on
     it); ``{filter_args}`` becomes the filters as macro arguments (``kohorte.filters.ARGS``),
-    and the filter values always travel as parameters.
+    and the filter values always travel as parameters. Without filters, a macro the build
+    has stored for the whole programme is read from its table (``MATERIALISED``).
     """
     sql = query_text(name)
     if principal is not None:
@@ -64,9 +72,13 @@ def run(
             filters = replace(filters or Filters(), coach=principal.coach)
             if "pid" in params and not in_caseload(con, str(params["pid"]), principal):
                 raise AccessDenied("Diese Person gehört nicht zur eigenen Fallzuständigkeit")
+    filters = filters or Filters()
+    if filters == Filters():
+        for call, table in MATERIALISED.items():
+            sql = sql.replace(call, table)
     if "{filter_args}" in sql:
         sql = sql.replace("{filter_args}", ARGS)
-        params = {**(filters or Filters()).params(), **params}
+        params = {**filters.params(), **params}
     cursor = con.cursor()  # one connection serves many threads; a cursor each
     try:
         return cursor.execute(sql, params or None).df()

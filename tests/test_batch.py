@@ -114,8 +114,8 @@ def test_an_open_quote_at_the_end_of_a_file_is_not_batched(tmp_path: Path) -> No
     """Read together with other files, DuckDB 2.0 drops a value cut off inside quotes at
     the end of a file without a reject; such a file takes the per-file path."""
     cut = tmp_path / "anwesenheit_cut.csv"
-    cut.write_bytes(b"kundennummer;datum;status;stunden\r\n900D000001;02.06.2026;\"anwes")
+    cut.write_bytes(b'kundennummer;datum;status;stunden\r\n900D000001;02.06.2026;"anwes')
     whole = tmp_path / "anwesenheit_whole.csv"
-    whole.write_bytes(b"kundennummer;datum;status;stunden\r\n900D000001;02.06.2026;\"a;b\";3\r\n")
+    whole.write_bytes(b'kundennummer;datum;status;stunden\r\n900D000001;02.06.2026;"a;b";3\r\n')
     assert batch.survey(batch.Delivery(cut, "d1", "x")) is None
     assert batch.survey(batch.Delivery(whole, "d2", "y")) is not None

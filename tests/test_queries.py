@@ -1,0 +1,49 @@
+"""Named queries: the whole programme read from the build's stored tables gives exactly
+what the macros compute (``kohorte.queries.MATERIALISED``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from kohorte import queries, warehouse
+from kohorte.filters import ARGS, Filters
+
+USING_STORED = [
+    name
+    for name in queries.names()
+    if any(call in queries.query_text(name) for call in queries.MATERIALISED)
+]
+PARAMS = {"ueberblick__monatszahlen": {"start": dt.date(2020, 1, 1)}}
+PARAMS["ueberblick__monatsquoten"] = PARAMS["ueberblick__monatszahlen"]
+
+
+def test_the_overview_reads_stored_tables() -> None:
+    assert {"ueberblick__kennzahlen", "ueberblick__monatszahlen"} <= set(USING_STORED)
+
+
+@pytest.mark.parametrize("name", USING_STORED)
+def test_stored_whole_programme_equals_the_macro(kpi_settings, name: str) -> None:
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        stored = queries.run(con, name, Filters(), **PARAMS.get(name, {}))
+        sql = queries.query_text(name).replace("{filter_args}", ARGS)
+        computed = con.execute(sql, {**Filters().params(), **PARAMS.get(name, {})}).df()
+    finally:
+        con.close()
+    assert len(stored) > 0
+    pd.testing.assert_frame_equal(stored, computed)
+
+
+def test_a_filter_still_computes(kpi_settings) -> None:
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        everyone = queries.run(con, "ueberblick__kennzahlen", Filters())
+        nobody = queries.run(con, "ueberblick__kennzahlen", Filters(standort="gibt-es-nicht"))
+    finally:
+        con.close()
+    active = "aktive_teilnehmende"
+    assert everyone.set_index("kennzahl").loc[active, "zaehler"] > 0
+    assert nobody.set_index("kennzahl").loc[active, "zaehler"] == 0
