@@ -16,8 +16,16 @@ teilnahmen as (
     select * from marts.auswahl(p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb)
 ),
 
+-- the selection's people first: the date-range tests below then meet only their events
+-- (a filtered view reads a small share of the 1.4 million sessions of a region)
+personen as (
+    select distinct pid from teilnahmen
+),
+
 anwesenheit as (
-    select * from staging.stg_anwesenheit
+    select a.*
+    from staging.stg_anwesenheit as a
+    semi join personen as p on p.pid = a.pid
 ),
 
 -- persons retention deleted, by month of first entry and of first integration; only the
@@ -61,6 +69,7 @@ archiv_stand as (
 outcomes as (
     select e.*
     from staging.stg_ergebnisse as e
+    semi join personen as p on p.pid = e.pid
     where exists (
         select 1 from teilnahmen as t
         where t.pid = e.pid
@@ -71,6 +80,7 @@ outcomes as (
 activities as (
     select a.*
     from staging.stg_aktivitaeten as a
+    semi join personen as p on p.pid = a.pid
     where exists (
         select 1 from teilnahmen as t
         where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)

@@ -21,8 +21,15 @@ alle as (
     select * from marts.teilnahmen
 ),
 
+-- the selection's people first (see marts.kennzahlen_fuer)
+personen as (
+    select distinct pid from teilnahmen
+),
+
 anwesenheit as (
-    select * from staging.stg_anwesenheit
+    select a.*
+    from staging.stg_anwesenheit as a
+    semi join personen as p on p.pid = a.pid
 ),
 
 build as (
