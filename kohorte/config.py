@@ -63,6 +63,12 @@ class Settings:
     alert_smtp_password: str | None = field(default=None, repr=False)
     alert_email_from: str = "kohorte@localhost"
     alert_email_to: tuple[str, ...] = ()
+    # the nightly flow's task runner: "default" (Prefect's threads in the flow's process)
+    # or "dask" (prefect-dask): a temporary local cluster of ``dask_workers`` processes, or
+    # an existing scheduler at ``dask_address`` (tcp://host:8786), e.g. on Kubernetes
+    task_runner: str = "default"
+    dask_workers: int = 2
+    dask_address: str | None = None
 
     @property
     def inbox(self) -> Path:
@@ -183,7 +189,19 @@ def load_settings() -> Settings:
         alert_email_to=tuple(
             a.strip() for a in os.environ.get("KOHORTE_ALERT_EMAIL_TO", "").split(",") if a.strip()
         ),
+        task_runner=_choice("KOHORTE_TASK_RUNNER", ("default", "dask")),
+        dask_workers=int(os.environ.get("KOHORTE_DASK_WORKERS", "2")),
+        dask_address=os.environ.get("KOHORTE_DASK_ADDRESS") or None,
     )
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` from the environment (the first when unset); anything else is
+    refused at start, not silently replaced by the default."""
+    value = (os.environ.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}: erlaubt sind {', '.join(allowed)}")
+    return value
 
 
 def _flag(text: str | None) -> bool | None:

@@ -231,6 +231,16 @@ def _cell_text(value: object) -> str:
 
 
 def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
+    table, info = read_xlsx(path, kind)
+    con.register("xlsx_rows", table)
+    con.execute("create or replace temp table staged as select * from xlsx_rows")
+    con.unregister("xlsx_rows")
+    return info
+
+
+def read_xlsx(path: Path, kind: Kind) -> tuple[pa.Table, dict]:
+    """A workbook's rows as text (``_line`` plus the contract's columns), and what
+    ``check_file`` needs to know: header, formula cells as structural errors."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -295,10 +305,7 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: Kind) -> dict:
     table = pa.table(
         {k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()}
     )
-    con.register("xlsx_rows", table)
-    con.execute("create or replace temp table staged as select * from xlsx_rows")
-    con.unregister("xlsx_rows")
-    return {"encoding": "xlsx", "format": "xlsx", "structural": structural, "header": names}
+    return table, {"encoding": "xlsx", "format": "xlsx", "structural": structural, "header": names}
 
 
 def _formula_cells(archive: zipfile.ZipFile) -> dict[int, int]:
