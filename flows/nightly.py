@@ -14,6 +14,7 @@ apply_prefect_env(load_settings())  # before Prefect reads its settings: offline
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from kohorte import alerts, pipeline  # noqa: E402
 from kohorte.config import Settings  # noqa: E402
@@ -49,6 +50,27 @@ def _alert(flow, flow_run, state) -> None:
     """A failed or crashed night: record it and notify (webhook, e-mail) right away."""
     message = str(state.message or state.name)
     alerts.nightly_failed(load_settings(), message, flow_run.start_time)
+
+
+def task_runner(settings: Settings):
+    """The configured task runner (``KOHORTE_TASK_RUNNER``): Prefect's default threads, or
+    Dask (a temporary local cluster bound to 127.0.0.1 without its web dashboard, or an
+    existing scheduler at ``KOHORTE_DASK_ADDRESS``)."""
+    if settings.task_runner != "dask":
+        return ThreadPoolTaskRunner()
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": settings.dask_workers,
+            "threads_per_worker": 1,  # DuckDB parallelises inside each batch itself
+            "processes": True,
+            "host": "127.0.0.1",
+            "dashboard_address": None,
+        }
+    )
 
 
 @flow(name="nightly", log_prints=False, on_failure=[_alert], on_crashed=[_alert])
@@ -104,6 +126,8 @@ def _artifacts(run: dict, results: list[FileResult]) -> None:
             description="Files of the nightly load",
         )
 
+
+nightly = nightly.with_options(task_runner=task_runner(load_settings()))
 
 if __name__ == "__main__":
     nightly()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from kohorte.config import Settings, load_settings
 from kohorte.privacy import pseudonym
 
@@ -42,3 +44,13 @@ def test_kohorte_home_roots_everything(tmp_path, monkeypatch):
         assert folder.is_relative_to(tmp_path / "h")
     assert settings.prefect_env()["PREFECT_HOME"] == str(tmp_path / "h" / "prefect")
     assert settings.prefect_env()["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+
+
+def test_task_runner_is_default_dask_or_refused(monkeypatch):
+    monkeypatch.delenv("KOHORTE_TASK_RUNNER", raising=False)
+    assert load_settings().task_runner == "default"
+    monkeypatch.setenv("KOHORTE_TASK_RUNNER", "Dask")
+    assert load_settings().task_runner == "dask"
+    monkeypatch.setenv("KOHORTE_TASK_RUNNER", "ray")  # a typo must not silently run default
+    with pytest.raises(ValueError, match="KOHORTE_TASK_RUNNER"):
+        load_settings()

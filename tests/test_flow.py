@@ -230,3 +230,36 @@ def test_a_failed_night_notifies_by_webhook_and_mail_right_away(settings, nightl
     assert len(receivers.mails) == 1
     standing = alerts.check(settings)
     assert standing is not None and standing.kind == alerts.FAILED
+
+
+def test_ingest_runs_on_dask_when_configured(settings, nightly, sample_settings, monkeypatch):
+    """KOHORTE_TASK_RUNNER=dask: the ingest tasks run on a Dask cluster's workers (here one
+    started beside the test, reached by KOHORTE_DASK_ADDRESS) and the night publishes the
+    same numbers as the plain pipeline."""
+    from distributed import Client, LocalCluster, get_task_stream
+
+    from flows.nightly import task_runner
+    from kohorte.config import load_settings
+
+    deliver(settings, *sorted(SAMPLE.iterdir()))
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        monkeypatch.setenv("KOHORTE_TASK_RUNNER", "dask")
+        monkeypatch.setenv("KOHORTE_DASK_ADDRESS", cluster.scheduler_address)
+        runner = task_runner(load_settings())
+        with get_task_stream(client) as stream:
+            run = nightly.with_options(task_runner=runner)(load_date=SAMPLE_LOAD_DATE)
+        ran = [task["key"] for task in stream.data]
+    assert type(runner).__name__ == "DaskTaskRunner"
+    assert sum("ingest" in str(key) for key in ran) >= 2  # units of work, on the workers
+    assert run["status"] == "published"
+    mine = warehouse.connect_readonly(warehouse.current_path(settings))
+    plain = warehouse.connect_readonly(warehouse.current_path(sample_settings))
+    query = "select kennzahl, periode, zaehler, nenner from marts.kennzahlen order by all"
+    assert mine.execute(query).fetchall() == plain.execute(query).fetchall()
+    mine.close()
+    plain.close()
