@@ -210,3 +210,22 @@ def test_monthly_figures_follow_the_filters(kpi_settings):
     february = rates[("integrationsquote", "2026-02")]  # P4 only
     assert (february.zaehler, february.nenner) == (0, 1)
     assert rates[("unentschuldigt_quote", "2026-01")].nenner == 0  # P1 is Anja Krüger's
+
+
+def test_cohort_triangle_by_hand(kpi_settings):
+    """Cohort 2026-01 is P1, P2 and P3 (README). P1's first integration came 37 days after
+    entry (week 6: 37 < 42), P3's 77 days after (week 12: 77 < 84, not week 11: 77 = 77);
+    P2's mini-job is none. The last entry (12.01.) plus 12 weeks is before 30.06.: complete."""
+    from kohorte import queries
+    from kohorte.filters import Filters
+
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    frame = queries.run(con, "kohorten__dreieck", Filters(), raster="monat")
+    con.close()
+    january = frame[frame["kohorte"] == "2026-01"].set_index("woche")
+    assert list(january.index) == list(range(1, 13))
+    assert (january["teilnahmen"] == 3).all()
+    integrated = january["integriert"].to_dict()
+    assert [integrated[w] for w in (1, 5, 6, 11, 12)] == [0, 0, 1, 1, 2]
+    june = frame[frame["kohorte"] == "2026-06"]  # P8 entered 01.06.: only 4 weeks passed
+    assert list(june["woche"]) == [1, 2, 3, 4]
