@@ -16,16 +16,9 @@ teilnahmen as (
     select * from marts.auswahl(p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb)
 ),
 
--- the selection's people first: the date-range tests below then meet only their events
--- (a filtered view reads a small share of the 1.4 million sessions of a region)
+-- the selection's people first: the date-range test below then meets only their outcomes
 personen as (
     select distinct pid from teilnahmen
-),
-
-anwesenheit as (
-    select a.*
-    from staging.stg_anwesenheit as a
-    semi join personen as p on p.pid = a.pid
 ),
 
 -- persons retention deleted, by month of first entry and of first integration; only the
@@ -65,7 +58,7 @@ archiv_stand as (
     group by p.periode
 ),
 
--- outcomes and activities in the window of one of the person's participations
+-- outcomes in the window of one of the person's participations
 outcomes as (
     select e.*
     from staging.stg_ergebnisse as e
@@ -77,24 +70,31 @@ outcomes as (
     )
 ),
 
-activities as (
-    select a.*
-    from staging.stg_aktivitaeten as a
-    semi join personen as p on p.pid = a.pid
-    where exists (
-        select 1 from teilnahmen as t
-        where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
-    )
+-- sessions and activities of the selection, summed per period: the event groups of
+-- marts.kennzahl_ereignisse with at least one selected participation
+ereignis_teilnahmen as (
+    select periode, gruppe, unnest(teilnahmen) as teilnahme_id
+    from marts.kennzahl_ereignisse
 ),
 
--- sessions of known participations only (others are reported by a data check)
-known_sessions as (
-    select a.*
-    from anwesenheit as a
-    where exists (
-        select 1 from teilnahmen as t
-        where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
-    )
+ereignis_summen as (
+    select
+        p.periode,
+        coalesce(sum(e.termine), 0) as termine,
+        coalesce(sum(e.stunden), 0) as stunden,
+        coalesce(sum(e.unentschuldigt), 0) as unentschuldigt,
+        coalesce(sum(e.bewerbungen), 0) as bewerbungen,
+        coalesce(sum(e.vorstellungsgespraeche), 0) as vorstellungsgespraeche,
+        coalesce(sum(e.arbeitgeberkontakte), 0) as arbeitgeberkontakte
+    from periods as p
+    left join marts.kennzahl_ereignisse as e
+        on e.periode = p.periode
+        and e.gruppe in (
+            select z.gruppe
+            from ereignis_teilnahmen as z
+            semi join teilnahmen as t on t.teilnahme_id = z.teilnahme_id
+        )
+    group by p.periode
 ),
 
 kpis as (
@@ -160,13 +160,12 @@ kpis as (
     select
         p.periode,
         'anwesenheitsquote',
-        coalesce(sum(a.stunden), 0),
-        count(a.datum) * any_value(b.session_hours),
+        e.stunden,
+        e.termine * b.session_hours,
         p.window_start
     from periods as p
     cross join build as b
-    left join known_sessions as a on a.datum > p.window_start and a.datum <= p.stichtag
-    group by all
+    inner join ereignis_summen as e using (periode)
 
     union all
     select
@@ -276,22 +275,21 @@ outcome_kpis as (
     select
         p.periode,
         k.kennzahl,
-        (
-            select coalesce(sum(a.anzahl), 0) from activities as a
-            where a.art = k.art and a.datum > p.window_start and a.datum <= p.stichtag
-        ),
-        (
-            select count(*) / 3 from known_sessions as s
-            where s.datum > p.window_start and s.datum <= p.stichtag
-        ),
+        case k.kennzahl
+            when 'bewerbungen_je_woche' then e.bewerbungen
+            when 'vorstellungsgespraeche_je_woche' then e.vorstellungsgespraeche
+            else e.arbeitgeberkontakte
+        end,
+        e.termine / 3,
         p.window_start
     from periods as p
+    inner join ereignis_summen as e using (periode)
     cross join (
         values
-            ('bewerbungen_je_woche', 'bewerbung'),
-            ('vorstellungsgespraeche_je_woche', 'vorstellungsgespraech'),
-            ('arbeitgeberkontakte_je_woche', 'arbeitgeberkontakt')
-    ) as k(kennzahl, art)
+            ('bewerbungen_je_woche'),
+            ('vorstellungsgespraeche_je_woche'),
+            ('arbeitgeberkontakte_je_woche')
+    ) as k(kennzahl)
 
     union all
     -- median days to first integration: the first day the curve reaches one half;
@@ -311,12 +309,11 @@ outcome_kpis as (
     select
         p.periode,
         'unentschuldigt_quote',
-        count(s.datum) filter (where s.status = 'unentschuldigt'),
-        count(s.datum),
+        e.unentschuldigt,
+        e.termine,
         p.window_start
     from periods as p
-    left join known_sessions as s on s.datum > p.window_start and s.datum <= p.stichtag
-    group by all
+    inner join ereignis_summen as e using (periode)
 ),
 
 all_kpis as (
