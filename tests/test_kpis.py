@@ -229,3 +229,49 @@ def test_cohort_triangle_by_hand(kpi_settings):
     assert [integrated[w] for w in (1, 5, 6, 11, 12)] == [0, 0, 1, 1, 2]
     june = frame[frame["kohorte"] == "2026-06"]  # P8 entered 01.06.: only 4 weeks passed
     assert list(june["woche"]) == [1, 2, 3, 4]
+
+
+def test_a_session_in_two_overlapping_participations_counts_once(settings):
+    """A re-entry that overlaps the earlier participation (coach B takes over before coach A
+    has closed the case): a session on a day both cover is one session for the programme,
+    and one for each coach's selection (marts.ereignis_summen keeps the set, not a copy)."""
+    from conftest import load
+
+    from kohorte import queries
+    from kohorte.filters import Filters
+
+    (settings.inbox / "teilnehmende_20260331.csv").write_text(
+        "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;geburtsjahr;"
+        "langzeitleistungsbezug;berufsabschluss\n"
+        "012D000001;05.01.2026;20.02.2026;regulaer;Coach A;w;1980;ja;nein\n"
+        "012D000001;01.02.2026;;;Coach B;w;1980;ja;nein\n",
+        encoding="utf-8",
+    )
+    (settings.inbox / "anwesenheit_20260331.csv").write_text(
+        "kundennummer;datum;status;stunden\n"
+        "012D000001;12.01.2026;anwesend;3\n"  # A only
+        "012D000001;10.02.2026;unentschuldigt;0\n"  # A and B
+        "012D000001;10.03.2026;anwesend;3\n",  # B only
+        encoding="utf-8",
+    )
+    assert load(settings, dt.date(2026, 3, 31))["status"] == "published"
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+
+    def sessions(filters: Filters) -> dict[str, int]:
+        frame = queries.run(con, "ueberblick__monatsquoten", filters, start=dt.date(2026, 1, 1))
+        rows = frame[frame["kennzahl"] == "unentschuldigt_quote"]
+        return {str(r.monat)[:7]: int(r.nenner) for r in rows.itertuples() if r.nenner}
+
+    def kpi(filters: Filters, name: str) -> tuple[float, float]:
+        frame = queries.run(con, "ueberblick__kennzahlen", filters).set_index("kennzahl")
+        return float(frame.loc[name, "zaehler"]), float(frame.loc[name, "nenner"])
+
+    try:
+        assert sessions(Filters()) == {"2026-01": 1, "2026-02": 1, "2026-03": 1}
+        assert sessions(Filters(coach="Coach A")) == {"2026-01": 1, "2026-02": 1}
+        assert sessions(Filters(coach="Coach B")) == {"2026-02": 1, "2026-03": 1}
+        assert kpi(Filters(), "unentschuldigt_quote") == (1, 3)
+        assert kpi(Filters(coach="Coach A"), "unentschuldigt_quote") == (1, 2)
+        assert kpi(Filters(coach="Coach B"), "anwesenheitsquote") == (3, 6)
+    finally:
+        con.close()

@@ -71,10 +71,11 @@ outcomes as (
 ),
 
 -- sessions and activities of the selection, summed per period: the event groups of
--- marts.kennzahl_ereignisse with at least one selected participation
-ereignis_teilnahmen as (
-    select periode, gruppe, unnest(teilnahmen) as teilnahme_id
-    from marts.kennzahl_ereignisse
+-- marts.ereignis_summen with at least one selected participation
+gewaehlte_gruppen as (
+    select distinct g.gruppe
+    from marts.ereignis_gruppen as g
+    semi join teilnahmen as t on t.teilnahme_id = g.teilnahme_id
 ),
 
 ereignis_summen as (
@@ -87,13 +88,11 @@ ereignis_summen as (
         coalesce(sum(e.vorstellungsgespraeche), 0) as vorstellungsgespraeche,
         coalesce(sum(e.arbeitgeberkontakte), 0) as arbeitgeberkontakte
     from periods as p
-    left join marts.kennzahl_ereignisse as e
-        on e.periode = p.periode
-        and e.gruppe in (
-            select z.gruppe
-            from ereignis_teilnahmen as z
-            semi join teilnahmen as t on t.teilnahme_id = z.teilnahme_id
-        )
+    left join (
+        select s.*
+        from marts.ereignis_summen as s
+        semi join gewaehlte_gruppen as g on g.gruppe = s.gruppe
+    ) as e on e.periode = p.periode
     group by p.periode
 ),
 

@@ -21,15 +21,12 @@ alle as (
     select * from marts.teilnahmen
 ),
 
--- the selection's people first (see marts.kennzahlen_fuer)
-personen as (
-    select distinct pid from teilnahmen
-),
-
-anwesenheit as (
-    select a.*
-    from staging.stg_anwesenheit as a
-    semi join personen as p on p.pid = a.pid
+-- sessions of the selection: the event groups of marts.ereignis_summen with at least
+-- one selected participation (see there)
+gewaehlte_gruppen as (
+    select distinct g.gruppe
+    from marts.ereignis_gruppen as g
+    semi join teilnahmen as t on t.teilnahme_id = g.teilnahme_id
 ),
 
 build as (
@@ -90,18 +87,15 @@ active as (
 
 attendance as (
     select
-        date_trunc('month', a.datum)::date as monat,
-        sum(a.stunden) as stunden_anwesend,
-        count(*) * any_value(b.session_hours) as stunden_geplant,
-        count(*) filter (where a.status = 'unentschuldigt') as termine_unentschuldigt,
-        count(*) as termine
-    from anwesenheit as a
+        e.monat,
+        sum(e.stunden) as stunden_anwesend,
+        sum(e.termine) * any_value(b.session_hours) as stunden_geplant,
+        sum(e.unentschuldigt) as termine_unentschuldigt,
+        sum(e.termine) as termine
+    from marts.ereignis_summen as e
     cross join build as b
-    -- only sessions of known participations count
-    where exists (
-        select 1 from teilnahmen as t
-        where t.pid = a.pid and a.datum between t.eintritt and coalesce(t.austritt, a.datum)
-    )
+    semi join gewaehlte_gruppen as g on g.gruppe = e.gruppe
+    where e.termine > 0  -- months with activities only have no attendance row
     group by 1
 ),
 
