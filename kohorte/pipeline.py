@@ -202,9 +202,21 @@ def _started(run_id: str) -> float:
     return moment.timestamp()
 
 
+@contextmanager
+def _disk_full_reported(settings: Settings) -> Iterator[None]:
+    """A full disk while ingesting fails the run as ``DiskFull`` (the next run cleans up
+    what was half written, in ``recover``); any other error passes unchanged."""
+    try:
+        yield
+    except Exception as error:
+        if warehouse.is_disk_full(error):
+            raise warehouse.DiskFull(settings.raw, error) from error
+        raise
+
+
 def ingest_one(settings: Settings, item: Planned, run_id: str, load_date: dt.date) -> FileResult:
     """Validate and store one planned inbox file, and log the outcome."""
-    try:
+    with _disk_full_reported(settings):
         result = ingest_file(
             item.path,
             raw=settings.raw,
@@ -216,10 +228,6 @@ def ingest_one(settings: Settings, item: Planned, run_id: str, load_date: dt.dat
             duplicate_of=item.duplicate_of,
             as_of=load_date,
         )
-    except Exception as error:
-        if warehouse.is_disk_full(error):  # the next run cleans up (``recover``)
-            raise warehouse.DiskFull(settings.raw, error) from error
-        raise
     warehouse.write_file_log(settings, item.slot, run_id, result.to_dict())
     return result
 
@@ -269,7 +277,7 @@ def ingest_work(
     single = list(work.single)
     results: list[FileResult] = []
     if work.batch:
-        try:
+        with _disk_full_reported(settings):
             taken, handed_back = batch.ingest_batch(
                 list(work.batch),
                 raw=settings.raw,
@@ -278,10 +286,6 @@ def ingest_work(
                 key=settings.pseudonym_key(),
                 as_of=load_date,
             )
-        except Exception as error:
-            if warehouse.is_disk_full(error):  # the next run cleans up (``recover``)
-                raise warehouse.DiskFull(settings.raw, error) from error
-            raise
         warehouse.write_file_logs(settings, run_id, [r.to_dict() for r in taken])
         results += taken
         single += [Planned(d.path, d.delivery_id, d.sha256, None) for d in handed_back]
