@@ -37,9 +37,12 @@ from kohorte.ingest import (
     _commonest_category,
     _ident,
     _pseudonymise,
-    _quarantine,
     connection,
+    manifest_entry,
+    no_good_row,
     read_xlsx,
+    refuse,
+    settle_stored,
     validate,
 )
 from kohorte.textfiles import (
@@ -338,25 +341,14 @@ def _store(
         if len(written) != 1:  # one file a partition is what COPY writes without a size cap
             raise RuntimeError(f"{result.delivery_id}: {len(written)} Parquet-Dateien")
         os.replace(written[0], target)
-        entries.append(_manifest_entry(result))
+        entries.append(manifest_entry(result))
     rawstore.record_many(raw, entries)
     for index, item in taken:
         result, path = results[index], item.delivery.path
         if result.rows_accepted == 0:  # as ``ingest_file``: a file with no good row
-            result.status = "quarantined"
-            result.category = result.category or "value"
-            result.message = f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt."
-            _quarantine(path, quarantine, result.delivery_id, result)
-        elif result.rows_rejected:
-            result.status = "partial"
-            result.message = (
-                f"{result.rows_accepted} Zeilen geladen, {result.rows_rejected} Zeilen "
-                f"abgelehnt; das Original liegt mit Bericht in der Quarantäne."
-            )
-            _quarantine(path, quarantine, result.delivery_id, result)
+            refuse(result, no_good_row(result), path, quarantine)
         else:
-            result.message = f"{result.rows_accepted} Zeilen geladen."
-            path.unlink()
+            settle_stored(result, path, quarantine)
     return [results[index] for index, _ in taken]
 
 
@@ -382,18 +374,3 @@ def _errors(
     ).fetchall():
         counts.setdefault(index, {})[what] = count
     return details, counts
-
-
-def _manifest_entry(result: FileResult) -> rawstore.Delivery:
-    return rawstore.Delivery(
-        delivery_id=result.delivery_id,
-        kind=result.kind,
-        file_name=result.file_name,
-        sha256=result.sha256,
-        size_bytes=result.size_bytes,
-        file_format=result.file_format,
-        encoding=result.encoding,
-        rows_accepted=result.rows_accepted,
-        rows_rejected=result.rows_rejected,
-        received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    )

@@ -689,10 +689,7 @@ def ingest_file(
         result.errors, result.error_counts = _line_errors(con, info["structural"])
         result.category = _commonest_category(result.errors)
         if accepted == 0 and result.rows_rejected:
-            raise UnreadableFile(
-                f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt.",
-                category=result.category or "value",
-            )
+            raise no_good_row(result)
         target = rawstore.parquet_path(raw, kind.name, delivery_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
@@ -702,48 +699,67 @@ def ingest_file(
             {"delivery_id": delivery_id, "path": str(tmp)},
         )
         os.replace(tmp, target)
-        rawstore.record(
-            raw,
-            rawstore.Delivery(
-                delivery_id=delivery_id,
-                kind=kind.name,
-                file_name=path.name,
-                sha256=sha256,
-                size_bytes=size,
-                file_format=result.file_format,
-                encoding=result.encoding,
-                rows_accepted=accepted,
-                rows_rejected=result.rows_rejected,
-                received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            ),
-        )
-        if result.rows_rejected:
-            result.status = "partial"
-            result.message = (
-                f"{accepted} Zeilen geladen, {result.rows_rejected} Zeilen abgelehnt; "
-                f"das Original liegt mit Bericht in der Quarantäne."
-            )
-            _quarantine(path, quarantine, delivery_id, result)
-        else:
-            result.message = f"{accepted} Zeilen geladen."
-            path.unlink()
+        rawstore.record(raw, manifest_entry(result))
+        settle_stored(result, path, quarantine)
     except UnreadableFile as error:
-        result.status = "quarantined"
-        result.message = error.reason
-        result.category = error.category
-        result.rows_accepted = 0
-        if not result.errors:  # a file-level error; line errors, if any, stay as reported
-            result.errors = [
-                LineError(error.line, error.column, error.reason, category=error.category)
-            ]
-            result.error_counts = {"Datei": 1}
-        _quarantine(path, quarantine, delivery_id, result)
+        refuse(result, error, path, quarantine)
     finally:
         if con is not None:
             con.close()
         shutil.rmtree(work, ignore_errors=True)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def no_good_row(result: FileResult) -> UnreadableFile:
+    """Why a readable file whose every line was rejected is quarantined whole."""
+    return UnreadableFile(
+        f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt.",
+        category=result.category or "value",
+    )
+
+
+def manifest_entry(result: FileResult) -> rawstore.Delivery:
+    """The raw store's manifest entry of a file whose good rows are stored."""
+    return rawstore.Delivery(
+        delivery_id=result.delivery_id,
+        kind=result.kind,
+        file_name=result.file_name,
+        sha256=result.sha256,
+        size_bytes=result.size_bytes,
+        file_format=result.file_format,
+        encoding=result.encoding,
+        rows_accepted=result.rows_accepted,
+        rows_rejected=result.rows_rejected,
+        received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def settle_stored(result: FileResult, path: Path, quarantine: Path) -> None:
+    """After a file's good rows are recorded: with rejected lines its original goes to the
+    quarantine beside its report (partial), a clean one leaves the inbox."""
+    if result.rows_rejected:
+        result.status = "partial"
+        result.message = (
+            f"{result.rows_accepted} Zeilen geladen, {result.rows_rejected} Zeilen abgelehnt; "
+            f"das Original liegt mit Bericht in der Quarantäne."
+        )
+        _quarantine(path, quarantine, result.delivery_id, result)
+    else:
+        result.message = f"{result.rows_accepted} Zeilen geladen."
+        path.unlink()
+
+
+def refuse(result: FileResult, error: UnreadableFile, path: Path, quarantine: Path) -> None:
+    """Quarantine a whole file: nothing of it is stored."""
+    result.status = "quarantined"
+    result.message = error.reason
+    result.category = error.category
+    result.rows_accepted = 0
+    if not result.errors:  # a file-level error; line errors, if any, stay as reported
+        result.errors = [LineError(error.line, error.column, error.reason, category=error.category)]
+        result.error_counts = {"Datei": 1}
+    _quarantine(path, quarantine, result.delivery_id, result)
 
 
 def _commonest_category(errors: list[LineError]) -> str | None:

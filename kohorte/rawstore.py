@@ -83,11 +83,16 @@ def file_sha256(path: Path) -> str:
 def record(raw: Path, delivery: Delivery) -> None:
     """Add a delivery to the manifest (after its Parquet file is in place), with the
     checksum of that file as it is now (retention records again after rewriting it)."""
+    atomic_write_text(*_manifest_file(raw, delivery))
+
+
+def _manifest_file(raw: Path, delivery: Delivery) -> tuple[Path, str]:
+    """Path and content of a delivery's manifest entry, with its stored file's checksum."""
     folder = raw / MANIFEST_DIR
     folder.mkdir(parents=True, exist_ok=True)
     stored = parquet_path(raw, delivery.kind, delivery.delivery_id)
     delivery = replace(delivery, parquet_sha256=file_sha256(stored) if stored.exists() else None)
-    atomic_write_text(folder / f"{delivery.delivery_id}.json", json.dumps(asdict(delivery)))
+    return folder / f"{delivery.delivery_id}.json", json.dumps(asdict(delivery))
 
 
 def atomic_write_many(files: list[tuple[Path, str]]) -> None:
@@ -107,14 +112,7 @@ def atomic_write_many(files: list[tuple[Path, str]]) -> None:
 
 def record_many(raw: Path, entries: list[Delivery]) -> None:
     """``record`` for many deliveries whose Parquet files are in place, with one flush."""
-    folder = raw / MANIFEST_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for delivery in entries:
-        stored = parquet_path(raw, delivery.kind, delivery.delivery_id)
-        delivery = replace(delivery, parquet_sha256=file_sha256(stored))
-        files.append((folder / f"{delivery.delivery_id}.json", json.dumps(asdict(delivery))))
-    atomic_write_many(files)
+    atomic_write_many([_manifest_file(raw, delivery) for delivery in entries])
 
 
 def _read_entry(path: Path) -> Delivery | None:

@@ -506,18 +506,14 @@ def write_file_logs(settings: Settings, run_id: str, results: list[dict]) -> Non
     folder = settings.state / "files"
     folder.mkdir(parents=True, exist_ok=True)
     rawstore.atomic_write_many(
-        [
-            (
-                folder / f"{r['delivery_id']}.json",
-                json.dumps({"run_id": run_id, **r}, ensure_ascii=False, default=str),
-            )
-            for r in results
-        ]
+        [_json_file(folder, r["delivery_id"], {"run_id": run_id, **r}) for r in results]
     )
+
+
+def _json_file(folder: Path, name: str, data: dict) -> tuple[Path, str]:
+    return folder / f"{name}.json", json.dumps(data, ensure_ascii=False, default=str)
 
 
 def _write_json(folder: Path, name: str, data: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    rawstore.atomic_write_text(
-        folder / f"{name}.json", json.dumps(data, ensure_ascii=False, default=str)
-    )
+    rawstore.atomic_write_text(*_json_file(folder, name, data))
