@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from kohorte import queries, warehouse
+from kohorte import cards, queries, warehouse
 from kohorte.access import AccessDenied, Principal
 from kohorte.config import load_settings
 from kohorte.filters import Filters
@@ -87,9 +87,16 @@ def participations(version: str, filters: Filters) -> pd.DataFrame:
     return named(version, "kohorten__teilnehmende", filters)
 
 
-def kpis(version: str, filters: Filters | None = None) -> pd.DataFrame:
-    """Headline KPIs of that version for the selection."""
-    return named(version, "ueberblick__kennzahlen", filters)
+def kpis(version: str, filters: Filters | None = None) -> list[cards.Card]:
+    """Headline KPIs of that version for the selection, protected (kohorte.cards): a
+    filtered view is checked against the whole programme too."""
+    filters = filters or Filters()
+    rows = named(version, "ueberblick__kennzahlen", filters).to_dict("records")
+    whole = None
+    if filters != Filters():
+        whole = named(version, "ueberblick__kennzahlen").to_dict("records")
+    size = int(rows[0]["auswahl_teilnahmen"]) if rows else 0
+    return cards.protect_kpis(rows, min_count(), whole, size)
 
 
 def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:

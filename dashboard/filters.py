@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from dashboard.i18n import code, t
 from kohorte.filters import Filters
 
@@ -15,6 +15,12 @@ def filter_bar(version: str) -> Filters:
     """Draw the filters (preset from the URL) and return the selection; changes go to the URL."""
     current = Filters.from_query(st.query_params.to_dict())
     options = data.filter_options(version)
+    # the coach dimension only where it may be used (kohorte.access; the query layer
+    # refuses it otherwise): a team lead with consent, a coach for her own caseload
+    principal = auth.require_principal()
+    coaches = [c for c in options["coaches"] if principal.may_filter_staff(c, data.coach_views())]
+    if current.coach not in coaches:
+        current = current.without_staff()
     with st.expander(t("filters"), expanded=current != Filters()):
         first, last, _ = st.columns([1, 1, 3])
         von = first.date_input(
@@ -23,7 +29,9 @@ def filter_bar(version: str) -> Filters:
         bis = last.date_input(t("entry_to"), value=current.bis, format="DD.MM.YYYY", key="f_to")
         cols = st.columns(5)
         standort = _select(cols[0], t("site"), options["standorte"], current.standort, "f_site")
-        coach = _select(cols[1], t("coach"), options["coaches"], current.coach, "f_coach")
+        coach = (
+            _select(cols[1], t("coach"), coaches, current.coach, "f_coach") if coaches else None
+        )
         # newest first; entry months, then ISO entry weeks
         cohorts = options["kohorten"][::-1] + options["wochen"][::-1]
         kohorte = _select(cols[2], t("cohort_filter"), cohorts, current.kohorte, "f_cohort")

@@ -51,6 +51,8 @@ def show_table(
     """Translated headers and status codes; numbers, percents and dates formatted by Babel
     (the grid's own formatting would follow the browser's locale, not the UI language);
     everything else shown as plain text."""
+    # columns the read layer withheld for this role (kohorte.access) are left out
+    columns = {k: v for k, v in columns.items() if k in frame.columns}
     shown = frame[list(columns)].copy()
     config = {}
     language = lang()  # once per table, not per cell

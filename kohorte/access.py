@@ -73,6 +73,34 @@ class Principal:
         """Per-coach outcomes monitor employees: team lead only (and only if switched on)."""
         return self.role == "teamleitung"
 
+    @property
+    def hidden_columns(self) -> frozenset[str]:
+        """Columns this role never receives: analysts work on pseudonymised data without
+        staff names (as in their analyst file)."""
+        return frozenset({"coach"}) if self.role in ("analyse", "leitung") else frozenset()
+
+    def may_filter_staff(self, value: str, coach_views: bool) -> bool:
+        """May this person select figures of one employee (a dimension marked ``staff``)?
+        Only where the staff council's consent is configured (``coach_views``) and for a
+        team lead; a coach always for her own caseload."""
+        if self.role == "coach" and value == self.coach:
+            return True
+        return coach_views and self.sees_coach_pages
+
+    def gate(self, filters, coach_views: bool):
+        """The filters, refused where they select a colleague's figures without consent."""
+        from kohorte.filters import DIMENSIONS
+
+        for dimension in DIMENSIONS:
+            value = getattr(filters, dimension.name)
+            if dimension.metadata["staff"] and value is not None:
+                if not self.may_filter_staff(value, coach_views):
+                    raise AccessDenied(
+                        "Auswertungen je Coach sind nur mit Zustimmung des Personalrats "
+                        "freigeschaltet (KOHORTE_COACH_VIEWS)"
+                    )
+        return filters
+
 
 def principal_from_claims(claims: dict, settings) -> Principal | None:
     """The principal for an OpenID Connect ID token's claims (``st.user``), or None when

@@ -110,8 +110,8 @@ def kpis(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     lang: Annotated[str, typer.Option(help="de or en.")] = "de",
 ) -> None:
-    """Print the headline KPIs of the published warehouse."""
-    from kohorte.kpis import read_kpis
+    """Print the headline KPIs of the published warehouse (small counts protected)."""
+    from kohorte import cards, queries
 
     settings = load_settings()
     path = warehouse.current_path(settings)
@@ -122,39 +122,45 @@ def kpis(
     try:
         build = con.execute("select run_id, as_of, load_date, built_at from meta.build").fetchall()
         run_id, as_of, load_day, built_at = build[0]
-        values = read_kpis(con)
+        rows = queries.run(con, "ueberblick__kennzahlen").to_dict("records")
     finally:
         con.close()
+    shown = cards.protect_kpis(rows, settings.min_count)
     if as_json:
         payload = {
             "as_of": as_of.isoformat(),
             "load_date": load_day.isoformat(),
             "run_id": run_id,
             "warehouse": path.name,
+            "min_count": settings.min_count,
             "kpis": [
                 {
-                    "id": v.kpi.id,
-                    "label": v.kpi.label_de if lang == "de" else v.kpi.label_en,
-                    "unit": v.kpi.unit,
-                    "value": v.value,
-                    "numerator": v.numerator,
-                    "denominator": v.denominator,
-                    "window_start": v.window_start.isoformat() if v.window_start else None,
-                    "window_end": v.window_end.isoformat() if v.window_end else None,
+                    "id": c.kpi.id,
+                    "label": c.kpi.label(lang),
+                    "unit": c.kpi.unit,
+                    # shown, hidden (small-count protection), empty or not_reached
+                    "state": c.state,
+                    "suppressed": c.state == cards.HIDDEN,
+                    "value": c.value,
+                    "numerator": c.numerator,
+                    "denominator": c.denominator,
+                    "previous_year": c.previous,
+                    "window_start": c.window_start.isoformat() if c.window_start else None,
+                    "window_end": c.window_end.isoformat() if c.window_end else None,
                 }
-                for v in values
+                for c in shown
             ],
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     typer.echo(f"Datenstand {fmt.date(as_of, lang)} (geladen {fmt.datetime(built_at, lang)})")
-    for v in values:
-        label = v.kpi.label_de if lang == "de" else v.kpi.label_en
-        shown = fmt.kpi_value(v.value, v.kpi.unit, lang)
+    for c in shown:
+        text = fmt.card_value(c, settings.min_count, lang)
         detail = ""
-        if v.kpi.unit == "rate":
-            detail = f"  ({fmt.number(v.numerator, lang)} von {fmt.number(v.denominator, lang)})"
-        typer.echo(f"  {label:<38} {shown:>10}{detail}")
+        if c.numerator is not None:
+            of = "von" if lang == "de" else "of"
+            detail = f"  ({fmt.number(c.numerator, lang)} {of} {fmt.number(c.denominator, lang)})"
+        typer.echo(f"  {c.kpi.label(lang):<52} {text:>14}{detail}")
 
 
 @app.command()

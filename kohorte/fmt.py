@@ -53,3 +53,21 @@ def kpi_value(value: float | None, unit: str, lang: str = "de") -> str:
     if unit == "rate":
         return percent(value, lang)
     return number(value, lang, 1 if unit == "ratio" else 0)
+
+
+NOT_REACHED = {"de": "nicht erreicht", "en": "not reached"}
+DAYS = {"de": "{n} Tage", "en": "{n} days"}
+
+
+def card_value(card, threshold: int, lang: str = "de") -> str:
+    """A protected KPI (``kohorte.cards.Card``) as shown everywhere: its value by unit,
+    ``<3`` when suppressed, "–" when there is nothing to count."""
+    if card.state == "hidden":
+        return f"<{threshold}"
+    if card.state == "not_reached":
+        return NOT_REACHED[lang]
+    if card.value is None:
+        return "–"
+    if card.kpi.unit == "days":
+        return DAYS[lang].format(n=number(card.value, lang))
+    return kpi_value(card.value, card.kpi.unit, lang)

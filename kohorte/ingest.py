@@ -482,7 +482,11 @@ def validate(
     (``_file`` when many files are checked at once: a key may repeat across files)."""
     cleaned = ", ".join(
         (
-            f"nullif(trim({_ident(c.name)}), '') as {_ident('v_' + c.name)}"
+            # an empty cell takes the contract's default, as a missing column does
+            f"coalesce(nullif(trim({_ident(c.name)}), ''), {_lit(c.default)}) "
+            f"as {_ident('v_' + c.name)}"
+            if c.name in present and c.default is not None
+            else f"nullif(trim({_ident(c.name)}), '') as {_ident('v_' + c.name)}"
             if c.name in present
             else f"{_lit(c.default)} as {_ident('v_' + c.name)}"
             if c.default is not None

@@ -1,5 +1,12 @@
-"""The KPI catalogue: one definition per KPI, used by marts' checks, the CLI, the dashboard
-and ``docs/kpis.md`` (rendered by ``kohorte docs``)."""
+"""The KPI catalogue: one definition per KPI. From it come the SQL of
+``marts.kennzahlen_fuer`` (12 months and the year-earlier baseline, any selection), the
+monthly rates, the dashboard's cards and labels, ``kohorte kpis``, the exports, the
+analysts' ``kennzahlen`` and ``docs/kpis.md``.
+
+A KPI aggregates facts at one grain (``FACTS``): participations (``marts.auswahl``, one
+row each, events owned by the rule of ``marts.fenster``) or participation-months
+(``marts.teilnahme_monate``). Its numerator and denominator are SQL aggregates over the
+fact row ``t`` within the period ``p`` (``p.stichtag``, ``p.window_start``)."""
 
 from __future__ import annotations
 
@@ -9,335 +16,551 @@ from pathlib import Path
 
 import duckdb
 
+# the facts a KPI aggregates, as the generated SQL joins them to the periods
+FACTS = {
+    "teilnahmen": "left join teilnahmen as t on {window}",
+    "monate": "left join monate as t on t.periode = p.periode",
+    "perioden": "",
+}
+
+# a KPI's window from the date each fact row is counted on: (start, as-of]
+WINDOW_12M = "{d} > p.window_start and {d} <= p.stichtag"
+# Numerators count with ``count(*) filter (where ...)``: a period without facts gets one
+# row of nulls from the left join, and DuckDB's count_if() returns NULL over it, not 0.
+
 
 @dataclass(frozen=True)
-class Kpi:
-    """One headline KPI as computed in ``marts.kennzahlen``."""
+class Texts:
+    """What a KPI is called and how it is defined, in one language."""
 
-    id: str
-    label_de: str
-    label_en: str
-    # "count", "rate" (a share, shown in %), "ratio" (e.g. per participant-week) or "days"
-    # (a median duration; the denominator is the number of participations observed)
-    unit: str
+    label: str
     numerator: str
     denominator: str
     window: str
-    source: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: its measure over the facts, its window, unit, direction and texts."""
+
+    id: str
+    # "count", "rate" (a share, shown in %), "ratio" (e.g. per participant-week) or "days"
+    # (a median duration; the denominator is the number of participations observed)
+    unit: str
+    # True: higher is better; False: lower is better; None: neutral (a count of events)
+    higher_is_better: bool | None
+    facts: str
+    numerator_sql: str
+    denominator_sql: str
+    de: Texts
+    en: Texts
+    # the date a fact row is counted on (12-month window), or a whole join condition
+    date_sql: str | None = None
+    window_sql: str | None = None
+    # the first day whose facts the window holds, for the cards' "von"
+    start_sql: str = "p.window_start"
+    # monthly rate from marts.monatszahlen: (numerator, denominator, still-open) columns
+    monthly: tuple[str, str, str | None] | None = None
+    source: str = "marts.teilnahmen"
+    # the persons retention deleted (``archiv_stand``, alias ``a``) are added back
+    with_archive: bool = False
     section: str = "kern"  # "kern": headline cards; "weitere": outcomes and activities
 
+    @property
+    def label_de(self) -> str:
+        return self.de.label
+
+    @property
+    def label_en(self) -> str:
+        return self.en.label
+
+    def label(self, lang: str) -> str:
+        """The KPI's name in the UI language."""
+        return (self.en if lang == "en" else self.de).label
+
     def text(self, part: str, lang: str) -> str:
-        """numerator, denominator or window in the UI language (German is the source)."""
-        if lang == "en" and (self.id, part) in ENGLISH:
-            return ENGLISH[(self.id, part)]
-        return getattr(self, part)
+        """numerator, denominator, window or note in the UI language."""
+        return getattr(self.en if lang == "en" else self.de, part)
+
+    @property
+    def join_condition(self) -> str:
+        """The facts' join condition for one period."""
+        if self.window_sql is not None:
+            return self.window_sql
+        return WINDOW_12M.format(d=self.date_sql) if self.date_sql else ""
+
+
+EXIT_28 = "t.austritt + interval 28 day"
+EXIT_6M = "t.austritt + interval 6 month"
+WINDOW_DE = "12 Monate bis Datenstand"
+WINDOW_EN = "12 months to the as-of date"
+WINDOW_28_DE = "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand"
+WINDOW_28_EN = "End of the 28-day window in the 12 months to the as-of date"
+CLOSED_DE = "Austritte, deren 28-Tage-Fenster im Zeitraum endete."
+CLOSED_EN = "Exits whose 28-day window closed in the window."
+WEEKS = "sum(t.termine) / 3"
+WEEKS_DE = "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche)."
+WEEKS_EN = "Participant-weeks: scheduled sessions / 3."
+EXITS = "count(t.teilnahme_id)"
+
+
+def _outcome_count(
+    kpi_id: str,
+    column: str,
+    de: str,
+    en: str,
+    label_de: str,
+    label_en: str,
+    note_de: str = "",
+    note_en: str = "",
+) -> Kpi:
+    """A count of outcomes that participations own, by the outcome's start."""
+    return Kpi(
+        kpi_id, "count", None, "monate", f"sum(t.{column})", "null",
+        Texts(label_de, de, "-", f"Beginn in den {WINDOW_DE}", note_de),
+        Texts(label_en, en, "-", f"Start in the {WINDOW_EN}", note_en),
+        source="marts.teilnahme_monate", section="weitere",
+    )  # fmt: skip
+
+
+def _per_week(kpi_id: str, column: str, label_de: str, label_en: str, de: str, en: str) -> Kpi:
+    """Activities per participant-week (three scheduled sessions make one week)."""
+    return Kpi(
+        kpi_id, "ratio", True, "monate", f"sum(t.{column})", WEEKS,
+        Texts(label_de, f"{de} (Summe von anzahl, Standard 1) der Teilnahmen.", WEEKS_DE,
+              f"Datum in den {WINDOW_DE}"),
+        Texts(label_en, f"{en} (sum of anzahl, default 1) of participations.", WEEKS_EN,
+              f"Date in the {WINDOW_EN}"),
+        source="marts.teilnahme_monate", section="weitere",
+    )  # fmt: skip
 
 
 CATALOGUE: tuple[Kpi, ...] = (
     Kpi(
         "aktive_teilnehmende",
-        "Aktive Teilnehmende",
-        "Active participants",
         "count",
-        "Teilnahmen mit Eintritt am oder vor dem Datenstand und ohne Austritt davor.",
-        "-",
-        "Stichtag: Datenstand",
-        "marts.teilnahmen",
+        None,
+        "teilnahmen",
+        EXITS,
+        "null",
+        Texts(
+            "Aktive Teilnehmende",
+            "Teilnahmen mit Eintritt am oder vor dem Datenstand und ohne Austritt davor "
+            "(ein Austritt am Datenstand zählt noch als aktiv).",
+            "-",
+            "Stichtag: Datenstand",
+        ),
+        Texts(
+            "Active participants",
+            "Participations entered by the as-of date, not ended before it (an exit on "
+            "the as-of date still counts as active).",
+            "-",
+            "Reference day: the as-of date",
+        ),
+        window_sql="t.eintritt <= p.stichtag and coalesce(t.austritt, p.stichtag) >= p.stichtag",
+        start_sql="p.stichtag",
     ),
     Kpi(
         "eintritte_12m",
-        "Eintritte (12 Monate)",
-        "Entries (12 months)",
         "count",
-        "Teilnahmen mit Eintritt im Fenster.",
-        "-",
-        "12 Monate bis Datenstand; Monatswerte in marts.monatszahlen",
-        "marts.teilnahmen",
+        None,
+        "teilnahmen",
+        EXITS,
+        "null",
+        Texts("Eintritte (12 Monate)", "Teilnahmen mit Eintritt im Fenster.", "-", WINDOW_DE),
+        Texts("Entries (12 months)", "Participations entering in the window.", "-", WINDOW_EN),
+        date_sql="t.eintritt",
     ),
     Kpi(
         "austritte_12m",
-        "Austritte (12 Monate)",
-        "Exits (12 months)",
         "count",
-        "Teilnahmen mit Austritt im Fenster.",
-        "-",
-        "12 Monate bis Datenstand; Monatswerte in marts.monatszahlen",
-        "marts.teilnahmen",
+        None,
+        "teilnahmen",
+        EXITS,
+        "null",
+        Texts("Austritte (12 Monate)", "Teilnahmen mit Austritt im Fenster.", "-", WINDOW_DE),
+        Texts("Exits (12 months)", "Participations ending in the window.", "-", WINDOW_EN),
+        date_sql="t.austritt",
     ),
     Kpi(
         "integrationsquote",
-        "Integrationsquote",
-        "Integration rate",
         "rate",
-        "Austritte mit einer Integration (Ergebnis svb_beschaeftigung, ausbildung oder "
-        "selbststaendigkeit) mit Beginn zwischen Eintritt und 28 Tagen nach Austritt.",
-        "Austritte, deren 28-Tage-Fenster im Zeitraum endete.",
-        "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand",
-        "marts.teilnahmen",
-        "Minijobs und geförderte Beschäftigung zählen nicht (SGB II § 48a, K2). Austritte, "
-        "deren 28-Tage-Fenster noch offen ist, zählen erst, wenn es geschlossen ist: so "
-        "drücken frische Austritte die Quote nicht künstlich.",
+        True,
+        "teilnahmen",
+        "count(*) filter (where t.integriert_bis_28_tage)",
+        EXITS,
+        Texts(
+            "Integrationsquote",
+            "Austritte mit einer Integration (Ergebnis svb_beschaeftigung, ausbildung oder "
+            "selbststaendigkeit) mit Beginn zwischen Eintritt und 28 Tagen nach Austritt.",
+            CLOSED_DE,
+            WINDOW_28_DE,
+            "Minijobs und geförderte Beschäftigung zählen nicht (SGB II § 48a, K2). Austritte, "
+            "deren 28-Tage-Fenster noch offen ist, zählen erst, wenn es geschlossen ist: so "
+            "drücken frische Austritte die Quote nicht künstlich.",
+        ),
+        Texts(
+            "Integration rate",
+            "Exits with an integration (insured employment, apprenticeship or "
+            "self-employment) starting between entry and 28 days after exit.",
+            CLOSED_EN,
+            WINDOW_28_EN,
+            "Mini-jobs and subsidised employment do not count (SGB II § 48a, K2). Exits "
+            "count once their 28-day window has closed.",
+        ),
+        date_sql=EXIT_28,
+        start_sql="(p.window_start - interval 28 day)",
+        monthly=("austritte_integriert", "austritte", "austritte_fenster_offen"),
     ),
     Kpi(
         "in_arbeit_seit_start",
-        "In Arbeit seit Programmstart",
-        "In work since programme start",
         "count",
-        "Personen (nicht Teilnahmen) mit mindestens einer Integration im Fenster einer ihrer "
-        "Teilnahmen (Eintritt bis 28 Tage nach Austritt).",
-        "Personen mit mindestens einer Teilnahme (zur Einordnung).",
-        "Seit dem ersten Eintritt",
-        "marts.teilnahmen",
+        None,
+        "teilnahmen",
+        "count(*) filter (where t.erste_integration_der_person"
+        " and t.erste_integration_datum <= p.stichtag)"
+        " + any_value(a.integriert)",
+        "count(*) filter (where t.erste_teilnahme_der_person) + any_value(a.eingetreten)",
+        Texts(
+            "In Arbeit seit Programmstart",
+            "Personen (nicht Teilnahmen) mit mindestens einer Integration im Fenster einer "
+            "ihrer Teilnahmen (Eintritt bis 28 Tage nach Austritt). Eine Person zählt bei "
+            "der Teilnahme, der ihre erste Integration gehört.",
+            "Personen mit mindestens einer Teilnahme (zur Einordnung), gezählt bei ihrer "
+            "ersten Teilnahme.",
+            "Seit dem ersten Eintritt",
+        ),
+        Texts(
+            "In work since programme start",
+            "Persons (not participations) with an integration in the window of one of "
+            "their participations, counted at the participation owning the first one.",
+            "Persons with at least one participation, counted at their first.",
+            "Since the first entry",
+        ),
+        window_sql="t.eintritt <= p.stichtag",
+        start_sql="(select min(eintritt) from teilnahmen)",
+        with_archive=True,
     ),
     Kpi(
         "anwesenheitsquote",
-        "Anwesenheitsquote",
-        "Attendance rate",
         "rate",
-        "Anwesende Stunden.",
-        "Geplante Stunden: Termine bekannter Teilnahmen x Stunden je Termin "
-        "(KOHORTE_SESSION_HOURS, Standard 3).",
-        "Termine in den 12 Monaten bis Datenstand",
-        "staging.stg_anwesenheit, marts.teilnahmen",
-        "Termine ohne passende Teilnahme zählen nicht; sie erscheinen als Warnung der "
-        "Datenprüfung.",
+        True,
+        "monate",
+        "sum(t.stunden)",
+        "sum(t.termine) * any_value(b.session_hours)",
+        Texts(
+            "Anwesenheitsquote",
+            "Anwesende Stunden (auch über der Terminlänge).",
+            "Geplante Stunden: Termine der Teilnahmen (auch entschuldigte) x Stunden je "
+            "Termin (KOHORTE_SESSION_HOURS, Standard 3).",
+            f"Termine in den {WINDOW_DE}",
+            "Termine ohne passende Teilnahme zählen nicht; sie erscheinen als Warnung der "
+            "Datenprüfung.",
+        ),
+        Texts(
+            "Attendance rate",
+            "Hours attended (also above the session length).",
+            "Hours scheduled: sessions of participations (excused ones too) x hours per session.",
+            f"Sessions in the {WINDOW_EN}",
+            "Sessions outside every participation do not count; the data checks warn.",
+        ),
+        monthly=("stunden_anwesend", "stunden_geplant", None),
+        source="marts.teilnahme_monate",
     ),
     Kpi(
         "abbruchquote",
-        "Abbruchquote",
-        "Dropout rate",
         "rate",
-        "Austritte mit Austrittsgrund abbruch.",
-        "Alle Austritte.",
-        "Austritt in den 12 Monaten bis Datenstand",
-        "marts.teilnahmen",
+        False,
+        "teilnahmen",
+        "count(*) filter (where t.austrittsgrund = 'abbruch')",
+        EXITS,
+        Texts(
+            "Abbruchquote",
+            "Austritte mit Austrittsgrund abbruch.",
+            "Alle Austritte.",
+            f"Austritt in den {WINDOW_DE}",
+        ),
+        Texts(
+            "Dropout rate",
+            "Exits with reason 'dropped out'.",
+            "All exits.",
+            f"Exit in the {WINDOW_EN}",
+        ),
+        date_sql="t.austritt",
+        monthly=("abbrueche", "austritte", None),
     ),
     Kpi(
         "verbleibsquote_6m",
-        "Beschäftigt 6 Monate nach Austritt",
-        "Employed 6 months after exit",
         "rate",
-        "Austritte, deren Verbleib (Stichtag 150 bis 210 Tage nach Austritt, der nächste an "
-        "6 Monaten) svb_beschaeftigt, ausbildung oder selbststaendig ist.",
-        "Austritte, deren Nachbetrachtung fällig ist (Austritt + 6 Monate im Fenster).",
-        "Fälligkeit (Austritt + 6 Monate) in den 12 Monaten bis Datenstand",
-        "marts.teilnahmen",
-        "Angelehnt an die Eingliederungsquote der BA. Fehlt die Verbleibsmeldung, zählt der "
-        "Austritt als nicht beschäftigt (vorsichtige Schätzung).",
+        True,
+        "teilnahmen",
+        "count(*) filter (where t.verbleib_beschaeftigt)",
+        EXITS,
+        Texts(
+            "Beschäftigt 6 Monate nach Austritt",
+            "Austritte, deren Verbleib (Stichtag 150 bis 210 Tage nach Austritt, der "
+            "nächste an 6 Kalendermonaten; bei gleichem Abstand der frühere) "
+            "svb_beschaeftigt, ausbildung oder selbststaendig ist.",
+            "Austritte, deren Nachbetrachtung fällig ist (Austritt + 6 Kalendermonate im Fenster).",
+            "Fälligkeit (Austritt + 6 Monate) in den 12 Monaten bis Datenstand",
+            "Angelehnt an die Eingliederungsquote der BA. Fehlt die Verbleibsmeldung, zählt "
+            "der Austritt als nicht beschäftigt (vorsichtige Schätzung).",
+        ),
+        Texts(
+            "Employed 6 months after exit",
+            "Exits employed (insured, apprenticeship or self-employed) at the follow-up "
+            "nearest to six calendar months after exit (150 to 210 days; of two equally "
+            "near, the earlier).",
+            "Exits whose follow-up is due in the window.",
+            "Follow-up due (exit + 6 months) in the 12 months",
+            "After the BA's Eingliederungsquote. A missing follow-up counts as not employed.",
+        ),
+        date_sql=EXIT_6M,
+        start_sql="(p.window_start - interval 6 month)",
+        monthly=("verbleib_beschaeftigt", "austritte", "verbleib_offen"),
     ),
     Kpi(
         "beschaeftigt_bei_austritt",
-        "Beschäftigt bei Austritt (ESF)",
-        "In employment upon leaving (ESF)",
         "rate",
-        "Austritte, deren letztes Ergebnis zwischen Eintritt und 28 Tagen nach Austritt eine "
-        "Beschäftigung ist (svb_beschaeftigung, selbststaendigkeit, minijob, "
-        "gefoerderte_beschaeftigung).",
-        "Austritte, deren 28-Tage-Fenster im Zeitraum endete.",
-        "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand",
-        "staging.stg_ergebnisse, marts.teilnahmen",
-        "Gemeinsamer ESF+-Ergebnisindikator (VO 2021/1057): nur das letzte Ereignis im "
-        "Fenster zählt; anders als bei der Integrationsquote zählen Minijobs und geförderte "
-        "Beschäftigung mit, eine Ausbildung nicht (sie ist Bildung, nicht Beschäftigung).",
+        True,
+        "teilnahmen",
+        "count(*) filter (where t.beschaeftigt_bei_austritt)",
+        EXITS,
+        Texts(
+            "Beschäftigt bei Austritt (ESF)",
+            "Austritte, deren letztes Ergebnis zwischen Eintritt und 28 Tagen nach Austritt "
+            "eine Beschäftigung ist (svb_beschaeftigung, selbststaendigkeit, minijob, "
+            "gefoerderte_beschaeftigung); liegen am letzten Tag mehrere Ergebnisse, genügt "
+            "eine Beschäftigung darunter.",
+            CLOSED_DE,
+            WINDOW_28_DE,
+            "Gemeinsamer ESF+-Ergebnisindikator (VO 2021/1057): nur das letzte Ereignis im "
+            "Fenster zählt; anders als bei der Integrationsquote zählen Minijobs und "
+            "geförderte Beschäftigung mit, eine Ausbildung nicht (sie ist Bildung, nicht "
+            "Beschäftigung).",
+        ),
+        Texts(
+            "In employment upon leaving (ESF)",
+            "Exits whose last outcome between entry and 28 days after exit is a job "
+            "(insured, self-employed, mini-job or subsidised); of several outcomes on that "
+            "last day, one job suffices.",
+            CLOSED_EN,
+            WINDOW_28_EN,
+            "ESF+ common result indicator (Reg. 2021/1057): only the last event counts.",
+        ),
+        date_sql=EXIT_28,
+        start_sql="(p.window_start - interval 28 day)",
+        monthly=("austritte_beschaeftigt", "austritte", "austritte_fenster_offen"),
+        section="weitere",
+    ),
+    Kpi(
+        "praktikum_oder_weiterbildung",
+        "rate",
+        True,
+        "teilnahmen",
+        "count(*) filter (where t.praktikum_oder_weiterbildung)",
+        EXITS,
+        Texts(
+            "Praktikum oder Weiterbildung während der Teilnahme",
+            "Austritte, bei denen zwischen Eintritt und Austritt ein Praktikum oder eine "
+            "Weiterbildung begann.",
+            "Alle Austritte.",
+            f"Austritt in den {WINDOW_DE}",
+        ),
+        Texts(
+            "Internship or further training during the participation",
+            "Exits with an internship or further training starting between entry and exit.",
+            "All exits.",
+            f"Exit in the {WINDOW_EN}",
+        ),
+        date_sql="t.austritt",
         section="weitere",
     ),
     Kpi(
         "tage_bis_integration",
-        "Tage bis zur Integration (Median)",
-        "Days to integration (median)",
         "days",
-        "Median der Tage vom Eintritt bis zur ersten Integration, aus der Kaplan-Meier-Kurve: "
-        "der erste Tag, an dem die Hälfte integriert ist. Noch nicht erreicht, solange die "
-        "Kurve unter der Hälfte bleibt.",
-        "Beobachtete Teilnahmen (Eintritt im Zeitraum).",
-        "Eintritt in den 12 Monaten bis Datenstand, beobachtet bis zum Datenstand",
-        "marts.teilnahmen",
-        "Wer noch teilnimmt oder ohne Integration ausgetreten ist, wird beim Ende der "
-        "Beobachtung (28 Tage nach Austritt oder Datenstand) zensiert, nicht als Misserfolg "
-        "gezählt.",
+        False,
+        "perioden",
+        "(select min(s.tage) from km_survival as s where s.periode = p.periode "
+        "and s.ueberlebend <= 0.5)",
+        "(select count(*) from km_observed as o where o.periode = p.periode)",
+        Texts(
+            "Tage bis zur Integration (Median)",
+            "Median der Tage vom Eintritt bis zur ersten Integration, aus der "
+            "Kaplan-Meier-Kurve: der erste Tag, an dem die Hälfte integriert ist. Noch nicht "
+            "erreicht, solange die Kurve unter der Hälfte bleibt.",
+            "Beobachtete Teilnahmen (Eintritt im Zeitraum).",
+            "Eintritt in den 12 Monaten bis Datenstand, beobachtet bis zum Datenstand",
+            "Wer noch teilnimmt oder ohne Integration ausgetreten ist, wird beim Ende der "
+            "Beobachtung (28 Tage nach Austritt oder Datenstand) zensiert, nicht als "
+            "Misserfolg gezählt. Die Kurve wird auf 12 Nachkommastellen gerundet, so ist "
+            "genau die Hälfte auch genau 0,5.",
+        ),
+        Texts(
+            "Days to integration (median)",
+            "Median days from entry to the first integration, from the Kaplan-Meier curve: "
+            "the first day on which half are integrated. Not reached while the curve stays "
+            "below one half.",
+            "Participations observed (entry in the window).",
+            "Entry in the 12 months to the as-of date, observed until the as-of date",
+        ),
         section="weitere",
     ),
     Kpi(
         "integrationen_k2",
-        "Integrationen (K2-Zählung)",
-        "Integrations (K2 count)",
         "count",
-        "Integrationen (svb_beschaeftigung, ausbildung, selbststaendigkeit) im Fenster einer "
-        "Teilnahme, höchstens eine je Person und Kalendermonat.",
-        "-",
-        "Beginn in den 12 Monaten bis Datenstand",
-        "staging.stg_ergebnisse, marts.teilnahmen",
-        "Gezählt werden Integrationen, nicht Personen (SGB II § 48a, K2).",
+        None,
+        "monate",
+        "sum(t.integrationen_k2)",
+        "null",
+        Texts(
+            "Integrationen (K2-Zählung)",
+            "Integrationen (svb_beschaeftigung, ausbildung, selbststaendigkeit) im Fenster "
+            "einer Teilnahme, höchstens eine je Person und Kalendermonat (die erste des "
+            "Monats; am selben Tag die erste Art nach Namen).",
+            "-",
+            f"Beginn in den {WINDOW_DE}",
+            "Gezählt werden Integrationen, nicht Personen (SGB II § 48a, K2).",
+        ),
+        Texts(
+            "Integrations (K2 count)",
+            "Integrations in the window of a participation, at most one per person and "
+            "calendar month.",
+            "-",
+            f"Start in the {WINDOW_EN}",
+        ),
+        source="marts.teilnahme_monate",
         section="weitere",
     ),
-    Kpi(
+    _outcome_count(
         "minijobs_12m",
+        "minijobs",
+        "Aufnahmen geringfügiger Beschäftigung im Fenster einer Teilnahme.",
+        "Mini-jobs taken up in the window of a participation.",
         "Minijobs",
         "Mini-jobs",
-        "count",
-        "Aufnahmen geringfügiger Beschäftigung im Fenster einer Teilnahme.",
-        "-",
-        "Beginn in den 12 Monaten bis Datenstand",
-        "staging.stg_ergebnisse, marts.teilnahmen",
         "Getrennt ausgewiesen, nie als Integration gezählt.",
-        section="weitere",
+        "Shown apart, never counted as an integration.",
     ),
-    Kpi(
+    _outcome_count(
         "gefoerderte_12m",
+        "gefoerderte",
+        "Aufnahmen öffentlich geförderter Beschäftigung im Fenster einer Teilnahme.",
+        "Subsidised jobs taken up in the window of a participation.",
         "Geförderte Beschäftigung",
         "Subsidised employment",
-        "count",
-        "Aufnahmen öffentlich geförderter Beschäftigung im Fenster einer Teilnahme.",
-        "-",
-        "Beginn in den 12 Monaten bis Datenstand",
-        "staging.stg_ergebnisse, marts.teilnahmen",
         "Getrennt ausgewiesen, nie als Integration gezählt.",
-        section="weitere",
+        "Shown apart, never counted as an integration.",
     ),
-    Kpi(
+    _outcome_count(
         "praktika_12m",
+        "praktika",
+        "Begonnene Praktika im Fenster einer Teilnahme.",
+        "Internships started in the window of a participation.",
         "Praktika",
         "Internships",
-        "count",
-        "Begonnene Praktika im Fenster einer Teilnahme.",
-        "-",
-        "Beginn in den 12 Monaten bis Datenstand",
-        "staging.stg_ergebnisse, marts.teilnahmen",
-        section="weitere",
     ),
-    Kpi(
+    _outcome_count(
         "weiterbildungen_12m",
+        "weiterbildungen",
+        "Begonnene Weiterbildungen im Fenster einer Teilnahme.",
+        "Further training started in the window of a participation.",
         "Weiterbildungen",
         "Further training",
-        "count",
-        "Begonnene Weiterbildungen im Fenster einer Teilnahme.",
-        "-",
-        "Beginn in den 12 Monaten bis Datenstand",
-        "staging.stg_ergebnisse, marts.teilnahmen",
-        section="weitere",
     ),
-    Kpi(
+    _per_week(
         "bewerbungen_je_woche",
+        "bewerbungen",
         "Bewerbungen je Teilnahmewoche",
         "Applications per participant-week",
-        "ratio",
-        "Bewerbungen (Summe von anzahl) bekannter Teilnahmen.",
-        "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche).",
-        "Datum in den 12 Monaten bis Datenstand",
-        "staging.stg_aktivitaeten, staging.stg_anwesenheit, marts.teilnahmen",
-        section="weitere",
+        "Bewerbungen",
+        "Applications",
     ),
-    Kpi(
+    _per_week(
         "vorstellungsgespraeche_je_woche",
+        "vorstellungsgespraeche",
         "Vorstellungsgespräche je Teilnahmewoche",
         "Interviews per participant-week",
-        "ratio",
-        "Vorstellungsgespräche (Summe von anzahl) bekannter Teilnahmen.",
-        "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche).",
-        "Datum in den 12 Monaten bis Datenstand",
-        "staging.stg_aktivitaeten, staging.stg_anwesenheit, marts.teilnahmen",
-        section="weitere",
+        "Vorstellungsgespräche",
+        "Interviews",
     ),
-    Kpi(
+    _per_week(
         "arbeitgeberkontakte_je_woche",
+        "arbeitgeberkontakte",
         "Arbeitgeberkontakte je Teilnahmewoche",
         "Employer contacts per participant-week",
-        "ratio",
-        "Direkte Arbeitgeberkontakte (Summe von anzahl) bekannter Teilnahmen.",
-        "Teilnahmewochen: geplante Termine / 3 (drei Termine je Woche).",
-        "Datum in den 12 Monaten bis Datenstand",
-        "staging.stg_aktivitaeten, staging.stg_anwesenheit, marts.teilnahmen",
-        section="weitere",
+        "Direkte Arbeitgeberkontakte",
+        "Direct employer contacts",
     ),
     Kpi(
         "unentschuldigt_quote",
-        "Unentschuldigte Fehlzeiten",
-        "Unexcused absence rate",
         "rate",
-        "Termine mit Status unentschuldigt.",
-        "Alle geplanten Termine bekannter Teilnahmen.",
-        "Termine in den 12 Monaten bis Datenstand",
-        "staging.stg_anwesenheit, marts.teilnahmen",
+        False,
+        "monate",
+        "sum(t.unentschuldigt)",
+        "sum(t.termine)",
+        Texts(
+            "Unentschuldigte Fehlzeiten",
+            "Termine mit Status unentschuldigt.",
+            "Alle geplanten Termine der Teilnahmen.",
+            f"Termine in den {WINDOW_DE}",
+        ),
+        Texts(
+            "Unexcused absence rate",
+            "Sessions missed without excuse.",
+            "All scheduled sessions of participations.",
+            f"Sessions in the {WINDOW_EN}",
+        ),
+        monthly=("termine_unentschuldigt", "termine", None),
+        source="marts.teilnahme_monate",
         section="weitere",
     ),
 )
 
-WINDOW_12M_EN = "12 months to the as-of date"
-WEEKS_EN = "Participant-weeks: scheduled sessions / 3."
-ENGLISH: dict[tuple[str, str], str] = {
-    (
-        "aktive_teilnehmende",
-        "numerator",
-    ): "Participations entered by the as-of date, not ended before it.",
-    ("aktive_teilnehmende", "window"): "Reference day: the as-of date",
-    ("eintritte_12m", "numerator"): "Participations entering in the window.",
-    ("eintritte_12m", "window"): WINDOW_12M_EN,
-    ("austritte_12m", "numerator"): "Participations ending in the window.",
-    ("austritte_12m", "window"): WINDOW_12M_EN,
-    ("integrationsquote", "numerator"): "Exits with an integration (insured employment, "
-    "apprenticeship or self-employment) starting between entry and 28 days after exit.",
-    ("integrationsquote", "denominator"): "Exits whose 28-day window closed in the window.",
-    ("integrationsquote", "window"): "End of the 28-day window in the 12 months to the as-of date",
-    ("in_arbeit_seit_start", "numerator"): "Persons (not participations) with an integration "
-    "in the window of one of their participations.",
-    ("in_arbeit_seit_start", "denominator"): "Persons with at least one participation.",
-    ("in_arbeit_seit_start", "window"): "Since the first entry",
-    ("anwesenheitsquote", "numerator"): "Hours attended.",
-    ("anwesenheitsquote", "denominator"): "Hours scheduled: sessions of known participations "
-    "x hours per session.",
-    ("anwesenheitsquote", "window"): "Sessions in the 12 months to the as-of date",
-    ("abbruchquote", "numerator"): "Exits with reason 'dropped out'.",
-    ("abbruchquote", "denominator"): "All exits.",
-    ("abbruchquote", "window"): "Exit in the 12 months to the as-of date",
-    ("verbleibsquote_6m", "numerator"): "Exits employed (insured, apprenticeship or "
-    "self-employed) at the follow-up nearest to six months after exit.",
-    ("verbleibsquote_6m", "denominator"): "Exits whose follow-up is due in the window.",
-    ("verbleibsquote_6m", "window"): "Follow-up due (exit + 6 months) in the 12 months",
-    ("beschaeftigt_bei_austritt", "numerator"): "Exits whose last outcome between entry and "
-    "28 days after exit is a job (insured, self-employed, mini-job or subsidised).",
-    ("beschaeftigt_bei_austritt", "denominator"): "Exits whose 28-day window closed in the window.",
-    ("beschaeftigt_bei_austritt", "window"): "End of the 28-day window in the 12 months",
-    ("integrationen_k2", "numerator"): "Integrations in the window of a participation, at "
-    "most one per person and calendar month.",
-    ("integrationen_k2", "window"): WINDOW_12M_EN,
-    ("minijobs_12m", "numerator"): "Mini-jobs taken up in the window of a participation.",
-    ("minijobs_12m", "window"): WINDOW_12M_EN,
-    ("gefoerderte_12m", "numerator"): "Subsidised jobs taken up in the window of a participation.",
-    ("gefoerderte_12m", "window"): WINDOW_12M_EN,
-    ("praktika_12m", "numerator"): "Internships started in the window of a participation.",
-    ("praktika_12m", "window"): WINDOW_12M_EN,
-    ("weiterbildungen_12m", "numerator"): "Further training started in the window of a "
-    "participation.",
-    ("weiterbildungen_12m", "window"): WINDOW_12M_EN,
-    ("bewerbungen_je_woche", "numerator"): "Applications of known participations.",
-    ("bewerbungen_je_woche", "denominator"): WEEKS_EN,
-    ("bewerbungen_je_woche", "window"): WINDOW_12M_EN,
-    ("tage_bis_integration", "numerator"): "Median days from entry to the first integration, "
-    "from the Kaplan-Meier curve: the first day on which half are integrated. Not reached "
-    "while the curve stays below one half.",
-    ("tage_bis_integration", "denominator"): "Participations observed (entry in the window).",
-    ("tage_bis_integration", "window"): "Entry in the 12 months to the as-of date, observed "
-    "until the as-of date",
-    ("vorstellungsgespraeche_je_woche", "numerator"): "Interviews of known participations.",
-    ("vorstellungsgespraeche_je_woche", "denominator"): WEEKS_EN,
-    ("vorstellungsgespraeche_je_woche", "window"): WINDOW_12M_EN,
-    ("arbeitgeberkontakte_je_woche", "numerator"): "Direct employer contacts of known "
-    "participations.",
-    ("arbeitgeberkontakte_je_woche", "denominator"): WEEKS_EN,
-    ("arbeitgeberkontakte_je_woche", "window"): WINDOW_12M_EN,
-    ("unentschuldigt_quote", "numerator"): "Sessions missed without excuse.",
-    ("unentschuldigt_quote", "denominator"): "All scheduled sessions of known participations.",
-    ("unentschuldigt_quote", "window"): WINDOW_12M_EN,
-}
-
 BY_ID = {kpi.id: kpi for kpi in CATALOGUE}
+# the rates the dashboard shows by month (same definitions, grouped by month)
+MONTHLY = tuple(kpi for kpi in CATALOGUE if kpi.monthly)
 UNIT_TEXT = {
     "count": "a count",
     "rate": "a rate (share)",
     "ratio": "a ratio",
     "days": "a median in days",
 }
+
+
+def kpi_selects() -> str:
+    """The union of every KPI's aggregate for both periods: the body of
+    ``marts.kennzahlen_fuer`` (``sql/marts/kennzahlen.sql``), one SELECT per KPI."""
+    parts = []
+    for kpi in CATALOGUE:
+        join = FACTS[kpi.facts].format(window=kpi.join_condition)
+        archive = "inner join archiv_stand as a using (periode)" if kpi.with_archive else ""
+        group = "" if kpi.facts == "perioden" else "group by p.periode, p.stichtag, p.window_start"
+        # no facts in the window: a count or rate is 0 of 0; a median stays "not reached"
+        numerator, denominator = kpi.numerator_sql, kpi.denominator_sql
+        if kpi.unit != "days":
+            numerator = f"coalesce({numerator}, 0)"
+            if denominator != "null":
+                denominator = f"coalesce({denominator}, 0)"
+        parts.append(
+            f"select p.periode, '{kpi.id}' as kennzahl, {numerator} as zaehler, "
+            f"{denominator} as nenner, {kpi.start_sql} as fenster_von\n"
+            f"from periods as p cross join build as b {archive} {join}\n{group}"
+        )
+    return "\n\nunion all\n".join(parts)
+
+
+def monthly_rates_sql() -> str:
+    """The ``values`` rows of the monthly rates (query ``ueberblick__monatsquoten``)."""
+    rows = []
+    for kpi in MONTHLY:
+        numerator, denominator, still_open = kpi.monthly
+        rows.append(
+            f"('{kpi.id}', m.{numerator}, m.{denominator}, "
+            f"{'m.' + still_open if still_open else '0'})"
+        )
+    return ",\n            ".join(rows)
 
 
 @dataclass(frozen=True)
@@ -378,6 +601,9 @@ def read_kpis(con: duckdb.DuckDBPyConnection) -> list[KpiValue]:
     return values
 
 
+DIRECTION = {True: "higher is better", False: "lower is better", None: "neutral"}
+
+
 def render_markdown() -> str:
     """``docs/kpis.md`` from the catalogue."""
     lines = [
@@ -385,16 +611,60 @@ def render_markdown() -> str:
         "",
         "<!-- Generated by `kohorte docs` from kohorte/kpis.py. Do not edit by hand. -->",
         "",
-        "Every KPI is computed in the warehouse (`sql/marts/`), from the published data only.",
-        "Windows end at the data's **as-of date** (Datenstand): the latest date found in the",
-        'deliveries, never later than the day of the load. "12 months" means the half-open',
-        "interval (as-of − 12 months, as-of]. Definitions follow ../shared/DOMAIN.md: an",
-        "*integration* is the start of work subject to social insurance (svB), an apprenticeship",
-        "or self-employment (SGB II § 48a, K2); mini-jobs and subsidised employment are never",
-        "mixed in. The status *upon leaving* uses the ESF 28-day window.",
+        "Every KPI is defined once, in `kohorte/kpis.py`: its measure over the facts, window,",
+        "unit, direction and texts in German and English. The SQL of `marts.kennzahlen_fuer`",
+        "(`sql/marts/kennzahlen.sql`), the monthly rates, the dashboard's cards, `kohorte",
+        "kpis`, the exports and this page are generated from that definition.",
         "",
-        "Outcomes and sessions belong to the participation whose window holds them (entry to",
-        "28 days after exit, and before the same person's next entry).",
+        "## As-of date",
+        "",
+        "Windows end at the data's **as-of date** (Datenstand): the latest date found in any",
+        "delivery (participations, sessions, activities, outcomes, follow-ups), never later",
+        "than the day of the load. A programme that has ended still reports its 6-month",
+        "figures once the follow-ups arrive, because their dates move the as-of date. Nothing",
+        'dated after the as-of date counts for any KPI. "12 months" means the half-open',
+        "interval (as-of − 12 months, as-of]. An exit on the as-of date still counts as active.",
+        "",
+        "Definitions follow the SGB II § 48a indicators: an *integration* is the start of",
+        "work subject to social insurance (svB), an apprenticeship or self-employment (K2);",
+        "mini-jobs and subsidised employment are never mixed in. The status *upon leaving*",
+        "uses the ESF 28-day window.",
+        "",
+        "## Which participation an event belongs to",
+        "",
+        "Every event belongs to at most one participation (`marts.fenster`, applied once in",
+        "`marts.ereignisse`), so the figures of any partition of the programme (sites,",
+        "coaches, genders, cohorts, benefit receipt) add up to the whole:",
+        "",
+        "| kind | belongs to the participation whose window holds its date |",
+        "| --- | --- |",
+        "| sessions (`anwesenheit`) | entry to exit (while running: to the as-of date) |",
+        "| activities (`aktivitaeten`) | entry to exit (while running: to the as-of date) |",
+        "| outcomes (`ergebnisse`) | entry to 28 days after exit |",
+        "| follow-ups (`verbleib`) | 150 to 210 days after exit |",
+        "",
+        "A person's next entry ends every window of the previous participation the day",
+        "before. Sessions and activities outside every participation (for example a former",
+        "participant's visit) count for no KPI; the data checks warn about such sessions.",
+        "",
+        "## Ties and other rules",
+        "",
+        "- Same files, same numbers: every choice between equal candidates has a fixed rule.",
+        "- First integration: the earliest date; on one day, the first kind by name.",
+        "- Upon leaving (ESF): the last outcome in the window decides; of several outcomes on",
+        "  that last day, one job among them suffices.",
+        "- K2: at most one integration per person and calendar month, the first of the month",
+        "  (on one day, the first kind by name); it belongs to the participation that owns it.",
+        "- Follow-up: the one nearest to 6 calendar months after exit (exit + 6 months, e.g.",
+        "  31.08. → 28.02.), within 150 to 210 days; of two equally near, the earlier one.",
+        "- Attended hours are counted as delivered, also above the session length; planned",
+        "  hours count every scheduled session, excused ones too, at `KOHORTE_SESSION_HOURS`.",
+        "- An activity without `anzahl` counts as 1 (the contract's default), also when the",
+        "  column is there and the cell is empty.",
+        "- Persons, not participations (`in_arbeit_seit_start`): a person counts at her first",
+        "  participation, and as in work at the participation that owns her first integration.",
+        "- Kaplan-Meier: the curve is rounded to 12 decimal places, so a curve that reaches",
+        "  exactly one half gives the median on that day.",
         "",
         "Every KPI is also computed for the same window one year earlier (`periode =",
         "'vorjahr'` in `marts.kennzahlen`) as the baseline the dashboard's trend compares",
@@ -404,17 +674,18 @@ def render_markdown() -> str:
     ]
     for kpi in CATALOGUE:
         lines += [
-            f"## {kpi.label_de} (`{kpi.id}`)",
+            f"## {kpi.de.label} (`{kpi.id}`)",
             "",
-            f"*{kpi.label_en}*, {UNIT_TEXT[kpi.unit]}.",
+            f"*{kpi.en.label}*, {UNIT_TEXT[kpi.unit]}, {DIRECTION[kpi.higher_is_better]}.",
             "",
-            f"- **Numerator / count:** {kpi.numerator}",
-            f"- **Denominator:** {kpi.denominator}",
-            f"- **Window:** {kpi.window}",
+            f"- **Numerator / count:** {kpi.de.numerator}",
+            f"- **Denominator:** {kpi.de.denominator}",
+            f"- **Window:** {kpi.de.window}",
             f"- **Source:** `{kpi.source}`",
+            f"- **SQL:** numerator `{kpi.numerator_sql}`, denominator `{kpi.denominator_sql}`",
         ]
-        if kpi.note:
-            lines.append(f"- **Note:** {kpi.note}")
+        if kpi.de.note:
+            lines.append(f"- **Note:** {kpi.de.note}")
         lines.append("")
     lines += [
         "## Time to first integration (`marts.integrationsverlauf`)",

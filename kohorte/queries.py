@@ -11,7 +11,9 @@ import duckdb
 import pandas as pd
 
 from kohorte.access import PARTICIPANT, AccessDenied, Principal
+from kohorte.config import load_settings
 from kohorte.filters import ARGS, Filters
+from kohorte.kpis import monthly_rates_sql
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 # The whole programme (no filter set) is what the team lead opens every day, and the
@@ -29,7 +31,8 @@ def query_text(name: str) -> str:
     path = QUERY_DIR / f"{name}.sql"
     if not path.exists():
         raise KeyError(f"Unbekannte Abfrage: {name}")
-    return path.read_text(encoding="utf-8")
+    # the monthly rates come from the KPI catalogue, like the KPIs' own SQL
+    return path.read_text(encoding="utf-8").replace("{monthly_rates}", monthly_rates_sql())
 
 
 @cache
@@ -72,6 +75,8 @@ def run(
             filters = replace(filters or Filters(), coach=principal.coach)
             if "pid" in params and not in_caseload(con, str(params["pid"]), principal):
                 raise AccessDenied("Diese Person gehört nicht zur eigenen Fallzuständigkeit")
+        # the staff gate belongs to the dimension: no query can forget it
+        principal.gate(filters or Filters(), load_settings().coach_views)
     filters = filters or Filters()
     if filters == Filters():
         for call, table in MATERIALISED.items():
@@ -81,9 +86,12 @@ def run(
         params = {**filters.params(), **params}
     cursor = con.cursor()  # one connection serves many threads; a cursor each
     try:
-        return cursor.execute(sql, params or None).df()
+        frame = cursor.execute(sql, params or None).df()
     finally:
         cursor.close()
+    if principal is not None:
+        frame = frame.drop(columns=[c for c in frame.columns if c in principal.hidden_columns])
+    return frame
 
 
 def in_caseload(con: duckdb.DuckDBPyConnection, pid: str, principal: Principal) -> bool:

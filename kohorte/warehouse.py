@@ -127,9 +127,29 @@ def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True)
 
 
+def template_values() -> dict[str, str]:
+    """What the marts' templates are filled with: the dimensions' macro parameters and
+    predicate (``kohorte.filters``) and the KPIs' SQL (``kohorte.kpis``), each generated
+    from its one definition."""
+    from kohorte import filters, kpis
+
+    values = filters.macro_sql()
+    values["whole_programme_args"] = ", ".join("null" for _ in filters.DIMENSIONS)
+    values["kpi_selects"] = kpis.kpi_selects()
+    values["median_kpis"] = ", ".join(f"'{k.id}'" for k in kpis.CATALOGUE if k.unit == "days")
+    return values
+
+
+def render(sql: str) -> str:
+    """A mart's SQL with its ``{placeholders}`` filled (see ``template_values``)."""
+    for name, value in template_values().items():
+        sql = sql.replace("{" + name + "}", value)
+    return sql
+
+
 def _sql_files(folder: Path) -> list[tuple[str, str]]:
     """(name, sql) of a layer's files, ordered so that each runs after what it references."""
-    files = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.sql"))}
+    files = {p.stem: render(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.sql"))}
     layer = folder.name
     graph = {
         name: {ref for ref in re.findall(rf"\b{layer}\.(\w+)", sql) if ref != name and ref in files}
@@ -231,13 +251,18 @@ def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def _as_of(con: duckdb.DuckDBPyConnection, load_date: dt.date) -> dt.date:
-    """The data's as-of date: the latest event date delivered, never after the load date."""
+    """The data's as-of date: the latest date of any kind delivered (participations,
+    sessions, activities, outcomes, follow-ups), never after the load date. Every mart
+    ignores what lies after it (``marts.fenster``)."""
     latest = scalar(
         con,
         """select greatest(
             (select max(datum) from raw.anwesenheit),
             (select max(datum) from raw.aktivitaeten),
-            (select max(greatest(eintritt, coalesce(austritt, eintritt))) from raw.teilnehmende)
+            (select max(datum) from raw.ergebnisse),
+            (select max(stichtag) from raw.verbleib),
+            (select max(greatest(eintritt, coalesce(austritt, eintritt)))
+             from raw.teilnehmende)
         )""",
     )
     return min(latest, load_date) if latest else load_date

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from kohorte.cli import app
@@ -21,7 +22,8 @@ def test_kpis_json_from_the_published_warehouse(sample_settings, monkeypatch):
     ids = [k["id"] for k in payload["kpis"]]
     assert "integrationsquote" in ids and len(ids) == len(CATALOGUE)
     rate = next(k for k in payload["kpis"] if k["id"] == "integrationsquote")
-    assert rate["value"] == round(rate["numerator"] / rate["denominator"], 4)
+    assert rate["value"] == pytest.approx(rate["numerator"] / rate["denominator"])
+    assert rate["state"] == "shown" and rate["suppressed"] is False
 
 
 def test_kpis_human_output_is_german(sample_settings, monkeypatch):

@@ -84,7 +84,7 @@ def test_a_new_publish_shows_without_a_restart(settings):
     at = _run()
     dropout = next(m.value for m in at.metric if m.label == "Abbruchquote")
     # 1 of 7 exits (tests/fixtures/kpi/README.md): one person, so the rate is not shown
-    assert dropout == "–"
+    assert dropout == "<3"
     assert any(c.value == "nicht angezeigt: weniger als 3 Fälle" for c in at.caption)
     assert next(m.value for m in at.metric if m.label == "Aktive Teilnehmende") == "<3"
     (settings.inbox / "teilnehmende_20260630_korrektur.csv").write_text(

@@ -63,10 +63,32 @@ def test_every_code_of_the_contract_has_a_label_in_both_languages():
 
 def test_every_kpi_explains_itself_in_english_too():
     for kpi in kpis.CATALOGUE:
-        parts = ["numerator", "window"] + (["denominator"] if kpi.unit != "count" else [])
+        parts = ["label", "numerator", "window"] + (["denominator"] if kpi.unit != "count" else [])
         for part in parts:
-            assert (kpi.id, part) in kpis.ENGLISH, (kpi.id, part)
-        assert kpi.text("numerator", "de") == kpi.numerator
+            assert kpi.text(part, "en") and kpi.text(part, "de"), (kpi.id, part)
+        assert kpi.text("label", "en") != kpi.text("label", "de")
+
+
+def test_each_kpi_has_exactly_one_definition():
+    """The KPIs' SQL, monthly rates, labels and docs come from kohorte/kpis.py: no SQL
+    file, page or module names a KPI by its id, and the generated SQL holds each one's
+    measure once."""
+    from kohorte import warehouse
+
+    generated = warehouse.render((ROOT / "sql" / "marts" / "kennzahlen.sql").read_text())
+    sources = [
+        *ROOT.glob("sql/**/*.sql"),
+        *ROOT.glob("dashboard/**/*.py"),
+        *(p for p in ROOT.glob("kohorte/**/*.py") if p.name != "kpis.py"),
+        *ROOT.glob("flows/*.py"),
+    ]
+    for kpi in kpis.CATALOGUE:
+        assert generated.count(f"'{kpi.id}' as kennzahl") == 1, kpi.id
+        named = [p.name for p in sources if kpi.id in p.read_text(encoding="utf-8")]
+        assert not named, (kpi.id, named)
+    docs = (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
+    for kpi in kpis.CATALOGUE:
+        assert f"`{kpi.id}`" in docs and kpi.de.numerator in docs
 
 
 def test_the_systemd_units_verify_and_run_commands_that_exist(tmp_path):

@@ -18,6 +18,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No data published yet. Run `make run` or `kohorte load`.",
     },
     "of": {"de": "von", "en": "of"},
+    "nothing_to_count": {
+        "de": "keine Fälle in dieser Auswahl",
+        "en": "no cases in this selection",
+    },
     "points": {"de": "Pp.", "en": "pp"},
     "kpi": {"de": "Kennzahl", "en": "KPI"},
     "more_kpis": {"de": "Ergebnisse und Aktivitäten", "en": "Outcomes and activities"},

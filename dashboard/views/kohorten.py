@@ -128,13 +128,13 @@ def _participants(version: str, selection) -> None:
             "austrittsgrund": "col_exit_reason",
             "coach": "coach",
             "standort": "site",
-            "anwesenheitsquote": "attendance_rate",
+            "anwesenheit_anteil": "attendance_rate",
             "bewerbungen": "col_applications",
             "vorstellungsgespraeche": "col_interviews",
             "erste_integration_datum": "col_first_integration",
             "erste_integration_art": "col_integration_kind",
         },
-        percents={"anwesenheitsquote"},
+        percents={"anwesenheit_anteil"},
         codes={"austrittsgrund", "erste_integration_art"},
     )
 

@@ -17,7 +17,7 @@ LIST_COLUMNS = {
     "austritt": "col_exit",
     "austrittsgrund": "col_exit_reason",
     "coach": "coach",
-    "anwesenheitsquote": "attendance_rate",
+    "anwesenheit_anteil": "attendance_rate",
     "bewerbungen": "col_applications",
     "erste_integration_datum": "col_first_integration",
 }
@@ -84,7 +84,7 @@ else:
 people = data.participations(version, selection)
 st.caption(t("people_hint"))
 event = show_table(
-    people, LIST_COLUMNS, percents={"anwesenheitsquote"}, select=True, codes=CODE_COLUMNS
+    people, LIST_COLUMNS, percents={"anwesenheit_anteil"}, select=True, codes=CODE_COLUMNS
 )
 if event is not None and event.selection.rows:
     pid = people.iloc[event.selection.rows[0]]["pid"]

@@ -11,42 +11,16 @@ from dashboard import charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
-from kohorte import disclosure, fmt
+from kohorte import cards, disclosure, fmt
 from kohorte.filters import Filters
-from kohorte.kpis import BY_ID
+from kohorte.kpis import BY_ID, MONTHLY
 
 CARDS_PER_ROW = 4
 CARD_HEIGHT = 180  # equal cards, with room for value, trend and detail line
 
 
 def _label(kpi_id: str) -> str:
-    kpi = BY_ID[kpi_id]
-    return kpi.label_de if lang() == "de" else kpi.label_en
-
-
-def _value(row: dict, threshold: int) -> str:
-    """The card's value, or the small-count label when it must not be shown."""
-    if row["einheit"] == "days":
-        if not row["nenner"]:
-            return "–"
-        if disclosure.is_small(row["nenner"], threshold):
-            return f"<{threshold}"
-        if row["zaehler"] is None or pd.isna(row["zaehler"]):
-            return t("not_reached")
-        return t("days_value", n=fmt.number(row["zaehler"], lang()))
-    if row["einheit"] == "rate":
-        rate = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
-        return fmt.percent(rate, lang())
-    if row["einheit"] == "ratio":
-        ratio = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
-        return fmt.number(ratio, lang(), 1)
-    if disclosure.is_small(row["zaehler"], threshold):
-        return f"<{threshold}"
-    return fmt.number(row["zaehler"], lang())
-
-
-# For these KPIs a rise is bad news; st.metric shows their increase in red.
-LOWER_IS_BETTER = {"abbruchquote", "unentschuldigt_quote", "tage_bis_integration"}
+    return BY_ID[kpi_id].label(lang())
 
 
 def _signed(change: float, suffix: str, places: int = 0) -> str:
@@ -57,46 +31,47 @@ def _signed(change: float, suffix: str, places: int = 0) -> str:
     return f"{sign}{text} {suffix}"
 
 
-def _delta(row: dict, threshold: int) -> str | None:
-    """Change against the same window a year earlier, when both values may be shown and the
-    programme already ran through the whole earlier window."""
-    if not row["vorjahr_vollstaendig"]:
+def _delta(card: cards.Card) -> str | None:
+    """Change against the same window a year earlier, where the read layer allows it."""
+    if card.change is None:
         return None
-    if row["einheit"] == "days":
-        now, before = row["zaehler"], row["vorjahr_zaehler"]
-        observed = (row["nenner"], row["vorjahr_nenner"])
-        if any(disclosure.is_small(n, threshold) for n in observed):
-            return None
-        if pd.isna(now) or pd.isna(before):
-            return None
-        return _signed(now - before, f"{t('days_delta')} {t('vs_last_year')}")
-    if row["einheit"] in ("rate", "ratio"):
-        now = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
-        before = disclosure.protect_rate(row["vorjahr_zaehler"], row["vorjahr_nenner"], threshold)
-        if now is None or before is None:
-            return None
-        if row["einheit"] == "ratio":
-            return _signed(now - before, t("vs_last_year"), 1)
-        return _signed((now - before) * 100, f"{t('points')} {t('vs_last_year')}", 1)
-    now, before = row["zaehler"], row["vorjahr_zaehler"]
-    if before is None or any(disclosure.is_small(v, threshold) for v in (now, before)):
-        return None
-    return _signed(now - before, t("vs_last_year"))
+    if card.kpi.unit == "days":
+        return _signed(card.change, f"{t('days_delta')} {t('vs_last_year')}")
+    if card.kpi.unit == "ratio":
+        return _signed(card.change, t("vs_last_year"), 1)
+    if card.kpi.unit == "rate":
+        return _signed(card.change * 100, f"{t('points')} {t('vs_last_year')}", 1)
+    return _signed(card.change, t("vs_last_year"))
 
 
-def _window(row: dict) -> str:
-    return f"{fmt.date(row['fenster_von'], lang())} – {fmt.date(row['fenster_bis'], lang())}"
+def _window(card: cards.Card) -> str:
+    return f"{fmt.date(card.window_start, lang())} – {fmt.date(card.window_end, lang())}"
 
 
-def _help(row: dict) -> str:
-    kpi = BY_ID[row["kennzahl"]]
+def _help(card: cards.Card) -> str:
+    kpi = card.kpi
     parts = [
-        f"**{t('window')}:** {_window(row)} ({kpi.text('window', lang())})",
+        f"**{t('window')}:** {_window(card)} ({kpi.text('window', lang())})",
         f"**{t('numerator')}:** {kpi.text('numerator', lang())}",
     ]
     if kpi.unit in ("rate", "ratio"):
         parts.append(f"**{t('denominator')}:** {kpi.text('denominator', lang())}")
     return "  \n".join(parts)
+
+
+def _detail(card: cards.Card, threshold: int) -> str | None:
+    """The line under a card's value: counts behind a rate, why a value is missing."""
+    if card.state == cards.HIDDEN:
+        return t("suppressed", n=threshold)
+    if card.state == cards.EMPTY:
+        return t("nothing_to_count")
+    if card.kpi.unit == "days" and card.denominator is not None:
+        return t("observed", n=fmt.number(card.denominator, lang()))
+    if card.numerator is not None:
+        return (
+            f"{fmt.number(card.numerator, lang())} {t('of')} {fmt.number(card.denominator, lang())}"
+        )
+    return None
 
 
 @st.fragment(run_every="60s")
@@ -111,17 +86,17 @@ def kpi_cards(selection: Filters) -> None:
         f"{t('as_of')}: **{fmt.date(info['as_of'], lang())}** · {t('last_load')}: "
         f"{fmt.datetime(info['built_at'], lang())}"
     )
-    rows = data.kpis(version, selection).to_dict("records")
+    shown = data.kpis(version, selection)
     threshold = data.min_count()
-    _cards([r for r in rows if BY_ID[r["kennzahl"]].section == "kern"], threshold)
+    _cards([c for c in shown if c.kpi.section == "kern"], threshold)
     st.subheader(t("more_kpis"))
-    _cards([r for r in rows if BY_ID[r["kennzahl"]].section != "kern"], threshold)
+    _cards([c for c in shown if c.kpi.section != "kern"], threshold)
     download_buttons(
         pd.DataFrame(
             {
-                t("kpi"): [_label(row["kennzahl"]) for row in rows],
-                t("value"): [_value(row, threshold) for row in rows],
-                t("window"): [_window(row) for row in rows],
+                t("kpi"): [c.kpi.label(lang()) for c in shown],
+                t("value"): [fmt.card_value(c, threshold, lang()) for c in shown],
+                t("window"): [_window(c) for c in shown],
             }
         ),
         "kennzahlen",
@@ -131,44 +106,25 @@ def kpi_cards(selection: Filters) -> None:
         st.warning(t("warnings", n=int(info["warnungen"])))
 
 
-def _cards(rows: list[dict], threshold: int) -> None:
+def _cards(shown: list[cards.Card], threshold: int) -> None:
     """KPI cards, four to a row, each with its detail line inside the card."""
-    for start in range(0, len(rows), CARDS_PER_ROW):
-        cards = rows[start : start + CARDS_PER_ROW]
-        for column, row in zip(st.columns(CARDS_PER_ROW), cards, strict=False):
-            detail = None
-            shown = disclosure.protect_rate(row["zaehler"], row["nenner"], threshold)
-            if row["einheit"] == "days":
-                detail = (
-                    None
-                    if disclosure.is_small(row["nenner"], threshold)
-                    else t("observed", n=fmt.number(row["nenner"], lang()))
-                )
-            elif row["einheit"] == "rate" and shown is None:
-                detail = t("suppressed", n=threshold)
-            elif row["einheit"] == "rate" and row["nenner"]:
-                detail = (
-                    f"{fmt.number(row['zaehler'], lang())} {t('of')} "
-                    f"{fmt.number(row['nenner'], lang())}"
-                )
-            card = column.container(border=True, height=CARD_HEIGHT)
-            delta = _delta(row, threshold)
+    for start in range(0, len(shown), CARDS_PER_ROW):
+        row = shown[start : start + CARDS_PER_ROW]
+        for column, card in zip(st.columns(CARDS_PER_ROW), row, strict=False):
+            box = column.container(border=True, height=CARD_HEIGHT)
+            delta = _delta(card)
             unchanged = delta is not None and delta.startswith("±")
-            if unchanged:
-                colour = "off"
-            elif row["kennzahl"] in LOWER_IS_BETTER:
-                colour = "inverse"
-            else:
-                colour = "normal"
-            card.metric(
-                _label(row["kennzahl"]),
-                _value(row, threshold),
+            # a rise of a lower-is-better KPI is red; counts of events stay neutral
+            colour = {True: "normal", False: "inverse", None: "off"}[card.kpi.higher_is_better]
+            box.metric(
+                card.kpi.label(lang()),
+                fmt.card_value(card, threshold, lang()),
                 delta=delta,
-                delta_color=colour,
+                delta_color="off" if unchanged else colour,
                 delta_arrow="off" if unchanged else "auto",
-                help=_help(row),
+                help=_help(card),
             )
-            card.caption(detail or "&nbsp;")
+            box.caption(_detail(card, threshold) or "&nbsp;")
 
 
 def trends(selection: Filters) -> None:
@@ -206,14 +162,7 @@ def _entries_exits(version: str, start: dt.date, selection: Filters) -> None:
     st.caption(t("line_is_active") + " · " + t("small_counts", n=data.min_count()))
 
 
-RATES = (
-    "integrationsquote",
-    "beschaeftigt_bei_austritt",
-    "verbleibsquote_6m",
-    "anwesenheitsquote",
-    "abbruchquote",
-    "unentschuldigt_quote",
-)
+RATES = tuple(kpi.id for kpi in MONTHLY)
 
 
 def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:

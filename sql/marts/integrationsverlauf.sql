@@ -76,11 +76,9 @@ final as (
         unter_risiko,
         ereignisse,
         zensiert,
-        -- the product of the factors so far; a factor of 0 ends the curve at 1
-        case
-            when min(faktor) over w = 0 then 1.0
-            else 1 - exp(sum(ln(faktor)) over w)
-        end as anteil_integriert
+        -- the product of the factors so far, rounded to 12 places so that exactly one
+        -- half is 0.5 (the median's test)
+        round(1 - product(faktor) over w, 12) as anteil_integriert
     from steps
     window w as (
         partition by kohorte order by tage

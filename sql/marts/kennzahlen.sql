@@ -4,29 +4,32 @@
 -- "12 months" means (stichtag - 12 months, stichtag]. The baseline uses today's data,
 -- so late deliveries and follow-ups improve it rather than freeze an old, partial view.
 --
--- One definition serves both uses: the table macro kennzahlen_fuer() computes the KPIs for
--- a selection of participations (marts.auswahl, the dashboard's filters), and the mart
+-- The KPIs themselves (all_kpis) are generated from their one definition each in
+-- kohorte/kpis.py; this template holds what they share: the selection, the periods, the
+-- facts and the Kaplan-Meier curve. The table macro kennzahlen_fuer() computes them for a
+-- selection of participations (marts.auswahl, the dashboard's filters), and the mart
 -- marts.kennzahlen is the same macro for the whole programme.
-create or replace macro marts.kennzahlen_fuer(
-    p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb
-) as table
+create or replace macro marts.kennzahlen_fuer({filter_params}) as table
 with
 
 teilnahmen as (
-    select * from marts.auswahl(p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb)
+    select * from marts.auswahl({filter_params})
 ),
 
--- the selection's people first: the date-range test below then meets only their outcomes
-personen as (
-    select distinct pid from teilnahmen
+-- the participation-months of the selection: the sessions, activities and outcomes its
+-- participations own
+monate as (
+    select m.*
+    from marts.teilnahme_monate as m
+    semi join teilnahmen as t on t.teilnahme_id = m.teilnahme_id
+    where m.periode is not null
 ),
 
 -- persons retention deleted, by month of first entry and of first integration; only the
 -- whole programme includes them, a filtered view covers retained people only
 archiv_personen as (
     select * from meta.archiv_personen
-    where p_von is null and p_bis is null and p_standort is null and p_coach is null
-        and p_kohorte is null and p_geschlecht is null and p_lzb is null
+    where {whole_programme}
 ),
 
 build as (
@@ -56,141 +59,6 @@ archiv_stand as (
     from periods as p
     left join archiv_personen as a on a.monat <= p.stichtag
     group by p.periode
-),
-
--- outcomes in the window of one of the person's participations
-outcomes as (
-    select e.*
-    from staging.stg_ergebnisse as e
-    semi join personen as p on p.pid = e.pid
-    where exists (
-        select 1 from teilnahmen as t
-        where t.pid = e.pid
-            and e.datum between t.eintritt and coalesce(t.austritt + interval 28 day, e.datum)
-    )
-),
-
--- sessions and activities of the selection, summed per period: the event groups of
--- marts.ereignis_summen with at least one selected participation
-gewaehlte_gruppen as (
-    select distinct g.gruppe
-    from marts.ereignis_gruppen as g
-    semi join teilnahmen as t on t.teilnahme_id = g.teilnahme_id
-),
-
-ereignis_summen as (
-    select
-        p.periode,
-        coalesce(sum(e.termine), 0) as termine,
-        coalesce(sum(e.stunden), 0) as stunden,
-        coalesce(sum(e.unentschuldigt), 0) as unentschuldigt,
-        coalesce(sum(e.bewerbungen), 0) as bewerbungen,
-        coalesce(sum(e.vorstellungsgespraeche), 0) as vorstellungsgespraeche,
-        coalesce(sum(e.arbeitgeberkontakte), 0) as arbeitgeberkontakte
-    from periods as p
-    left join (
-        select s.*
-        from marts.ereignis_summen as s
-        semi join gewaehlte_gruppen as g on g.gruppe = s.gruppe
-    ) as e on e.periode = p.periode
-    group by p.periode
-),
-
-kpis as (
-    select
-        p.periode,
-        'aktive_teilnehmende' as kennzahl,
-        count(t.teilnahme_id) as zaehler,
-        null::bigint as nenner,
-        p.stichtag as fenster_von
-    from periods as p
-    left join teilnahmen as t
-        on t.eintritt <= p.stichtag and coalesce(t.austritt, p.stichtag) >= p.stichtag
-    group by all
-
-    union all
-    select p.periode, 'eintritte_12m', count(t.teilnahme_id), null, p.window_start
-    from periods as p
-    left join teilnahmen as t on t.eintritt > p.window_start and t.eintritt <= p.stichtag
-    group by all
-
-    union all
-    select p.periode, 'austritte_12m', count(t.teilnahme_id), null, p.window_start
-    from periods as p
-    left join teilnahmen as t on t.austritt > p.window_start and t.austritt <= p.stichtag
-    group by all
-
-    union all
-    -- exits whose 28-day window closed in the 12 months: integrated within it, and (ESF
-    -- "upon leaving") employed by their last outcome in it
-    select
-        p.periode,
-        k.kennzahl,
-        count(t.teilnahme_id) filter (
-            where case k.kennzahl
-                when 'integrationsquote' then t.integriert_bis_28_tage
-                else t.beschaeftigt_bei_austritt
-            end
-        ),
-        count(t.teilnahme_id),
-        (p.window_start - interval 28 day)::date
-    from periods as p
-    cross join (values ('integrationsquote'), ('beschaeftigt_bei_austritt')) as k(kennzahl)
-    left join teilnahmen as t
-        on t.austritt + interval 28 day > p.window_start
-        and t.austritt + interval 28 day <= p.stichtag
-    group by all
-
-    union all
-    -- persons (not participations) with an integration since the programme started
-    select
-        p.periode,
-        'in_arbeit_seit_start',
-        count(distinct t.pid) filter (where t.erste_integration_datum <= p.stichtag)
-            + any_value(a.integriert),
-        count(distinct t.pid) + any_value(a.eingetreten),
-        (select min(eintritt) from teilnahmen)
-    from periods as p
-    inner join archiv_stand as a using (periode)
-    left join teilnahmen as t on t.eintritt <= p.stichtag
-    group by all
-
-    union all
-    select
-        p.periode,
-        'anwesenheitsquote',
-        e.stunden,
-        e.termine * b.session_hours,
-        p.window_start
-    from periods as p
-    cross join build as b
-    inner join ereignis_summen as e using (periode)
-
-    union all
-    select
-        p.periode,
-        'abbruchquote',
-        count(t.teilnahme_id) filter (where t.austrittsgrund = 'abbruch'),
-        count(t.teilnahme_id),
-        p.window_start
-    from periods as p
-    left join teilnahmen as t on t.austritt > p.window_start and t.austritt <= p.stichtag
-    group by all
-
-    union all
-    -- Eingliederungsquote-style: exits whose follow-up came due in the 12 months;
-    -- a missing follow-up counts as not employed
-    select
-        p.periode,
-        'verbleibsquote_6m',
-        count(t.teilnahme_id) filter (where t.verbleib_beschaeftigt),
-        count(t.teilnahme_id),
-        (p.window_start - interval 6 month)::date
-    from periods as p
-    left join teilnahmen as t
-        on t.austritt + interval 6 month > p.window_start
-        and t.austritt + interval 6 month <= p.stichtag
-    group by all
 ),
 
 -- time to first integration (Kaplan-Meier) of the participations entering in the window,
@@ -223,102 +91,21 @@ km_steps as (
     group by periode, tage
 ),
 
+-- the product of the factors so far, rounded to 12 places: a curve that reaches exactly
+-- one half stores 0.5, not 0.4999999999999999
 km_survival as (
     select
         periode,
         tage,
-        case
-            when min(faktor) over w = 0 then 0.0
-            else exp(sum(ln(faktor)) over w)
-        end as ueberlebend
+        round(product(faktor) over w, 12) as ueberlebend
     from km_steps
     window w as (
         partition by periode order by tage rows between unbounded preceding and current row
     )
 ),
 
-outcome_kpis as (
-    -- K2: integrations, at most one per person and calendar month
-    select
-        p.periode,
-        'integrationen_k2',
-        count(distinct (o.pid, date_trunc('month', o.datum))) filter (
-            where o.art in ('svb_beschaeftigung', 'ausbildung', 'selbststaendigkeit')
-        ),
-        null,
-        p.window_start
-    from periods as p
-    left join outcomes as o on o.datum > p.window_start and o.datum <= p.stichtag
-    group by all
-
-    union all
-    select
-        p.periode,
-        k.kennzahl,
-        count(o.pid) filter (where o.art = k.art),
-        null,
-        p.window_start
-    from periods as p
-    cross join (
-        values
-            ('minijobs_12m', 'minijob'),
-            ('gefoerderte_12m', 'gefoerderte_beschaeftigung'),
-            ('praktika_12m', 'praktikum'),
-            ('weiterbildungen_12m', 'weiterbildung')
-    ) as k(kennzahl, art)
-    left join outcomes as o on o.datum > p.window_start and o.datum <= p.stichtag
-    group by all
-
-    union all
-    -- per participant-week: three scheduled sessions make one week of participation
-    select
-        p.periode,
-        k.kennzahl,
-        case k.kennzahl
-            when 'bewerbungen_je_woche' then e.bewerbungen
-            when 'vorstellungsgespraeche_je_woche' then e.vorstellungsgespraeche
-            else e.arbeitgeberkontakte
-        end,
-        e.termine / 3,
-        p.window_start
-    from periods as p
-    inner join ereignis_summen as e using (periode)
-    cross join (
-        values
-            ('bewerbungen_je_woche'),
-            ('vorstellungsgespraeche_je_woche'),
-            ('arbeitgeberkontakte_je_woche')
-    ) as k(kennzahl)
-
-    union all
-    -- median days to first integration: the first day the curve reaches one half;
-    -- null while it has not (the denominator is the number of participations observed)
-    select
-        p.periode,
-        'tage_bis_integration',
-        (
-            select min(s.tage) from km_survival as s
-            where s.periode = p.periode and s.ueberlebend <= 0.5
-        ),
-        (select count(*) from km_observed as o where o.periode = p.periode),
-        p.window_start
-    from periods as p
-
-    union all
-    select
-        p.periode,
-        'unentschuldigt_quote',
-        e.unentschuldigt,
-        e.termine,
-        p.window_start
-    from periods as p
-    inner join ereignis_summen as e using (periode)
-),
-
 all_kpis as (
-    select * from kpis
-    union all
-    select * from outcome_kpis
+    {kpi_selects}
 ),
 
 final as (
@@ -329,7 +116,7 @@ final as (
         k.nenner::decimal(18, 4) as nenner,
         -- a median is a value of its own, not a share of its denominator
         case
-            when k.kennzahl <> 'tage_bis_integration' and k.nenner > 0
+            when k.kennzahl not in ({median_kpis}) and k.nenner > 0
                 then round(k.zaehler / k.nenner, 4)
         end as quote,
         k.fenster_von::date as fenster_von,
@@ -341,4 +128,4 @@ final as (
 select * from final;
 
 create or replace table marts.kennzahlen as
-select * from marts.kennzahlen_fuer(null, null, null, null, null, null, null);
+select * from marts.kennzahlen_fuer({whole_programme_args});

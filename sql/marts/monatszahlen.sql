@@ -8,25 +8,22 @@
 -- For the whole programme (no filter) the figures of participations that retention has
 -- deleted are added from meta.archiv_monatszahlen, so the totals stay as published; a
 -- filtered view covers the retained participations only.
-create or replace macro marts.monatszahlen_fuer(
-    p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb
-) as table
+create or replace macro marts.monatszahlen_fuer({filter_params}) as table
 with
 
 teilnahmen as (
-    select * from marts.auswahl(p_von, p_bis, p_standort, p_coach, p_kohorte, p_geschlecht, p_lzb)
+    select * from marts.auswahl({filter_params})
 ),
 
 alle as (
     select * from marts.teilnahmen
 ),
 
--- sessions of the selection: the event groups of marts.ereignis_summen with at least
--- one selected participation (see there)
-gewaehlte_gruppen as (
-    select distinct g.gruppe
-    from marts.ereignis_gruppen as g
-    semi join teilnahmen as t on t.teilnahme_id = g.teilnahme_id
+-- sessions of the selection: the months of its participations (the events each owns)
+monate as (
+    select m.*
+    from marts.teilnahme_monate as m
+    semi join teilnahmen as t on t.teilnahme_id = m.teilnahme_id
 ),
 
 build as (
@@ -36,8 +33,7 @@ build as (
 archiv as (
     select *
     from meta.archiv_monatszahlen
-    where p_von is null and p_bis is null and p_standort is null and p_coach is null
-        and p_kohorte is null and p_geschlecht is null and p_lzb is null
+    where {whole_programme}
 ),
 
 -- the months of the whole programme, so a selection gets the same x-axis
@@ -92,9 +88,8 @@ attendance as (
         sum(e.termine) * any_value(b.session_hours) as stunden_geplant,
         sum(e.unentschuldigt) as termine_unentschuldigt,
         sum(e.termine) as termine
-    from marts.ereignis_summen as e
+    from monate as e
     cross join build as b
-    semi join gewaehlte_gruppen as g on g.gruppe = e.gruppe
     where e.termine > 0  -- months with activities only have no attendance row
     group by 1
 ),
@@ -157,4 +152,4 @@ select * from final
 order by monat;
 
 create or replace table marts.monatszahlen as
-select * from marts.monatszahlen_fuer(null, null, null, null, null, null, null);
+select * from marts.monatszahlen_fuer({whole_programme_args});

@@ -1,5 +1,6 @@
--- One row per participation with everything the KPIs need: attendance, first integration,
--- follow-up. Outcomes and sessions belong to the participation whose window holds them.
+-- One row per participation with everything the KPIs need (the facts at participation
+-- grain): attendance, activities, first integration, follow-up. Each event counts for the
+-- participation that owns it (marts.fenster), so every sum over a selection adds up.
 create or replace table marts.teilnahmen as
 with
 
@@ -7,20 +8,13 @@ teilnahmen as (
     select * from staging.stg_teilnehmende
 ),
 
-anwesenheit as (
-    select * from staging.stg_anwesenheit
+fenster as (
+    select * from marts.fenster
 ),
 
-ergebnisse as (
-    select * from staging.stg_ergebnisse
-),
-
-verbleib as (
-    select * from staging.stg_verbleib
-),
-
-aktivitaeten as (
-    select * from staging.stg_aktivitaeten
+-- events with the participation that owns them (the rule of marts.fenster)
+ereignisse as (
+    select * from marts.ereignisse where teilnahme_id is not null
 ),
 
 build as (
@@ -28,94 +22,72 @@ build as (
 ),
 
 windows as (
-    -- a person's next participation closes the window of the previous one
-    select
-        t.*,
-        lead(t.eintritt) over (partition by t.pid order by t.eintritt) as naechster_eintritt,
-        t.pid || '-' || strftime(t.eintritt, '%Y%m%d') as teilnahme_id
+    select t.*, f.teilnahme_id
     from teilnahmen as t
+    inner join fenster as f on f.pid = t.pid and f.eintritt = t.eintritt
 ),
 
 sessions as (
     select
-        w.teilnahme_id,
+        teilnahme_id,
         count(*) as termine,
-        count(*) filter (where a.status = 'anwesend') as termine_anwesend,
-        count(*) filter (where a.status = 'entschuldigt') as termine_entschuldigt,
-        count(*) filter (where a.status = 'unentschuldigt') as termine_unentschuldigt,
-        sum(a.stunden) as stunden_anwesend
-    from windows as w
-    inner join anwesenheit as a
-        on a.pid = w.pid
-        and a.datum >= w.eintritt
-        and a.datum <= coalesce(w.austritt, a.datum)
-        and a.datum < coalesce(w.naechster_eintritt, date '9999-12-31')
-    group by w.teilnahme_id
+        count(*) filter (where art = 'anwesend') as termine_anwesend,
+        count(*) filter (where art = 'entschuldigt') as termine_entschuldigt,
+        count(*) filter (where art = 'unentschuldigt') as termine_unentschuldigt,
+        sum(wert) as stunden_anwesend
+    from ereignisse
+    where quelle = 'anwesenheit'
+    group by teilnahme_id
 ),
 
 activities as (
     select
-        w.teilnahme_id,
-        coalesce(sum(a.anzahl) filter (where a.art = 'bewerbung'), 0) as bewerbungen,
-        coalesce(sum(a.anzahl) filter (where a.art = 'vorstellungsgespraech'), 0)
+        teilnahme_id,
+        coalesce(sum(wert) filter (where art = 'bewerbung'), 0) as bewerbungen,
+        coalesce(sum(wert) filter (where art = 'vorstellungsgespraech'), 0)
             as vorstellungsgespraeche,
-        coalesce(sum(a.anzahl) filter (where a.art = 'arbeitgeberkontakt'), 0)
-            as arbeitgeberkontakte,
-        coalesce(sum(a.anzahl) filter (where a.art = 'beratung'), 0) as beratungen
-    from windows as w
-    inner join aktivitaeten as a
-        on a.pid = w.pid
-        and a.datum >= w.eintritt
-        and a.datum <= coalesce(w.austritt, a.datum)
-        and a.datum < coalesce(w.naechster_eintritt, date '9999-12-31')
-    group by w.teilnahme_id
+        coalesce(sum(wert) filter (where art = 'arbeitgeberkontakt'), 0) as arbeitgeberkontakte,
+        coalesce(sum(wert) filter (where art = 'beratung'), 0) as beratungen
+    from ereignisse
+    where quelle = 'aktivitaet'
+    group by teilnahme_id
 ),
 
-integrations as (
-    -- K2 integration: work subject to social insurance, apprenticeship, self-employment,
-    -- starting between entry and 28 days after leaving (ESF "upon leaving" window)
+outcomes as (
     select
-        w.teilnahme_id,
-        arg_min(e.art, e.datum) as erste_integration_art,
-        min(e.datum) as erste_integration_datum
-    from windows as w
-    inner join ergebnisse as e
-        on e.pid = w.pid
-        and e.datum >= w.eintritt
-        and e.datum <= coalesce(w.austritt + interval 28 day, e.datum)
-        and e.datum < coalesce(w.naechster_eintritt, date '9999-12-31')
-    where e.art in ('svb_beschaeftigung', 'ausbildung', 'selbststaendigkeit')
-    group by w.teilnahme_id
-),
-
-leaving as (
-    -- ESF "upon leaving": the last outcome between entry and 28 days after exit decides
-    select
-        w.teilnahme_id,
-        arg_max(e.art, e.datum) in (
-            'svb_beschaeftigung', 'selbststaendigkeit', 'minijob', 'gefoerderte_beschaeftigung'
-        ) as beschaeftigt_bei_austritt
-    from windows as w
-    inner join ergebnisse as e
-        on e.pid = w.pid
-        and e.datum between w.eintritt and w.austritt + interval 28 day
-        and e.datum < coalesce(w.naechster_eintritt, date '9999-12-31')
-    where w.austritt is not null
-    group by w.teilnahme_id
+        teilnahme_id,
+        -- the first integration; on one day, the first art by name (a fixed tie rule)
+        min(e.datum) filter (where e.ist_integration) as erste_integration_datum,
+        first(e.art order by e.datum, e.art) filter (where e.ist_integration)
+            as erste_integration_art,
+        -- ESF "upon leaving": the last outcome decides; outcomes on the same last day
+        -- count as employed if one of them is a job
+        first(e.ist_beschaeftigung order by e.datum desc, e.ist_beschaeftigung desc)
+            as letztes_ergebnis_beschaeftigung,
+        -- an internship or further training starting between entry and exit
+        count(*) filter (
+            where e.art in ('praktikum', 'weiterbildung') and e.datum <= f.austritt
+        ) > 0 as praktikum_oder_weiterbildung
+    from ereignisse as e
+    inner join fenster as f using (teilnahme_id)
+    where e.quelle = 'ergebnis'
+    group by teilnahme_id
 ),
 
 followups as (
-    -- the follow-up status closest to six months after leaving (150 to 210 days)
+    -- the follow-up nearest to six calendar months after exit; of two equally near, the
+    -- earlier one
     select
-        w.teilnahme_id,
-        arg_min(v.status, abs(datediff('day', w.austritt + interval 6 month, v.stichtag)))
-            as verbleib_status
-    from windows as w
-    inner join verbleib as v
-        on v.pid = w.pid
-        and v.stichtag between w.austritt + interval 150 day and w.austritt + interval 210 day
-    where w.austritt is not null
-    group by w.teilnahme_id
+        e.teilnahme_id,
+        first(e.art order by abs(datediff('day', w.austritt + interval 6 month, e.datum)), e.datum)
+            as verbleib_status,
+        first(e.ist_verbleib_beschaeftigt order by
+            abs(datediff('day', w.austritt + interval 6 month, e.datum)), e.datum)
+            as verbleib_beschaeftigt
+    from ereignisse as e
+    inner join windows as w on w.teilnahme_id = e.teilnahme_id
+    where e.quelle = 'verbleib'
+    group by e.teilnahme_id
 ),
 
 final as (
@@ -145,6 +117,9 @@ final as (
         coalesce(s.termine_unentschuldigt, 0) as termine_unentschuldigt,
         coalesce(s.stunden_anwesend, 0)::decimal(12, 2) as stunden_anwesend,
         (coalesce(s.termine, 0) * b.session_hours)::decimal(12, 2) as stunden_geplant,
+        -- attended share of this participation's planned hours (the KPI's rule, per row)
+        case when s.termine > 0 then s.stunden_anwesend / (s.termine * b.session_hours) end
+            as anwesenheit_anteil,
         coalesce(a.bewerbungen, 0) as bewerbungen,
         coalesce(a.vorstellungsgespraeche, 0) as vorstellungsgespraeche,
         coalesce(a.arbeitgeberkontakte, 0) as arbeitgeberkontakte,
@@ -161,18 +136,25 @@ final as (
         -- only a closed 28-day window gives a final verdict on integration
         w.austritt + interval 28 day <= b.as_of as integrationsfenster_geschlossen,
         -- exits only; null while the participation runs
-        case when w.austritt is not null then coalesce(l.beschaeftigt_bei_austritt, false) end
+        case when w.austritt is not null then coalesce(i.letztes_ergebnis_beschaeftigung, false) end
             as beschaeftigt_bei_austritt,
+        coalesce(i.praktikum_oder_weiterbildung, false) as praktikum_oder_weiterbildung,
         w.austritt + interval 6 month <= b.as_of as verbleib_faellig,
         f.verbleib_status,
-        coalesce(f.verbleib_status in ('svb_beschaeftigt', 'ausbildung', 'selbststaendig'), false)
-            as verbleib_beschaeftigt
+        coalesce(f.verbleib_beschaeftigt, false) as verbleib_beschaeftigt,
+        -- a person counts once among persons: at her first participation, and as in work
+        -- at the participation that owns her first integration
+        w.eintritt = min(w.eintritt) over (partition by w.pid) as erste_teilnahme_der_person,
+        coalesce(
+            i.erste_integration_datum
+            = min(i.erste_integration_datum) over (partition by w.pid),
+            false
+        ) as erste_integration_der_person
     from windows as w
     cross join build as b
     left join sessions as s on s.teilnahme_id = w.teilnahme_id
     left join activities as a on a.teilnahme_id = w.teilnahme_id
-    left join integrations as i on i.teilnahme_id = w.teilnahme_id
-    left join leaving as l on l.teilnahme_id = w.teilnahme_id
+    left join outcomes as i on i.teilnahme_id = w.teilnahme_id
     left join followups as f on f.teilnahme_id = w.teilnahme_id
 )
 

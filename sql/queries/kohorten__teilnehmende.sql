@@ -7,8 +7,7 @@ select
     t.austrittsgrund,
     t.coach,
     t.standort,
-    case when t.stunden_geplant > 0 then t.stunden_anwesend / t.stunden_geplant end
-        as anwesenheitsquote,
+    t.anwesenheit_anteil,
     t.bewerbungen,
     t.vorstellungsgespraeche,
     t.erste_integration_datum,

@@ -1,5 +1,5 @@
 -- access: participant
--- One person's participations.
+-- One person's participations within the selection (for a coach: her own only).
 select
     teilnahme_id,
     eintritt,
@@ -13,6 +13,6 @@ select
     erste_integration_datum,
     erste_integration_art,
     verbleib_status
-from marts.teilnahmen
+from marts.auswahl({filter_args})
 where pid = $pid
 order by eintritt

@@ -1,6 +1,12 @@
 -- access: participant
--- One person's events (sessions, activities, outcomes, follow-ups), oldest first.
-select datum, quelle, art, wert
-from marts.ereignisse
-where pid = $pid
-order by datum, quelle
+-- One person's events (sessions, activities, outcomes, follow-ups), oldest first: those
+-- that belong to a participation of the selection (for a coach: her own), and, without a
+-- coach in the selection, also those that belong to none.
+select e.datum, e.quelle, e.art, e.wert
+from marts.ereignisse as e
+where e.pid = $pid
+    and (
+        e.teilnahme_id in (select a.teilnahme_id from marts.auswahl({filter_args}) as a)
+        or (e.teilnahme_id is null and $coach::varchar is null)
+    )
+order by e.datum, e.quelle

@@ -19,6 +19,7 @@ select
     v.zaehler as vorjahr_zaehler,
     v.nenner as vorjahr_nenner,
     v.quote as vorjahr_quote,
+    (select count(*) from marts.auswahl({filter_args})) as auswahl_teilnahmen,
     -- a baseline is only meaningful if the programme ran through its whole window
     v.fenster_bis - interval 12 month >= (
         select least(min(eintritt), (select min(monat) from meta.archiv_personen))

@@ -18,13 +18,7 @@ quoten as (
     from monate as m
     cross join lateral (
         values
-            ('integrationsquote', m.austritte_integriert, m.austritte, m.austritte_fenster_offen),
-            ('beschaeftigt_bei_austritt', m.austritte_beschaeftigt, m.austritte,
-                m.austritte_fenster_offen),
-            ('verbleibsquote_6m', m.verbleib_beschaeftigt, m.austritte, m.verbleib_offen),
-            ('abbruchquote', m.abbrueche, m.austritte, 0),
-            ('anwesenheitsquote', m.stunden_anwesend, m.stunden_geplant, 0),
-            ('unentschuldigt_quote', m.termine_unentschuldigt, m.termine, 0)
+            {monthly_rates}
     ) as q(kennzahl, zaehler, nenner, offen)
 )
 

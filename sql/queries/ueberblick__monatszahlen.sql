@@ -4,9 +4,7 @@ select
     monat,
     eintritte,
     austritte,
-    aktive_am_monatsende,
-    case when stunden_geplant > 0 then stunden_anwesend / stunden_geplant end
-        as anwesenheitsquote
+    aktive_am_monatsende
 from marts.monatszahlen_fuer({filter_args})
 where monat >= $start
 order by monat
