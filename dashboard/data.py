@@ -181,9 +181,13 @@ def pseudonym_of(kundennummer: str) -> str:
     return pseudonym(load_settings().pseudonym_key(), kundennummer)
 
 
-def coaches(version: str, filters: Filters) -> pd.DataFrame:
-    """Caseload and outcomes per coach."""
-    return named(version, "coaches__uebersicht", filters)
+def coaches(version: str, filters: Filters) -> dict[str, list[cards.Card]]:
+    """The headline KPIs per coach: the same definitions and protection as the cards, one
+    selection per coach (the coach dimension's gate applies in the query layer)."""
+    from dataclasses import replace
+
+    names = named(version, "coaches__uebersicht", filters)["coach"]
+    return {name: kpis(version, replace(filters, coach=name)) for name in names}
 
 
 def coach_views() -> bool:

@@ -251,7 +251,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "sum(t.termine) * any_value(b.session_hours)",
         Texts(
             "Anwesenheitsquote",
-            "Anwesende Stunden (auch über der Terminlänge).",
+            "Anwesende Stunden, je Termin höchstens die Terminlänge.",
             "Geplante Stunden: Termine der Teilnahmen (auch entschuldigte) x Stunden je "
             "Termin (KOHORTE_SESSION_HOURS, Standard 3).",
             f"Termine in den {WINDOW_DE}",
@@ -260,7 +260,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         ),
         Texts(
             "Attendance rate",
-            "Hours attended (also above the session length).",
+            "Hours attended, at most the session length per session.",
             "Hours scheduled: sessions of participations (excused ones too) x hours per session.",
             f"Sessions in the {WINDOW_EN}",
             "Sessions outside every participation do not count; the data checks warn.",
@@ -657,8 +657,9 @@ def render_markdown() -> str:
         "  (on one day, the first kind by name); it belongs to the participation that owns it.",
         "- Follow-up: the one nearest to 6 calendar months after exit (exit + 6 months, e.g.",
         "  31.08. → 28.02.), within 150 to 210 days; of two equally near, the earlier one.",
-        "- Attended hours are counted as delivered, also above the session length; planned",
-        "  hours count every scheduled session, excused ones too, at `KOHORTE_SESSION_HOURS`.",
+        "- Attended hours count up to the session length (`KOHORTE_SESSION_HOURS`) per",
+        "  session, so the attendance rate never exceeds 100 %; planned hours count every",
+        "  scheduled session, excused ones too.",
         "- An activity without `anzahl` counts as 1 (the contract's default), also when the",
         "  column is there and the cell is empty.",
         "- Persons, not participations (`in_arbeit_seit_start`): a person counts at her first",

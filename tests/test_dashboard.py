@@ -217,13 +217,14 @@ def test_coach_page_protects_small_counts(kpi_env, monkeypatch):
     at.switch_page("views/coaches.py").run()
     _assert_ok(at)
     table = at.dataframe[0].value.set_index("Coach")
-    # hand-counted (tests/fixtures/kpi/README.md): Anja Krüger P1 P2 P5 P7, Jörg Weiß the rest
-    assert table.loc["Anja Krüger", "Teilnahmen"] == "4"
-    assert table.loc["Jörg Weiß", "Austritte (28-Tage-Fenster abgeschlossen)"] == "3"
-    # one active person (P5) and one integration each: hidden, and so are their partners
-    assert set(table["Aktive Teilnahmen"]) == {"<3"}
-    assert set(table["davon integriert"]) == {"<3"}
-    assert set(table["Integrationsquote"]) == {"–"}
+    # the same KPI definitions as the cards (tests/fixtures/kpi/README.md): Anja Krüger
+    # P1 P2 P5 P7, Jörg Weiß the rest; entries in the window 4 and 3 (P6 entered before)
+    assert table.loc["Anja Krüger", "Eintritte (12 Monate)"] == "4"
+    assert table.loc["Jörg Weiß", "Eintritte (12 Monate)"] == "3"
+    # one active person (P5): hidden, and so is Jörg's 0, whose complement is that one
+    assert set(table["Aktive Teilnehmende"]) == {"<3"}
+    # one integration of three closed windows each: hidden
+    assert set(table["Integrationsquote"]) == {"<3"}
 
 
 def test_coach_page_is_off_unless_switched_on(kpi_env, monkeypatch):

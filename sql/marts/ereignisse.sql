@@ -80,8 +80,12 @@ flagged as (
             'svb_beschaeftigung', 'selbststaendigkeit', 'minijob', 'gefoerderte_beschaeftigung'
         ) as ist_beschaeftigung,
         quelle = 'verbleib' and art in ('svb_beschaeftigt', 'ausbildung', 'selbststaendig')
-            as ist_verbleib_beschaeftigt
+            as ist_verbleib_beschaeftigt,
+        -- attended hours count up to the session length (a rate never exceeds 100 %)
+        case when quelle = 'anwesenheit' then least(wert, b.session_hours) end
+            as stunden_angerechnet
     from unioned
+    cross join (select session_hours::double as session_hours from meta.build) as b
 ),
 
 final as (

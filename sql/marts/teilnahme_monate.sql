@@ -45,7 +45,7 @@ final as (
         monat,
         periode,
         count(*) filter (where quelle = 'anwesenheit')::bigint as termine,
-        coalesce(sum(wert) filter (where quelle = 'anwesenheit'), 0)::decimal(14, 2) as stunden,
+        coalesce(sum(stunden_angerechnet), 0)::decimal(14, 2) as stunden,
         count(*) filter (where quelle = 'anwesenheit' and art = 'unentschuldigt')::bigint
             as unentschuldigt,
         coalesce(sum(wert) filter (where quelle = 'aktivitaet' and art = 'bewerbung'), 0)::bigint

@@ -34,7 +34,7 @@ sessions as (
         count(*) filter (where art = 'anwesend') as termine_anwesend,
         count(*) filter (where art = 'entschuldigt') as termine_entschuldigt,
         count(*) filter (where art = 'unentschuldigt') as termine_unentschuldigt,
-        sum(wert) as stunden_anwesend
+        sum(stunden_angerechnet) as stunden_anwesend
     from ereignisse
     where quelle = 'anwesenheit'
     group by teilnahme_id
