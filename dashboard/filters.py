@@ -29,9 +29,7 @@ def filter_bar(version: str) -> Filters:
         bis = last.date_input(t("entry_to"), value=current.bis, format="DD.MM.YYYY", key="f_to")
         cols = st.columns(5)
         standort = _select(cols[0], t("site"), options["standorte"], current.standort, "f_site")
-        coach = (
-            _select(cols[1], t("coach"), coaches, current.coach, "f_coach") if coaches else None
-        )
+        coach = _select(cols[1], t("coach"), coaches, current.coach, "f_coach") if coaches else None
         # newest first; entry months, then ISO entry weeks
         cohorts = options["kohorten"][::-1] + options["wochen"][::-1]
         kohorte = _select(cols[2], t("cohort_filter"), cohorts, current.kohorte, "f_cohort")

@@ -93,12 +93,12 @@ class Principal:
 
         for dimension in DIMENSIONS:
             value = getattr(filters, dimension.name)
-            if dimension.metadata["staff"] and value is not None:
-                if not self.may_filter_staff(value, coach_views):
-                    raise AccessDenied(
-                        "Auswertungen je Coach sind nur mit Zustimmung des Personalrats "
-                        "freigeschaltet (KOHORTE_COACH_VIEWS)"
-                    )
+            staff = dimension.metadata["staff"] and value is not None
+            if staff and not self.may_filter_staff(value, coach_views):
+                raise AccessDenied(
+                    "Auswertungen je Coach sind nur mit Zustimmung des Personalrats "
+                    "freigeschaltet (KOHORTE_COACH_VIEWS)"
+                )
         return filters
 
 

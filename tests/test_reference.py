@@ -214,7 +214,8 @@ def test_warehouse_equals_reference_and_partitions_add_up(files):
                     f"select distinct {column} from marts.teilnahmen"
                 ).fetchall()})
                 for name, column in (("standort", "standort"), ("coach", "coach"),
-                                     ("geschlecht", "geschlecht"), ("lzb", "langzeitleistungsbezug"))
+                                     ("geschlecht", "geschlecht"),
+                                     ("lzb", "langzeitleistungsbezug"))
             }  # fmt: skip
             for name, options in values.items():
                 sums: dict = {}
