@@ -32,8 +32,8 @@ def percent(value: float | None, lang: str = "de", decimals: int = 1) -> str:
 
 
 def date(value: dt.date | None, lang: str = "de") -> str:
-    """25.11.2026 (de); an em dash for a missing value."""
-    if value is None:
+    """25.11.2026 (de); an em dash for a missing value (None, NaT)."""
+    if value is None or value != value:  # NaT is not equal to itself
         return "–"
     return _format_date(value, DATE_PATTERNS[lang], locale=LOCALES[lang])
 
