@@ -93,6 +93,21 @@ def protect_total(total: float | None, threshold: int = DEFAULT_THRESHOLD) -> bo
     return is_small(total, threshold)
 
 
+def protect_steps(counts: list[float], threshold: int = DEFAULT_THRESHOLD) -> list[bool]:
+    """Which steps of a sequence shown together (a funnel) must be hidden: a small count,
+    and a step that differs from the last shown one by a small count (531 -> 529 would
+    reveal the 2 who dropped out). A hidden step is compared with no further step."""
+    hidden, last = [], None
+    for count in counts:
+        hide = is_small(count, threshold) or (
+            last is not None and is_small(abs(last - count), threshold)
+        )
+        hidden.append(hide)
+        if not hide:
+            last = count
+    return hidden
+
+
 def protect_rate(
     numerator: float | None, denominator: float | None, threshold: int = DEFAULT_THRESHOLD
 ) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kohorte import disclosure
 from kohorte.disclosure import is_small, protect_curve, protect_rate, protect_table
 
 TABLE = pd.DataFrame(
@@ -112,3 +113,11 @@ def test_curve_ends_where_fewer_than_the_threshold_are_at_risk():
 def test_missing_values_are_neither_small_nor_a_rate(missing):
     assert not is_small(missing)
     assert protect_rate(missing, 10) is None and protect_rate(5, missing) is None
+
+
+def test_funnel_steps_hide_small_drops():
+    """531 -> 529 reveals 2 who dropped out; the next step compares with 531 again."""
+    assert disclosure.protect_steps([531, 529, 400, 399, 2], 3) == [
+        False, True, False, True, True,
+    ]  # fmt: skip
+    assert disclosure.protect_steps([10, 10, 0], 3) == [False, False, False]

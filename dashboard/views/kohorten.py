@@ -99,18 +99,23 @@ def _curves(version: str, filters, raster: str) -> None:
 
 def _funnel(version: str, filters, threshold: int) -> None:
     counts = data.funnel(version, filters).iloc[0]
+    steps = [int(counts[step]) for step in STEPS]
     rows, previous = [], None
-    for step in STEPS:
-        count = int(counts[step])
-        hidden = disclosure.is_small(count, threshold)
-        share = None if previous is None else disclosure.protect_rate(count, previous, threshold)
+    for step, count, hidden in zip(
+        STEPS, steps, disclosure.protect_steps(steps, threshold), strict=True
+    ):
+        share = (
+            None
+            if previous is None or hidden
+            else disclosure.protect_rate(count, previous, threshold)
+        )
         shown = f"<{threshold}" if hidden else fmt.number(count, lang())
         if share is not None:
             shown += f" ({fmt.percent(share, lang(), 0)})"
         rows.append(
             {"schritt": t(f"step_{step}"), "anzahl": None if hidden else count, "text": shown}
         )
-        previous = count
+        previous = None if hidden else count
     st.subheader(t("funnel_title"))
     chart = charts.funnel(pd.DataFrame(rows), _labels(), lang())
     st.altair_chart(chart, width="stretch")
