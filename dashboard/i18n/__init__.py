@@ -300,14 +300,6 @@ TEXTS.update(
 TEXTS.update(
     {
         "page_coaches": {"de": "Coaches", "en": "Coaches"},
-        "coach_aktiv": {"de": "Aktive Teilnahmen", "en": "Active participations"},
-        "coach_teilnahmen": {"de": "Teilnahmen", "en": "Participations"},
-        "coach_austritte_abgeschlossen": {
-            "de": "Austritte (28-Tage-Fenster abgeschlossen)",
-            "en": "Exits (28-day window closed)",
-        },
-        "coach_integriert": {"de": "davon integriert", "en": "of which integrated"},
-        "kpi_integrationsquote": {"de": "Integrationsquote", "en": "Integration rate"},
         "coach_note": {
             "de": "Auswertung je Coach: nur mit Zustimmung des Personalrats einschalten "
             "(KOHORTE_COACH_VIEWS). Kleine Fallzahlen sind geschützt.",

@@ -59,7 +59,7 @@ def _healthy(base_url: str) -> bool:
 
 
 @contextlib.contextmanager
-def _serve(settings: Settings, log_dir: Path) -> Iterator[str]:
+def _serve(settings: Settings, log_dir: Path, **extra_env: str) -> Iterator[str]:
     """The dashboard over ``settings.home``'s published warehouse, on a free local port,
     with the test account; stopped (process group) on exit."""
     port = free_port()
@@ -67,6 +67,7 @@ def _serve(settings: Settings, log_dir: Path) -> Iterator[str]:
     env = dict(os.environ)
     env["KOHORTE_HOME"] = str(settings.home)
     env["KOHORTE_PSEUDONYM_KEY"] = TEST_KEY
+    env.update(extra_env)
     with contextlib.suppress(ValueError):  # the session's sample home is shared
         accounts.add_user(settings, USER, "teamleitung", PASSWORD)
     with contextlib.suppress(ValueError):
@@ -448,7 +449,10 @@ def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "kundennummer;datum;status;stunden\n012D000005;31.02.2026;anwesend;3\n"
     )
     load(settings, KPI_LOAD_DATE)
-    with _serve(settings, tmp_path_factory.mktemp("streamlit-hostile")) as url:
+    # the coach filter (where the name shows) needs per-coach views switched on
+    with _serve(
+        settings, tmp_path_factory.mktemp("streamlit-hostile"), KOHORTE_COACH_VIEWS="1"
+    ) as url:
         yield url
 
 
