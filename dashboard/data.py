@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
-from kohorte import cards, queries, warehouse
+from kohorte import cards, disclosure, queries, warehouse
 from kohorte.access import AccessDenied, Principal
 from kohorte.config import load_settings
 from kohorte.filters import Filters
@@ -88,25 +89,51 @@ def participations(version: str, filters: Filters) -> pd.DataFrame:
 
 
 def kpis(version: str, filters: Filters | None = None) -> list[cards.Card]:
-    """Headline KPIs of that version for the selection, protected (kohorte.cards): a
-    filtered view is checked against the whole programme too."""
-    filters = filters or Filters()
-    rows = named(version, "ueberblick__kennzahlen", filters).to_dict("records")
-    whole = None
-    if filters != Filters():
-        whole = named(version, "ueberblick__kennzahlen").to_dict("records")
-    size = int(rows[0]["auswahl_teilnahmen"]) if rows else 0
-    return cards.protect_kpis(rows, min_count(), whole, size)
+    """Headline KPIs of that version for the selection, protected (kohorte.cards) against
+    the whole programme and the selection's siblings."""
+    from dashboard import auth
+
+    options = filter_options(version)
+    return cards.for_selection(
+        lambda f: named(version, "ueberblick__kennzahlen", f).to_dict("records"),
+        filters or Filters(),
+        {
+            "standort": options["standorte"],
+            "coach": options["coaches"] if auth.require_principal().role == "teamleitung" else [],
+        },
+        min_count(),
+    )
+
+
+MONTHLY_COUNTS = ["eintritte", "austritte", "aktive_am_monatsende"]
 
 
 def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
-    """Monthly figures of the selection from ``start``."""
-    return named(version, "ueberblick__monatszahlen", filters, start=start)
+    """Monthly figures of the selection from ``start``, protected as shown beside the
+    12-month cards (kohorte.disclosure.protect_monthly): hidden cells are NA."""
+    filters = filters or Filters()
+    frame = named(version, "ueberblick__monatszahlen", filters, start=start).set_index("monat")
+    whole = None
+    if filters != Filters():
+        whole = named(version, "ueberblick__monatszahlen", start=start).set_index("monat")
+    window_start = build_info(version)["as_of"] - pd.DateOffset(months=12)
+    published = pd.Series(pd.to_datetime(frame.index) > window_start, index=frame.index)
+    shown = disclosure.protect_monthly(frame, MONTHLY_COUNTS, published, min_count(), whole)
+    return shown.reset_index()
 
 
 def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
-    """Every rate by month of the selection from ``start``, with last year's same month."""
-    return named(version, "ueberblick__monatsquoten", filters, start=start)
+    """Every rate by month of the selection from ``start``, with last year's same month:
+    ``quote`` and ``vorjahr_quote`` as they may be shown (None when protected); the counts
+    stay here."""
+    frame = named(version, "ueberblick__monatsquoten", filters, start=start)
+    threshold = min_count()
+    for prefix in ("", "vorjahr_"):
+        frame[prefix + "quote"] = [
+            disclosure.protect_share(n, d, threshold)
+            for n, d in zip(frame[prefix + "zaehler"], frame[prefix + "nenner"], strict=True)
+        ]
+    return frame.drop(columns=["zaehler", "nenner", "vorjahr_zaehler", "vorjahr_nenner"])
 
 
 def min_count() -> int:
@@ -184,8 +211,6 @@ def pseudonym_of(kundennummer: str) -> str:
 def coaches(version: str, filters: Filters) -> dict[str, list[cards.Card]]:
     """The headline KPIs per coach: the same definitions and protection as the cards, one
     selection per coach (the coach dimension's gate applies in the query layer)."""
-    from dataclasses import replace
-
     names = named(version, "coaches__uebersicht", filters)["coach"]
     return {name: kpis(version, replace(filters, coach=name)) for name in names}
 

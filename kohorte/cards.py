@@ -8,18 +8,25 @@ with other figures would reveal a small count by subtraction:
 
 - a rate whose complement (denominator − numerator, e.g. the one exit without an
   integration in "3 von 4") is a small count;
-- a filtered figure whose complement in the whole programme (whole − selection, e.g.
-  the one active person of gender ``d`` when ``w`` and ``m`` are shown) is small.
+- a filtered figure whose complement in the whole programme (whole − selection) is small;
+- a filtered figure that secondary suppression hides among its siblings: the same
+  selection with the filtered dimension set to each of its values (``w``, ``m``, ``d``).
+  With 29 active in all and ``d`` = 1, showing ``w`` and ``m`` would leave ``d``; the
+  partition is protected as one table row whose total is published, so every view of it
+  hides the same cells.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
-from kohorte.disclosure import DEFAULT_THRESHOLD, is_small
+import pandas as pd
+
+from kohorte.disclosure import DEFAULT_THRESHOLD, is_small, protect_table
+from kohorte.filters import Filters
 from kohorte.kpis import BY_ID, Kpi
 
 SHOWN, HIDDEN, EMPTY, NOT_REACHED = "shown", "hidden", "empty", "not_reached"
@@ -94,17 +101,39 @@ def _state(
     return SHOWN, numerator / denominator
 
 
+def _hidden_among_siblings(
+    kpi: str, period: str, siblings: list[list[dict]], current: int, threshold: int
+) -> bool:
+    """Is the current value hidden when the partition is protected as one row of a table
+    with its total published (numerator and denominator each)?"""
+    prefix = "" if period == "aktuell" else "vorjahr_"
+    for part in ("zaehler", "nenner"):
+        vector = []
+        for rows in siblings:
+            found = next((r for r in rows if r["kennzahl"] == kpi), {})
+            vector.append(_number(found.get(prefix + part)) or 0.0)
+        if len(vector) < 2:
+            continue
+        hidden = protect_table(pd.DataFrame([vector]), threshold, column_totals=False).hidden
+        if bool(hidden.iloc[0, current]):
+            return True
+    return False
+
+
 def protect_kpis(
     rows: Iterable[dict],
     threshold: int = DEFAULT_THRESHOLD,
     whole: Iterable[dict] | None = None,
     selection_size: int | None = None,
+    partitions: Iterable[tuple[list[list[dict]], int]] = (),
 ) -> list[Card]:
     """Cards for the rows of query ``ueberblick__kennzahlen`` (``kennzahl``, ``zaehler``,
     ``nenner``, ``vorjahr_*``, ``fenster_*``). ``whole``: the same rows for the whole
     programme when ``rows`` are a selection; ``selection_size``: its participations (0:
-    every card is empty)."""
+    every card is empty); ``partitions``: per filtered dimension, the rows of every value
+    of it (siblings) and the position of this selection among them."""
     totals = {r["kennzahl"]: r for r in whole} if whole is not None else {}
+    partitions = list(partitions)
     cards = []
     for row in rows:
         kpi = BY_ID[row["kennzahl"]]
@@ -117,6 +146,15 @@ def protect_kpis(
             None if total is None else (_number(total["zaehler"]), _number(total["nenner"])),
             threshold,
         )
+        if (
+            state == SHOWN
+            and kpi.unit != "days"
+            and any(
+                _hidden_among_siblings(kpi.id, "aktuell", siblings, current, threshold)
+                for siblings, current in partitions
+            )
+        ):
+            state, value = HIDDEN, None
         if selection_size == 0:
             state, value = EMPTY, None
         previous = None
@@ -131,6 +169,11 @@ def protect_kpis(
                 threshold,
             )
             previous = before if before_state == SHOWN else None
+            if previous is not None and any(
+                _hidden_among_siblings(kpi.id, "vorjahr", siblings, current, threshold)
+                for siblings, current in partitions
+            ):
+                previous = None
         detail = state == SHOWN and kpi.unit in ("rate", "days")
         cards.append(
             Card(
@@ -145,3 +188,29 @@ def protect_kpis(
             )
         )
     return cards
+
+
+def for_selection(
+    fetch: Callable[[Filters], list[dict]],
+    filters: Filters,
+    choices: dict[str, list],
+    threshold: int = DEFAULT_THRESHOLD,
+) -> list[Card]:
+    """The cards of a selection, with everything ``protect_kpis`` needs fetched through
+    ``fetch`` (rows of ``ueberblick__kennzahlen`` for a selection): the whole programme and,
+    for each filtered dimension with few values, its siblings. ``choices`` gives the
+    values of site and coach (empty: not compared, e.g. for a coach, whose own caseload is
+    compared with no colleague's figures); gender and benefit receipt have fixed values.
+    Cohorts (dozens of months and weeks) and date ranges rely on the complement rule."""
+    rows = fetch(filters)
+    whole = fetch(Filters()) if filters != Filters() else None
+    values = {"geschlecht": ["w", "m", "d"], "lzb": [True, False], **choices}
+    partitions = []
+    for name, options in values.items():
+        current = getattr(filters, name)
+        if current is None or current not in options:
+            continue
+        siblings = [fetch(replace(filters, **{name: value})) for value in options]
+        partitions.append((siblings, options.index(current)))
+    size = int(rows[0]["auswahl_teilnahmen"]) if rows else 0
+    return protect_kpis(rows, threshold, whole, size, partitions)

@@ -46,12 +46,16 @@ def protect_table(
     *,
     row_totals: bool = True,
     column_totals: bool = True,
+    seed: pd.DataFrame | None = None,
 ) -> Protected:
     """Primary and secondary suppression of a table of counts whose row and/or column
-    totals are published (pass False for margins that are not shown anywhere)."""
+    totals are published (pass False for margins that are not shown anywhere); ``seed``
+    marks further cells that must be hidden (e.g. for their complement elsewhere)."""
     values = counts.astype(float)
     grid = values.to_numpy(copy=True)
     hidden = (grid > 0) & (grid < threshold)
+    if seed is not None:
+        hidden |= seed.to_numpy(dtype=bool)
     changed = True
     while changed:
         changed = False
@@ -106,6 +110,45 @@ def protect_steps(counts: list[float], threshold: int = DEFAULT_THRESHOLD) -> li
         if not hide:
             last = count
     return hidden
+
+
+def protect_share(
+    numerator: float | None, denominator: float | None, threshold: int = DEFAULT_THRESHOLD
+) -> float | None:
+    """A share of counts, or None: as ``protect_rate``, and also when the complement
+    (denominator - numerator, "3 of 4" reveals the one without) is a small count."""
+    rate = protect_rate(numerator, denominator, threshold)
+    if rate is None or is_small(denominator - numerator, threshold):
+        return None
+    return rate
+
+
+def protect_monthly(
+    frame: pd.DataFrame,
+    columns: list[str],
+    published: pd.Series,
+    threshold: int = DEFAULT_THRESHOLD,
+    whole: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Counts by month as they may be shown beside the 12-month cards: small counts and,
+    where a filtered month's complement in the whole programme (``whole``, same index) is
+    small, that month too; then secondary suppression within the months whose total a
+    card publishes (``published`` True) and within the others. Hidden cells become NA."""
+    counts = frame[columns].astype(float)
+    seed = pd.DataFrame(False, index=counts.index, columns=columns)
+    if whole is not None:
+        difference = whole[columns].reindex(counts.index).astype(float) - counts
+        seed = (difference > 0) & (difference < threshold)
+    hidden = pd.DataFrame(False, index=counts.index, columns=columns)
+    for group in (published, ~published):
+        if group.any():
+            part = protect_table(
+                counts[group], threshold, row_totals=False, column_totals=True, seed=seed[group]
+            )
+            hidden.loc[group] = part.hidden
+    shown = frame.copy()
+    shown[columns] = counts.astype("Float64").mask(hidden)
+    return shown
 
 
 def protect_rate(

@@ -303,3 +303,42 @@ def test_a_coach_sees_only_her_own_participations_of_a_person(settings):
         assert "coach" not in analyst.columns and len(analyst) == 2
     finally:
         con.close()
+
+
+def _differences(whole: cards.Card, parts: list[cards.Card]) -> list[float]:
+    """What subtraction recovers: the whole minus the shown parts, wherever a part is
+    hidden (for counts the value, for rates the numerator and denominator)."""
+    found = []
+    for field in ("value", "numerator", "denominator"):
+        total = getattr(whole, field)
+        if total is None or whole.state != cards.SHOWN:
+            continue
+        shown = [getattr(p, field) for p in parts if p.state == cards.SHOWN]
+        if len(shown) < len(parts) and all(v is not None for v in shown):
+            found.append(total - sum(shown))
+    return found
+
+
+def test_no_view_of_a_partition_reveals_a_small_count_by_subtraction(settings):
+    """Case 11: 8 active participants, w 4, m 3, d 1. Cards for the whole and for each
+    gender: 8 - 4 - 3 would give d = 1. Every difference the views allow is 0 or at least
+    the threshold."""
+    people = [person(i, "05.01.2026", gender="w") for i in range(1, 5)]
+    people += [person(i, "05.01.2026", gender="m") for i in range(5, 8)]
+    people += [person(8, "05.01.2026", gender="d")]
+    sessions = [f"012D{i:06d};30.03.2026;anwesend;3" for i in range(1, 9)]
+    con = programme(settings, dt.date(2026, 3, 31), teilnehmende=people, anwesenheit=sessions)
+
+    def fetch(filters: Filters) -> list[dict]:
+        return queries.run(con, "ueberblick__kennzahlen", filters).to_dict("records")
+
+    try:
+        whole = cards.for_selection(fetch, Filters(), {})
+        parts = [cards.for_selection(fetch, Filters(geschlecht=g), {}) for g in "wmd"]
+        active = [next(c for c in shown if c.kpi.id == "aktive_teilnehmende") for shown in parts]
+        assert [c.state for c in active] == [cards.SHOWN, cards.HIDDEN, cards.HIDDEN]
+        for index, card in enumerate(whole):
+            for difference in _differences(card, [p[index] for p in parts]):
+                assert not 0 < difference < 3, (card.kpi.id, difference)
+    finally:
+        con.close()

@@ -11,7 +11,7 @@ from dashboard import charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
-from kohorte import cards, disclosure, fmt
+from kohorte import cards, fmt
 from kohorte.filters import Filters
 from kohorte.kpis import BY_ID, MONTHLY
 
@@ -146,13 +146,7 @@ def _labels(*keys: str) -> dict[str, str]:
 
 
 def _entries_exits(version: str, start: dt.date, selection: Filters) -> None:
-    frame = data.monthly(version, start, selection).set_index("monat")
-    counts = ["eintritte", "austritte", "aktive_am_monatsende"]
-    # monthly counts add up to the 12-month cards: protect them as columns with totals
-    hidden = disclosure.protect_table(
-        frame[counts], data.min_count(), row_totals=False, column_totals=True
-    ).hidden
-    frame = frame[counts].astype("Float64").mask(hidden).reset_index()
+    frame = data.monthly(version, start, selection)  # protected in the read layer
     st.subheader(t("monthly_title"))
     chart = charts.entries_exits(
         frame, _labels("entries", "exits", "count", "active_month_end"), lang()
@@ -177,12 +171,11 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
     frame = frame[frame["kennzahl"] == kennzahl]
     rows = []
     for row in frame.itertuples():
-        for series, numerator, denominator, provisional in (
-            ("this_year", row.zaehler, row.nenner, row.vorlaeufig),
-            ("previous_year", row.vorjahr_zaehler, row.vorjahr_nenner, row.vorjahr_vorlaeufig),
+        for series, rate, provisional in (
+            ("this_year", row.quote, row.vorlaeufig),
+            ("previous_year", row.vorjahr_quote, row.vorjahr_vorlaeufig),
         ):
-            rate = disclosure.protect_rate(numerator, denominator, threshold)
-            if rate is None:
+            if rate is None or rate != rate:
                 continue
             rows.append(
                 {
