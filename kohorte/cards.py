@@ -29,7 +29,11 @@ from kohorte.disclosure import DEFAULT_THRESHOLD, is_small, protect_table
 from kohorte.filters import Filters
 from kohorte.kpis import BY_ID, Kpi
 
-SHOWN, HIDDEN, EMPTY, NOT_REACHED = "shown", "hidden", "empty", "not_reached"
+# hidden: a small count itself (shown as "<3"); protected: a larger figure withheld so
+# that no small count elsewhere can be recovered from it (shown as "*", BA Statistik's sign)
+SHOWN, HIDDEN, PROTECTED = "shown", "hidden", "protected"
+EMPTY, NOT_REACHED = "empty", "not_reached"
+SUPPRESSED = (HIDDEN, PROTECTED)
 
 
 @dataclass(frozen=True)
@@ -88,14 +92,14 @@ def _state(
         return EMPTY, None
     if any(is_small(c, threshold) for c in counts):
         return HIDDEN, None
-    if kpi.unit == "rate" and _small_difference(denominator, numerator, threshold):
-        return HIDDEN, None
     if kpi.unit in ("rate", "ratio") and 0 < (denominator or 0) < threshold:
         return HIDDEN, None
+    if kpi.unit == "rate" and _small_difference(denominator, numerator, threshold):
+        return PROTECTED, None
     if whole is not None:
         for part, total in zip(counts, whole, strict=False):
             if _small_difference(total, part, threshold):
-                return HIDDEN, None
+                return PROTECTED, None
     if kpi.unit == "count":
         return SHOWN, numerator
     return SHOWN, numerator / denominator
@@ -154,7 +158,7 @@ def protect_kpis(
                 for siblings, current in partitions
             )
         ):
-            state, value = HIDDEN, None
+            state, value = PROTECTED, None
         if selection_size == 0:
             state, value = EMPTY, None
         previous = None
@@ -174,7 +178,10 @@ def protect_kpis(
                 for siblings, current in partitions
             ):
                 previous = None
-        detail = state == SHOWN and kpi.unit in ("rate", "days")
+        # "x von y" under a rate; the participations observed under a median (reached or not)
+        detail = (state == SHOWN and kpi.unit == "rate") or (
+            state in (SHOWN, NOT_REACHED) and kpi.unit == "days"
+        )
         cards.append(
             Card(
                 kpi,

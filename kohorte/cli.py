@@ -138,9 +138,10 @@ def kpis(
                     "id": c.kpi.id,
                     "label": c.kpi.label(lang),
                     "unit": c.kpi.unit,
-                    # shown, hidden (small-count protection), empty or not_reached
+                    # shown, hidden (a small count), protected (withheld so that no small
+                    # count can be recovered by subtraction), empty or not_reached
                     "state": c.state,
-                    "suppressed": c.state == cards.HIDDEN,
+                    "suppressed": c.state in cards.SUPPRESSED,
                     "value": c.value,
                     "numerator": c.numerator,
                     "denominator": c.denominator,

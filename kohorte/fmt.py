@@ -61,9 +61,12 @@ DAYS = {"de": "{n} Tage", "en": "{n} days"}
 
 def card_value(card, threshold: int, lang: str = "de") -> str:
     """A protected KPI (``kohorte.cards.Card``) as shown everywhere: its value by unit,
-    ``<3`` when suppressed, "–" when there is nothing to count."""
+    ``<3`` for a small count, ``*`` for a figure withheld to protect one elsewhere, "–"
+    when there is nothing to count."""
     if card.state == "hidden":
         return f"<{threshold}"
+    if card.state == "protected":
+        return "*"
     if card.state == "not_reached":
         return NOT_REACHED[lang]
     if card.value is None:

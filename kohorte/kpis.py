@@ -362,14 +362,14 @@ CATALOGUE: tuple[Kpi, ...] = (
         "count(*) filter (where t.praktikum_oder_weiterbildung)",
         EXITS,
         Texts(
-            "Praktikum oder Weiterbildung während der Teilnahme",
+            "Praktikum oder Weiterbildung",
             "Austritte, bei denen zwischen Eintritt und Austritt ein Praktikum oder eine "
             "Weiterbildung begann.",
             "Alle Austritte.",
             f"Austritt in den {WINDOW_DE}",
         ),
         Texts(
-            "Internship or further training during the participation",
+            "Internship or further training",
             "Exits with an internship or further training starting between entry and exit.",
             "All exits.",
             f"Exit in the {WINDOW_EN}",

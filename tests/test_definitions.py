@@ -222,10 +222,10 @@ def test_protection_hides_complements_and_empty_selections():
         "fenster_bis": None, "vorjahr_zaehler": None, "vorjahr_nenner": None,
         "vorjahr_vollstaendig": False,
     }  # fmt: skip
-    assert cards.protect_kpis([row])[0].state == cards.HIDDEN
+    assert cards.protect_kpis([row])[0].state == cards.PROTECTED
     active = {**row, "kennzahl": "aktive_teilnehmende", "zaehler": 28, "nenner": None}
     whole = {**active, "zaehler": 29}
-    assert cards.protect_kpis([active], whole=[whole])[0].state == cards.HIDDEN
+    assert cards.protect_kpis([active], whole=[whole])[0].state == cards.PROTECTED
     assert cards.protect_kpis([active], whole=[{**whole, "zaehler": 40}])[0].state == cards.SHOWN
     empty = cards.protect_kpis([row, active], selection_size=0)
     assert {c.state for c in empty} == {cards.EMPTY}
@@ -336,7 +336,7 @@ def test_no_view_of_a_partition_reveals_a_small_count_by_subtraction(settings):
         whole = cards.for_selection(fetch, Filters(), {})
         parts = [cards.for_selection(fetch, Filters(geschlecht=g), {}) for g in "wmd"]
         active = [next(c for c in shown if c.kpi.id == "aktive_teilnehmende") for shown in parts]
-        assert [c.state for c in active] == [cards.SHOWN, cards.HIDDEN, cards.HIDDEN]
+        assert [c.state for c in active] == [cards.SHOWN, cards.PROTECTED, cards.HIDDEN]
         for index, card in enumerate(whole):
             for difference in _differences(card, [p[index] for p in parts]):
                 assert not 0 < difference < 3, (card.kpi.id, difference)

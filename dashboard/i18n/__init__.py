@@ -18,6 +18,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No data published yet. Run `make run` or `kohorte load`.",
     },
     "of": {"de": "von", "en": "of"},
+    "protected": {
+        "de": "nicht angezeigt: sonst wäre eine kleine Fallzahl an anderer Stelle errechenbar",
+        "en": "not shown: a small count elsewhere could be worked out from it",
+    },
     "nothing_to_count": {
         "de": "keine Fälle in dieser Auswahl",
         "en": "no cases in this selection",

@@ -109,7 +109,10 @@ def _funnel(version: str, filters, threshold: int) -> None:
             if previous is None or hidden
             else disclosure.protect_rate(count, previous, threshold)
         )
-        shown = f"<{threshold}" if hidden else fmt.number(count, lang())
+        # "<3" for a small step, "*" for one withheld because of a small drop
+        shown = fmt.number(count, lang())
+        if hidden:
+            shown = f"<{threshold}" if disclosure.is_small(count, threshold) else "*"
         if share is not None:
             shown += f" ({fmt.percent(share, lang(), 0)})"
         rows.append(

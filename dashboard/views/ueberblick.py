@@ -63,6 +63,8 @@ def _detail(card: cards.Card, threshold: int) -> str | None:
     """The line under a card's value: counts behind a rate, why a value is missing."""
     if card.state == cards.HIDDEN:
         return t("suppressed", n=threshold)
+    if card.state == cards.PROTECTED:
+        return t("protected")
     if card.state == cards.EMPTY:
         return t("nothing_to_count")
     if card.kpi.unit == "days" and card.denominator is not None:
