@@ -113,8 +113,10 @@ YES_NO = ("ja", "nein")
 KUNDENNUMMER = Column(
     "kundennummer",
     "id",
-    "BA-Kundennummer (3 Ziffern, Buchstabe, 6 Ziffern). Wird beim Einlesen durch ein "
-    "Pseudonym (verschlüsselter Hash) ersetzt und nie im Klartext gespeichert.",
+    "BA-Kundennummer (3 Ziffern, Buchstabe, 6 Ziffern). Ein Kleinbuchstabe wird "
+    "angenommen und wie der Großbuchstabe behandelt (143d000001 ist 143D000001). Wird "
+    "beim Einlesen durch ein Pseudonym (verschlüsselter Hash) ersetzt und nie im "
+    "Klartext gespeichert.",
 )
 
 TEILNEHMENDE = Kind(

@@ -342,3 +342,26 @@ def test_no_view_of_a_partition_reveals_a_small_count_by_subtraction(settings):
                 assert not 0 < difference < 3, (card.kpi.id, difference)
     finally:
         con.close()
+
+
+def test_internship_or_training_during_the_participation(settings):
+    """The KPI added through one definition: exits with an internship or further training
+    starting between entry and exit. P1 Praktikum during (counts), P2 Weiterbildung 10
+    days after exit (does not), P3 none, P4 Weiterbildung on the exit day (counts): 2 of 4.
+    A lowercase customer number is the same person (P4's outcome)."""
+    con = programme(
+        settings,
+        dt.date(2026, 6, 30),
+        teilnehmende=[person(i, "05.01.2026", "27.02.2026") for i in range(1, 5)],
+        ergebnisse=[
+            "012D000001;20.01.2026;praktikum;;",
+            "012D000002;09.03.2026;weiterbildung;;",
+            "012d000004;27.02.2026;weiterbildung;;",
+        ],
+        anwesenheit=["012D000003;30.06.2026;anwesend;3"],
+    )
+    try:
+        assert kpis(con)["praktikum_oder_weiterbildung"] == (2, 4)
+        assert kpis(con)["weiterbildungen_12m"] == (2, None)  # both are outcomes of a window
+    finally:
+        con.close()
