@@ -97,6 +97,8 @@ def read(settings: Settings) -> pd.DataFrame:
                 }
             )
     frame = pd.DataFrame(rows, columns=["zeit", "benutzer", "rolle", "aktion", "details"])
+    # an empty log keeps its types: the page converts times without a special case
+    frame["zeit"] = pd.to_datetime(frame["zeit"], utc=True)
     return frame.sort_values("zeit", ascending=False, ignore_index=True)
 
 

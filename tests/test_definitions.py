@@ -365,3 +365,42 @@ def test_internship_or_training_during_the_participation(settings):
         assert kpis(con)["weiterbildungen_12m"] == (2, None)  # both are outcomes of a window
     finally:
         con.close()
+
+
+ROLES = {
+    "teamleitung": Principal("t", "teamleitung"),
+    "coach": Principal("c", "coach", "Anja Krüger"),
+    "analyse": Principal("n", "analyse"),
+    "leitung": Principal("l", "leitung"),
+}
+
+
+@pytest.mark.parametrize("views", [False, True])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_with_a_colleagues_coach_in_the_url(kpi_env, monkeypatch, role, views):
+    """Case 9 on every page: ``?coach=Jörg Weiß`` (and gender d with it) in a bookmark. Without
+    consent, or for anyone but a team lead, the coach is dropped from the selection: no
+    page fails, and the Überblick shows the programme's figures, not Jörg's."""
+    from conftest import run_app
+
+    from dashboard.app import PAGES
+
+    if views:
+        monkeypatch.setenv("KOHORTE_COACH_VIEWS", "1")
+    else:
+        monkeypatch.delenv("KOHORTE_COACH_VIEWS", raising=False)
+    principal = ROLES[role]
+    at = run_app(principal, {"coach": "Jörg Weiß", "geschlecht": "d"})
+    assert not at.exception and not [e.value for e in at.error]
+    entries = next(m.value for m in at.metric if m.label == "Eintritte (12 Monate)")
+    colleague = role == "teamleitung" and views
+    # fixture: entries of gender d in the window: P5 (Anja) only; Jörg has none of them
+    # (for a team lead with consent: Jörg has no participation of gender d: "–")
+    assert entries == ("–" if colleague else "<3")
+    for view, *_ in PAGES[1:]:
+        try:
+            at.switch_page(f"views/{view}.py").run()
+        except Exception:  # not registered for this role: no URL reaches it
+            continue
+        assert not at.exception, (role, view)
+        assert not [e.value for e in at.error], (role, view)
