@@ -285,10 +285,12 @@ def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -
 
 
 def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
-    """Horizontal bars of the funnel's steps, labelled with count and share of the step before."""
+    """Horizontal bars of the funnel's steps, labelled with count and share of the step before;
+    a withheld step (no ``anzahl``) keeps its row and shows its label ("*", "<3") at 0."""
+    frame = frame.assign(position=frame["anzahl"].fillna(0))
     base = alt.Chart(frame).encode(
         y=alt.Y("schritt:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
-        x=alt.X("anzahl:Q", title=labels["count"]),
+        x=alt.X("position:Q", title=labels["count"]),
     )
     bars = base.mark_bar(color="#1f5f8b")
     text = base.mark_text(align="left", dx=4).encode(text="text:N")
