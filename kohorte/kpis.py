@@ -41,6 +41,26 @@ class Texts:
 
 
 @dataclass(frozen=True)
+class Monthly:
+    """A KPI by calendar month (``marts.monatszahlen``): the month a fact row counts in,
+    and the columns its numerator, denominator and still-open count are stored in."""
+
+    month_sql: str
+    numerator: str
+    denominator: str | None = None
+    still_open: tuple[str, str] | None = None  # (column, SQL): rows whose verdict may change
+    decimal: bool = False  # hours, not counts
+
+
+# exits whose 28-day window, or whose 6-month follow-up, is still ahead
+OPEN_28 = (
+    "austritte_fenster_offen",
+    "count(*) filter (where not t.integrationsfenster_geschlossen)",
+)
+OPEN_6M = ("verbleib_offen", "count(*) filter (where not t.verbleib_faellig)")
+
+
+@dataclass(frozen=True)
 class Kpi:
     """One KPI: its measure over the facts, its window, unit, direction and texts."""
 
@@ -60,8 +80,8 @@ class Kpi:
     window_sql: str | None = None
     # the first day whose facts the window holds, for the cards' "von"
     start_sql: str = "p.window_start"
-    # monthly rate from marts.monatszahlen: (numerator, denominator, still-open) columns
-    monthly: tuple[str, str, str | None] | None = None
+    # by calendar month in marts.monatszahlen (and, for rates, the monthly chart)
+    monthly: Monthly | None = None
     source: str = "marts.teilnahmen"
     # the persons retention deleted (``archiv_stand``, alias ``a``) are added back
     with_archive: bool = False
@@ -171,6 +191,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         Texts("Eintritte (12 Monate)", "Teilnahmen mit Eintritt im Fenster.", "-", WINDOW_DE),
         Texts("Entries (12 months)", "Participations entering in the window.", "-", WINDOW_EN),
         date_sql="t.eintritt",
+        monthly=Monthly("t.eintritt_monat", "eintritte"),
     ),
     Kpi(
         "austritte_12m",
@@ -211,7 +232,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         ),
         date_sql=EXIT_28,
         start_sql="(p.window_start - interval 28 day)",
-        monthly=("austritte_integriert", "austritte", "austritte_fenster_offen"),
+        monthly=Monthly("t.austritt_monat", "austritte_integriert", "austritte", OPEN_28),
     ),
     Kpi(
         "in_arbeit_seit_start",
@@ -265,7 +286,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             f"Sessions in the {WINDOW_EN}",
             "Sessions outside every participation do not count; the data checks warn.",
         ),
-        monthly=("stunden_anwesend", "stunden_geplant", None),
+        monthly=Monthly("t.monat", "stunden_anwesend", "stunden_geplant", decimal=True),
         source="marts.teilnahme_monate",
     ),
     Kpi(
@@ -288,7 +309,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             f"Exit in the {WINDOW_EN}",
         ),
         date_sql="t.austritt",
-        monthly=("abbrueche", "austritte", None),
+        monthly=Monthly("t.austritt_monat", "abbrueche", "austritte"),
     ),
     Kpi(
         "verbleibsquote_6m",
@@ -318,7 +339,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         ),
         date_sql=EXIT_6M,
         start_sql="(p.window_start - interval 6 month)",
-        monthly=("verbleib_beschaeftigt", "austritte", "verbleib_offen"),
+        monthly=Monthly("t.austritt_monat", "verbleib_beschaeftigt", "austritte", OPEN_6M),
     ),
     Kpi(
         "beschaeftigt_bei_austritt",
@@ -351,7 +372,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         ),
         date_sql=EXIT_28,
         start_sql="(p.window_start - interval 28 day)",
-        monthly=("austritte_beschaeftigt", "austritte", "austritte_fenster_offen"),
+        monthly=Monthly("t.austritt_monat", "austritte_beschaeftigt", "austritte", OPEN_28),
         section="weitere",
     ),
     Kpi(
@@ -512,7 +533,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "All scheduled sessions of participations.",
             f"Sessions in the {WINDOW_EN}",
         ),
-        monthly=("termine_unentschuldigt", "termine", None),
+        monthly=Monthly("t.monat", "termine_unentschuldigt", "termine"),
         source="marts.teilnahme_monate",
         section="weitere",
     ),
@@ -520,7 +541,7 @@ CATALOGUE: tuple[Kpi, ...] = (
 
 BY_ID = {kpi.id: kpi for kpi in CATALOGUE}
 # the rates the dashboard shows by month (same definitions, grouped by month)
-MONTHLY = tuple(kpi for kpi in CATALOGUE if kpi.monthly)
+MONTHLY = tuple(kpi for kpi in CATALOGUE if kpi.monthly and kpi.unit == "rate")
 UNIT_TEXT = {
     "count": "a count",
     "rate": "a rate (share)",
@@ -555,12 +576,61 @@ def monthly_rates_sql() -> str:
     """The ``values`` rows of the monthly rates (query ``ueberblick__monatsquoten``)."""
     rows = []
     for kpi in MONTHLY:
-        numerator, denominator, still_open = kpi.monthly
-        rows.append(
-            f"('{kpi.id}', m.{numerator}, m.{denominator}, "
-            f"{'m.' + still_open if still_open else '0'})"
-        )
+        m = kpi.monthly
+        still_open = f"m.{m.still_open[0]}" if m.still_open else "0"
+        rows.append(f"('{kpi.id}', m.{m.numerator}, m.{m.denominator}, {still_open})")
     return ",\n            ".join(rows)
+
+
+def monthly_columns() -> dict[str, tuple[str, str, str]]:
+    """Every column of ``marts.monatszahlen`` that a KPI defines: name -> (month SQL,
+    aggregate SQL over the facts, SQL type), in catalogue order; a column that several
+    KPIs share (``austritte``) is defined the same way by each."""
+    columns: dict[str, tuple[str, str, str]] = {}
+    for kpi in CATALOGUE:
+        m = kpi.monthly
+        if m is None:
+            continue
+        kind = "decimal(12, 2)" if m.decimal else "bigint"
+        parts = [(m.numerator, kpi.numerator_sql), (m.denominator, kpi.denominator_sql)]
+        if m.still_open:
+            parts.append(m.still_open)
+        for name, sql in parts:
+            if name is None:
+                continue
+            column = (m.month_sql, sql, kind)
+            assert columns.setdefault(name, column) == column, f"{name} defined twice"
+    return columns
+
+
+def monthly_sql() -> dict[str, str]:
+    """The generated parts of ``sql/marts/monatszahlen.sql``: one CTE per fact grain and
+    month column, their joins, and the columns with the retention archive added back."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    facts = {kpi.monthly.month_sql: kpi.facts for kpi in CATALOGUE if kpi.monthly}
+    for name, (month, sql, _) in monthly_columns().items():
+        groups.setdefault((facts[month], month), []).append(f"{sql} as {name}")
+    ctes, joins, alias = [], [], {}
+    for index, ((fact, month), columns) in enumerate(groups.items()):
+        source = "teilnahmen" if fact == "teilnahmen" else "monate"
+        ctes.append(
+            f"g{index} as (\n    select {month} as monat, {', '.join(columns)}\n"
+            f"    from {source} as t cross join build as b\n"
+            f"    where {month} is not null\n    group by 1\n)"
+        )
+        joins.append(f"left join g{index} on g{index}.monat = m.monat")
+        for column in columns:
+            alias[column.rsplit(" as ", 1)[1]] = f"g{index}"
+    retained, final = [], []
+    for name, (_, _, kind) in monthly_columns().items():
+        retained.append(f"coalesce({alias[name]}.{name}, 0)::{kind} as {name}")
+        final.append(f"(r.{name} + coalesce(z.{name}, 0))::{kind} as {name}")
+    return {
+        "monthly_groups": ",\n\n".join(ctes),
+        "monthly_joins": "\n    ".join(joins),
+        "monthly_retained": ",\n        ".join(retained),
+        "monthly_final": ",\n        ".join(final),
+    }
 
 
 @dataclass(frozen=True)
@@ -712,7 +782,18 @@ def render_markdown() -> str:
         "change: it is the running month, or some of its exits still have an open 28-day",
         "window (integration, status upon leaving) or a follow-up not yet due (6 months).",
         "The dashboard draws provisional months as hollow diamonds. The same table macro",
-        "(`marts.monatszahlen_fuer`) serves the dashboard's filters.",
+        "(`marts.monatszahlen_fuer`) serves the dashboard's filters. Its columns come from",
+        "the KPI definitions above (the same aggregate, grouped by month):",
+        "",
+        "| column | month of | aggregate |",
+        "| --- | --- | --- |",
+    ]
+    for name, (month, sql, _) in monthly_columns().items():
+        lines.append(f"| `{name}` | `{month}` | `{sql}` |")
+    lines += [
+        "",
+        "`aktive_am_monatsende` (participations running at month end) is a stock that",
+        "`marts.monatszahlen` counts itself; it is no KPI of the catalogue.",
         "",
     ]
     return "\n".join(lines)

@@ -27,7 +27,7 @@ from kohorte import __version__, rawstore, sandbox
 from kohorte.config import Settings
 from kohorte.contract import KINDS
 from kohorte.db import scalar
-from kohorte.kpis import CATALOGUE
+from kohorte.kpis import CATALOGUE, monthly_columns
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 POINTER = "current.duckdb"
@@ -136,6 +136,7 @@ def template_values() -> dict[str, str]:
     values = filters.macro_sql()
     values["whole_programme_args"] = ", ".join("null" for _ in filters.DIMENSIONS)
     values["kpi_selects"] = kpis.kpi_selects()
+    values.update(kpis.monthly_sql())
     values["median_kpis"] = ", ".join(f"'{k.id}'" for k in kpis.CATALOGUE if k.unit == "days")
     return values
 
@@ -212,12 +213,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
 
 # The additive monthly figures (marts.monatszahlen) kept for participations retention
 # deleted, so the programme's totals do not change when its oldest people are forgotten.
-ARCHIVE_COLUMNS = (
-    "eintritte", "austritte", "abbrueche", "austritte_integriert", "austritte_beschaeftigt",
-    "austritte_fenster_offen", "verbleib_beschaeftigt", "verbleib_offen",
-    "aktive_am_monatsende", "termine", "termine_unentschuldigt", "stunden_anwesend",
-    "stunden_geplant",
-)  # fmt: skip
+ARCHIVE_COLUMNS = (*monthly_columns(), "aktive_am_monatsende")
 
 
 def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
