@@ -117,9 +117,12 @@ class Settings:
 
     def ensure_dirs(self) -> None:
         """Create the folder layout below ``home``."""
-        for path in (self.inbox, self.raw, self.quarantine, self.warehouse, self.state):
+        for path in (self.inbox, self.raw, self.warehouse, self.state):
             path.mkdir(parents=True, exist_ok=True)
-        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # originals and reports with customer numbers in clear; also for older installations
+        for private in (self.quarantine, self.secrets_dir):
+            private.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private.chmod(0o700)
 
     def pseudonym_key(self) -> bytes:
         """The key for the keyed hash of kundennummer; generated (0600) on first use."""

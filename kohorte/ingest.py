@@ -785,10 +785,13 @@ def _quarantine(path: Path, quarantine: Path, delivery_id: str, result: FileResu
     stem = f"{delivery_id}__{path.name}"
     result.report = f"{stem}.report.txt"
     report = result.to_dict()
+    # the reports quote rejected lines (customer numbers in clear): the service alone reads
     rawstore.atomic_write_text(
-        quarantine / f"{stem}.report.json", json.dumps(report, ensure_ascii=False, indent=1)
+        quarantine / f"{stem}.report.json",
+        json.dumps(report, ensure_ascii=False, indent=1),
+        mode=0o600,
     )
-    rawstore.atomic_write_text(quarantine / result.report, render_report(result))
+    rawstore.atomic_write_text(quarantine / result.report, render_report(result), mode=0o600)
     target = quarantine / stem
     shutil.move(str(path), target)
     os.chmod(target, 0o600)

@@ -56,10 +56,14 @@ class Damage:
     reason: str
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the complete new content."""
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a file so that readers see either the old or the complete new content;
+    ``mode`` from creation on (0600 for what only the service account may read)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    os.fchmod(fd, mode)  # whatever the umask says
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())

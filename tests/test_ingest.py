@@ -226,3 +226,27 @@ def test_a_file_without_one_good_line_is_quarantined_with_its_line_errors(tmp_pa
     assert {e.line for e in result.errors} == {2, 3}
     assert not rawstore.parquet_path(tmp_path / "raw", "anwesenheit", "d1").exists()
     assert rawstore.deliveries(tmp_path / "raw") == []
+
+
+def test_the_quarantine_is_readable_by_the_service_account_only(tmp_path):
+    """Originals and reports hold customer numbers in clear: folder 0700, files 0600, also
+    under a permissive umask and for a folder an older version created 0755."""
+    import os
+    import stat
+
+    from kohorte.config import Settings
+
+    settings = Settings(home=tmp_path / "home", pseudonym_key_env="k")
+    settings.quarantine.mkdir(parents=True, mode=0o755)
+    settings.ensure_dirs()
+    assert stat.S_IMODE(settings.quarantine.stat().st_mode) == 0o700
+    old = os.umask(0o022)
+    try:
+        content = _csv("anwesenheit", "012D000001;31.02.2026;anwesend;3")
+        result = _ingest(tmp_path, "anwesenheit_x.csv", content)
+    finally:
+        os.umask(old)
+    assert result.status == "quarantined"
+    files = list((tmp_path / "quarantine").iterdir())
+    assert len(files) == 3  # original, JSON and text report
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
