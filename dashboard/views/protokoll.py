@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -24,7 +25,9 @@ COLUMNS = {
 auth.require_principal().require(AUDIT)  # not only hidden: refused for other roles
 settings = load_settings()
 entries = data.audit_entries()
-today = dt.date.today()
+# the entries are filtered by their Berlin date, so today is Berlin's today too (between
+# 23:00 and 24:00 UTC the server's date is still yesterday's there)
+today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
 cols = st.columns([1, 1, 2, 2])
 since = cols[0].date_input(
     t("audit_from"), value=today - dt.timedelta(days=30), format="DD.MM.YYYY", key="a_from"
