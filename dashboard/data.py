@@ -179,9 +179,15 @@ def next_nightly_run() -> dt.datetime:
     return next_run(dt.datetime.now(dt.UTC))
 
 
-@st.cache_data(ttl=30, show_spinner=False)
 def standing_alert():
     """A failed or missing night (kohorte.alerts), re-read at most every 30 seconds."""
+    return _standing_alert(str(load_settings().home))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _standing_alert(home: str):
+    """Cached per KOHORTE_HOME: one process's cache never answers for another home (the
+    tests run many homes in one process; a cached "no alert" hid a failed night)."""
     from kohorte import alerts
 
     return alerts.check(load_settings())
