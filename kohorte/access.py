@@ -87,8 +87,8 @@ class Principal:
             return True
         return coach_views and self.sees_coach_pages
 
-    def gate(self, filters, coach_views: bool):
-        """The filters, refused where they select a colleague's figures without consent."""
+    def gate(self, filters, coach_views: bool) -> None:
+        """Refuse filters that select a colleague's figures without consent."""
         from kohorte.filters import DIMENSIONS
 
         for dimension in DIMENSIONS:
@@ -99,7 +99,6 @@ class Principal:
                     "Auswertungen je Coach sind nur mit Zustimmung des Personalrats "
                     "freigeschaltet (KOHORTE_COACH_VIEWS)"
                 )
-        return filters
 
 
 def principal_from_claims(claims: dict, settings) -> Principal | None:

@@ -90,9 +90,7 @@ def _state(
     counts = [numerator] if kpi.unit == "count" else [numerator, denominator]
     if kpi.unit != "count" and not denominator:
         return EMPTY, None
-    if any(is_small(c, threshold) for c in counts):
-        return HIDDEN, None
-    if kpi.unit in ("rate", "ratio") and 0 < (denominator or 0) < threshold:
+    if any(is_small(c, threshold) for c in counts):  # for a rate or ratio: the denominator too
         return HIDDEN, None
     if kpi.unit == "rate" and _small_difference(denominator, numerator, threshold):
         return PROTECTED, None

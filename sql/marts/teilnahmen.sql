@@ -79,15 +79,15 @@ followups as (
     -- earlier one
     select
         e.teilnahme_id,
-        first(e.art order by abs(datediff('day', w.austritt + interval 6 month, e.datum)), e.datum)
-            as verbleib_status,
-        first(e.ist_verbleib_beschaeftigt order by
-            abs(datediff('day', w.austritt + interval 6 month, e.datum)), e.datum)
-            as verbleib_beschaeftigt
+        e.art as verbleib_status,
+        e.ist_verbleib_beschaeftigt as verbleib_beschaeftigt
     from ereignisse as e
     inner join windows as w on w.teilnahme_id = e.teilnahme_id
     where e.quelle = 'verbleib'
-    group by e.teilnahme_id
+    qualify row_number() over (
+        partition by e.teilnahme_id
+        order by abs(datediff('day', w.austritt + interval 6 month, e.datum)), e.datum
+    ) = 1
 ),
 
 final as (
