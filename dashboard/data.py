@@ -165,7 +165,7 @@ def report(name: str) -> str | None:
     """A quarantine report's text (read fresh: reports are deleted by retention); it holds
     lines in clear, so the team lead's only."""
     from dashboard import auth
-    from kohorte.ingest import read_report
+    from kohorte.intake.report import read_report
 
     if not auth.require_principal().sees_quarantine:
         raise AccessDenied("Quarantäne nur für die Teamleitung")

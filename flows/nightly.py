@@ -18,18 +18,18 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from kohorte import alerts, pipeline  # noqa: E402
 from kohorte.config import Settings  # noqa: E402
-from kohorte.ingest import FileResult  # noqa: E402
+from kohorte.intake.report import FileResult  # noqa: E402
 
 
 @task(cache_policy=NO_CACHE)
 def plan_inbox(
     settings: Settings, run_id: str
-) -> tuple[list[pipeline.Planned], list[pipeline.Work]]:
+) -> tuple[list[pipeline.Arrival], list[pipeline.Work]]:
     """Find the inbox files, number them, spot duplicates before anything loads, and group
     them into units of work (batches of clean CSV files, and files taken one by one)."""
     pipeline.recover(settings)
     planned = pipeline.plan(settings, run_id)
-    return planned, pipeline.split(planned)
+    return planned, pipeline.split(planned, pipeline.waiting(settings, run_id))
 
 
 @task(cache_policy=NO_CACHE, task_run_name="ingest {work.label}")

@@ -99,7 +99,7 @@ def load(
 
 
 def _result_from_log(entry: dict):
-    from kohorte.ingest import FileResult
+    from kohorte.intake.report import FileResult
 
     fields = {k: v for k, v in entry.items() if k in FileResult.__dataclass_fields__}
     return FileResult(**fields)

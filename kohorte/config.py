@@ -47,6 +47,11 @@ class Settings:
     audit_days: int = 400  # audit entries are kept this long (a year plus a margin)
     retention_months: int = 24  # participant data are deleted this long after exit
     quarantine_days: int = 30  # quarantined originals are deleted after this many days
+    # the inbox: a file is taken once its size and modification time stayed the same for
+    # this many seconds (a file still being uploaded waits for the next night); with
+    # markers on, only a file beside its ``<name>.done`` or ``<name>.ok`` is taken
+    settle_seconds: float = 10.0
+    inbox_markers: bool = False
     # service mode (``kohorte serve``): where its servers listen
     service_host: str = "127.0.0.1"
     prefect_port: int = 4200
@@ -177,6 +182,8 @@ def load_settings() -> Settings:
         audit_days=int(os.environ.get("KOHORTE_AUDIT_DAYS", "400")),
         retention_months=int(os.environ.get("KOHORTE_RETENTION_MONTHS", "24")),
         quarantine_days=int(os.environ.get("KOHORTE_QUARANTINE_DAYS", "30")),
+        settle_seconds=float(os.environ.get("KOHORTE_SETTLE_SECONDS", "10")),
+        inbox_markers=bool(_flag(os.environ.get("KOHORTE_INBOX_MARKERS"))),
         service_host=os.environ.get("KOHORTE_HOST", "127.0.0.1"),
         prefect_port=int(os.environ.get("KOHORTE_PREFECT_PORT", "4200")),
         dashboard_port=int(os.environ.get("KOHORTE_PORT", "8501")),

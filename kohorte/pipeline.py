@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kohorte import batch, rawstore, warehouse
+from kohorte import intake, rawstore, warehouse
 from kohorte.config import Settings
-from kohorte.ingest import FileResult, ingest_file, sha256_file
+from kohorte.intake import admit
+from kohorte.intake.admit import Arrival
+from kohorte.intake.report import FileResult
 
-SINGLES_PER_WORK = 25  # files taking the per-file path, per unit of work
-IGNORED_PREFIXES = (".", "~$")  # hidden files, partial uploads, Excel lock files
+REFUSED_PER_WORK = 25  # arrivals settled without reading them, per unit of work
 EXPORT_DATE = re.compile(r"(?<!\d)(20\d\d)-?([01]\d)-?([0-3]\d)(?!\d)")
 
 
@@ -50,16 +51,6 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
-@dataclass(frozen=True)
-class Planned:
-    """One inbox file with its place in the run, decided before any file is loaded."""
-
-    path: Path
-    slot: str  # this file's delivery id if it is accepted
-    sha256: str
-    duplicate_of: str | None  # delivery id of an earlier file with the same content
-
-
 def delivery_order(path: Path) -> tuple[str, float, str]:
     """Sort key of files arriving in the same run: the export date in the name
     (``_20261124`` or ``_2026-11-24``) if there is one, else the modification date;
@@ -72,29 +63,60 @@ def delivery_order(path: Path) -> tuple[str, float, str]:
 
 
 def discover(settings: Settings) -> list[Path]:
-    """Files waiting in the inbox, in delivery order (see ``delivery_order``)."""
+    """Files waiting in the inbox, in delivery order (see ``delivery_order``), as far as
+    they are complete (``intake.admit.scan``)."""
+    return _scan(settings, settle=False).files
+
+
+def _scan(settings: Settings, *, settle: bool = True) -> admit.Inbox:
     settings.ensure_dirs()
-    files = [
-        p
-        for p in settings.inbox.iterdir()
-        if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
-    ]
-    return sorted(files, key=delivery_order)
+    inbox = admit.scan(
+        settings.inbox,
+        settle_seconds=settings.settle_seconds if settle else 0,
+        use_markers=settings.inbox_markers,
+    )
+    inbox.files.sort(key=delivery_order)
+    return inbox
 
 
-def plan(settings: Settings, run_id: str) -> list[Planned]:
+def plan(settings: Settings, run_id: str) -> list[Arrival]:
     """Number the inbox files and find duplicates up front, so files can load in parallel
     and the same content is still loaded exactly once."""
     settings.pseudonym_key()  # created here, once, before files load in parallel
     known = rawstore.known_hashes(settings.raw)
     damaged = rawstore.damaged_hashes(settings.raw)
     planned = []
-    for index, path in enumerate(discover(settings), start=1):
-        sha = sha256_file(path)
-        slot = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's old place
-        planned.append(Planned(path, slot, sha, known.get(sha)))
-        known.setdefault(sha, slot)
+    for index, path in enumerate(_scan(settings).files, start=1):
+        sha = admit.sha256_file(path)
+        delivery_id = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's
+        planned.append(admit.arrive(path, delivery_id, known.get(sha), sha))  # old place
+        known.setdefault(sha, delivery_id)
     return planned
+
+
+def waiting(settings: Settings, run_id: str) -> list[tuple[str, FileResult]]:
+    """What stays in the inbox tonight, reported: files still being written (or without
+    their marker) and subfolders, which are not read. (log slot, result) each."""
+    inbox = _scan(settings, settle=False)
+    found = []
+    for index, path in enumerate(inbox.waiting, start=1):
+        result = FileResult(admit.stored_name(path.name), None, "", 0, "deferred")
+        result.message = (
+            "Ohne Fertig-Markierung (.done/.ok): bleibt im Eingang."
+            if settings.inbox_markers and not any(m.exists() for m in admit.markers(path))
+            else "Die Datei wird noch geschrieben (Größe oder Änderungszeit nicht stabil): "
+            "bleibt im Eingang und wird im nächsten Lauf geladen."
+        )
+        found.append((f"{run_id}-w{index:04d}", result))
+    for index, path in enumerate(inbox.folders, start=1):
+        inside = sum(1 for _ in path.rglob("*"))
+        result = FileResult(admit.stored_name(path.name) + "/", None, "", 0, "ignored")
+        result.message = (
+            f"Unterordner mit {inside} Einträgen: wird nicht gelesen. Lieferungen bitte "
+            "direkt in den Eingangsordner legen."
+        )
+        found.append((f"{run_id}-o{index:04d}", result))
+    return found
 
 
 def recover(settings: Settings) -> list[str]:
@@ -123,8 +145,8 @@ def recover(settings: Settings) -> list[str]:
     return done
 
 
-def _run_of(slot: str) -> str:
-    return slot.rsplit("-", 1)[0]
+def _run_of(delivery_id: str) -> str:
+    return delivery_id.rsplit("-", 1)[0]
 
 
 def _reconcile_file_log(settings: Settings) -> list[str]:
@@ -133,7 +155,7 @@ def _reconcile_file_log(settings: Settings) -> list[str]:
     again, with its report) or has taken it in (the entry is written from the manifest)."""
     done = []
     logged = {p.stem for p in (settings.state / "files").glob("*.json")}
-    waiting = {sha256_file(p) for p in discover(settings)}
+    waiting = {admit.sha256_file(p) for p in discover(settings)}
     for delivery in rawstore.deliveries(settings.raw):
         if delivery.delivery_id in logged:
             continue
@@ -214,89 +236,81 @@ def _disk_full_reported(settings: Settings) -> Iterator[None]:
         raise
 
 
-def ingest_one(settings: Settings, item: Planned, run_id: str, load_date: dt.date) -> FileResult:
-    """Validate and store one planned inbox file, and log the outcome."""
-    with _disk_full_reported(settings):
-        result = ingest_file(
-            item.path,
-            raw=settings.raw,
-            quarantine=settings.quarantine,
-            work=settings.home / "work" / item.slot,
-            key=settings.pseudonym_key(),
-            delivery_id=item.slot,
-            sha256=item.sha256,
-            duplicate_of=item.duplicate_of,
-            as_of=load_date,
-        )
-    warehouse.write_file_log(settings, item.slot, run_id, result.to_dict())
-    return result
-
-
 @dataclass(frozen=True)
 class Work:
-    """One unit of the ingest: a batch of clean CSV files of one kind and header, read
-    together (``kohorte.batch``), or files that each take the per-file path."""
+    """One unit of the ingest: a batch of files of one kind, format and header read together
+    (a file that needs care is a batch of one), or arrivals settled without reading them
+    (duplicates and refusals), or what stays in the inbox tonight."""
 
-    batch: tuple[batch.Surveyed, ...] = ()
-    single: tuple[Planned, ...] = ()
+    batch: tuple[intake.Surveyed, ...] = ()
+    refused: tuple[intake.Refused, ...] = ()
+    waiting: tuple[tuple[str, FileResult], ...] = ()
 
     @property
     def label(self) -> str:
         """For logs and Prefect's task names."""
         if self.batch:
             return f"{self.batch[0].kind.name} ({len(self.batch)} Dateien)"
-        return f"einzeln ({len(self.single)} Dateien)"
+        if self.refused:
+            return f"abgewiesen ({len(self.refused)} Dateien)"
+        return f"wartend ({len(self.waiting)})"
 
 
-def split(planned: list[Planned]) -> list[Work]:
+def split(planned: list[Arrival], waiting: list[tuple[str, FileResult]] = ()) -> list[Work]:
     """Units of work for the planned files: batches first (largest first, so parallel
-    workers finish together), then the files that take the per-file path."""
-    surveyed, single = [], []
-    for item in planned:
-        found = None
-        if item.duplicate_of is None:
-            found = batch.survey(batch.Delivery(item.path, item.slot, item.sha256))
-        if found is None:
-            single.append(item)
-        else:
-            surveyed.append(found)
-    batches = sorted(batch.plan_batches(surveyed), key=lambda b: -sum(i.size for i in b))
+    workers finish together), then the arrivals settled without reading them."""
+    surveyed, refused = [], []
+    for arrival in planned:
+        taken = intake.take(arrival)
+        (refused if isinstance(taken, intake.Refused) else surveyed).append(taken)
+    batches = sorted(intake.plan_batches(surveyed), key=lambda b: -sum(i.size for i in b))
     work = [Work(batch=tuple(b)) for b in batches if b]
     work += [
-        Work(single=tuple(single[i : i + SINGLES_PER_WORK]))
-        for i in range(0, len(single), SINGLES_PER_WORK)
+        Work(refused=tuple(refused[i : i + REFUSED_PER_WORK]))
+        for i in range(0, len(refused), REFUSED_PER_WORK)
     ]
+    if waiting:
+        work.append(Work(waiting=tuple(waiting)))
     return work
 
 
 def ingest_work(
     settings: Settings, work: Work, run_id: str, load_date: dt.date
 ) -> list[FileResult]:
-    """Ingest one unit of work and log every file's outcome; a batch hands files it cannot
-    take (a broken line, blank lines, no rows) to the per-file path."""
-    single = list(work.single)
-    results: list[FileResult] = []
+    """Ingest one unit of work and log every file's outcome (masked: the file log feeds the
+    warehouse and the pages)."""
+    logged: list[tuple[str, FileResult]] = list(work.waiting)
+    paths: dict[str, Path] = {}
     if work.batch:
         with _disk_full_reported(settings):
-            taken, handed_back = batch.ingest_batch(
+            results = intake.ingest(
                 list(work.batch),
                 raw=settings.raw,
                 quarantine=settings.quarantine,
-                work=settings.home / "work" / f"batch-{work.batch[0].delivery.delivery_id}",
+                work=settings.home / "work" / f"batch-{work.batch[0].arrival.delivery_id}",
                 key=settings.pseudonym_key(),
                 as_of=load_date,
             )
-        warehouse.write_file_logs(settings, run_id, [r.to_dict() for r in taken])
-        results += taken
-        single += [Planned(d.path, d.delivery_id, d.sha256, None) for d in handed_back]
-    results += [ingest_one(settings, item, run_id, load_date) for item in single]
-    return results
+        slots = {item.arrival.name: item.arrival for item in work.batch}
+        logged += [(slots[r.file_name].delivery_id, r) for r in results]
+        paths.update({slots[r.file_name].delivery_id: slots[r.file_name].path for r in results})
+    for refused in work.refused:
+        result = intake.settle_refused(refused, settings.quarantine)
+        logged.append((refused.arrival.delivery_id, result))
+        paths[refused.arrival.delivery_id] = refused.arrival.path
+    warehouse.write_file_logs(settings, run_id, [(slot, r.public()) for slot, r in logged])
+    for slot, result in logged:  # a taken file's markers go with it
+        if slot in paths and result.status != "deferred":
+            for marker in admit.markers(paths[slot]):
+                marker.unlink(missing_ok=True)
+    return [r for _, r in logged]
 
 
-def in_plan_order(planned: list[Planned], results: list[FileResult]) -> list[FileResult]:
-    """Results sorted as their files were planned (file names are unique in the inbox)."""
-    place = {item.path.name: index for index, item in enumerate(planned)}
-    return sorted(results, key=lambda r: place[r.file_name])
+def in_plan_order(planned: list[Arrival], results: list[FileResult]) -> list[FileResult]:
+    """Results sorted as their files were planned (names are unique in the inbox), then
+    what stays in the inbox."""
+    place = {item.name: index for index, item in enumerate(planned)}
+    return sorted(results, key=lambda r: place.get(r.file_name, len(place)))
 
 
 def summarise(run_id: str, started: float, results: list[FileResult]) -> dict:
@@ -314,6 +328,7 @@ def summarise(run_id: str, started: float, results: list[FileResult]) -> dict:
         "files_partial": counts.get("partial", 0),
         "files_quarantined": counts.get("quarantined", 0),
         "files_duplicate": counts.get("duplicate", 0),
+        "files_deferred": counts.get("deferred", 0) + counts.get("ignored", 0),
         "rows_accepted": sum(r.rows_accepted for r in fresh),
         "rows_rejected": sum(r.rows_rejected for r in fresh),
         "bytes_read": sum(r.size_bytes for r in fresh),
@@ -368,7 +383,8 @@ def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict
         run_id = new_run_id()
         recover(settings)
         planned = plan(settings, run_id)
-        results = [r for w in split(planned) for r in ingest_work(settings, w, run_id, load_date)]
+        work = split(planned, waiting(settings, run_id))
+        results = [r for w in work for r in ingest_work(settings, w, run_id, load_date)]
         results = in_plan_order(planned, results)
         return finish(settings, summarise(run_id, started, results), load_date), results
 
@@ -382,6 +398,8 @@ STATUS_DE = {
     "partial": "teilweise geladen",
     "quarantined": "Quarantäne",
     "duplicate": "Duplikat",
+    "deferred": "zurückgestellt",
+    "ignored": "nicht gelesen",
 }
 
 
@@ -393,13 +411,13 @@ def render_summary(run: dict, results: list[FileResult]) -> str:
         f"- Status: **{run['status']}**, Datenstand {run.get('as_of', '-')}",
         f"- Dateien: {run['files_total']} (geladen {run['files_loaded']}, teilweise "
         f"{run['files_partial']}, Quarantäne {run['files_quarantined']}, Duplikate "
-        f"{run['files_duplicate']})",
+        f"{run['files_duplicate']}, zurückgestellt {run.get('files_deferred', 0)})",
         f"- Zeilen: {run['rows_accepted']} angenommen, {run['rows_rejected']} abgelehnt",
         f"- Dauer: Einlesen {run.get('seconds_ingest', 0):.1f} s, Aufbau "
         f"{run.get('seconds_build', 0):.1f} s; Warehouse `{run.get('warehouse', '-')}`",
         "",
     ]
-    problems = [r for r in results if r.status in ("partial", "quarantined")]
+    problems = [r for r in results if r.status not in ("loaded", "duplicate")]
     if problems:
         lines += ["| Datei | Status | Meldung | Bericht |", "| --- | --- | --- | --- |"]
         lines += [

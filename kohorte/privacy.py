@@ -1,11 +1,21 @@
-"""Pseudonymisation: kundennummer never leaves ingest in clear."""
+"""Pseudonymisation: kundennummer never leaves ingest in clear; and the mask for anything
+that could quote one."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+
+from kohorte.contract import KUNDENNUMMER_PATTERN
 
 PSEUDONYM_LENGTH = 16  # hex characters = 64 bits: no collision in any realistic programme
+# the contract's pattern anywhere in a text (case-insensitive: 143d000001 is one too),
+# not inside a longer word or number
+KUNDENNUMMER_ANYWHERE = re.compile(
+    rf"(?<![0-9A-Za-z]){KUNDENNUMMER_PATTERN.strip('^$')}(?![0-9A-Za-z])", re.IGNORECASE
+)
+MASK = "[Kundennummer]"
 
 
 def pseudonym(key: bytes, kundennummer: str) -> str:
@@ -17,3 +27,9 @@ def pseudonym(key: bytes, kundennummer: str) -> str:
 def pseudonyms(key: bytes, values: list[str]) -> dict[str, str]:
     """Pseudonyms for many values at once (distinct values only; callers join)."""
     return {value: pseudonym(key, value) for value in values}
+
+
+def mask(text: str) -> str:
+    """``text`` with every value that could be a customer number replaced by a marker:
+    for messages, logs and reports outside the quarantine."""
+    return KUNDENNUMMER_ANYWHERE.sub(MASK, text)

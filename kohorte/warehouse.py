@@ -319,6 +319,7 @@ RUN_COLUMNS = {
     "files_partial": "bigint",
     "files_quarantined": "bigint",
     "files_duplicate": "bigint",
+    "files_deferred": "bigint",
     "rows_accepted": "bigint",
     "rows_rejected": "bigint",
     "bytes_read": "bigint",
@@ -522,12 +523,12 @@ def write_file_log(settings: Settings, slot: str, run_id: str, result: dict) -> 
     _write_json(settings.state / "files", slot, {"run_id": run_id, **result})
 
 
-def write_file_logs(settings: Settings, run_id: str, results: list[dict]) -> None:
-    """``write_file_log`` for many files at once (each dict has its ``delivery_id``)."""
+def write_file_logs(settings: Settings, run_id: str, results: list[tuple[str, dict]]) -> None:
+    """``write_file_log`` for many files at once: (slot, result) each."""
     folder = settings.state / "files"
     folder.mkdir(parents=True, exist_ok=True)
     rawstore.atomic_write_many(
-        [_json_file(folder, r["delivery_id"], {"run_id": run_id, **r}) for r in results]
+        [_json_file(folder, slot, {"run_id": run_id, **r}) for slot, r in results]
     )
 
 

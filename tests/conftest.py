@@ -58,7 +58,7 @@ def run_app(principal=None, query: dict | None = None):
 
 def make_settings(home: Path) -> Settings:
     """Settings rooted in ``home`` with a fixed pseudonym key."""
-    settings = Settings(home=home, pseudonym_key_env=TEST_KEY)
+    settings = Settings(home=home, pseudonym_key_env=TEST_KEY, settle_seconds=0)
     settings.ensure_dirs()
     return settings
 
@@ -85,6 +85,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     home = tmp_path / "home"
     monkeypatch.setenv("KOHORTE_HOME", str(home))
     monkeypatch.setenv("KOHORTE_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("KOHORTE_SETTLE_SECONDS", "0")  # test files are complete when copied
     return make_settings(home)
 
 

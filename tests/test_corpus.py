@@ -22,7 +22,7 @@ from corpus.cases import CASES, Case, render_markdown
 from kohorte import pipeline, warehouse
 from kohorte.config import Settings
 from kohorte.contract import ERROR_CATEGORIES, kind_for_file
-from kohorte.ingest import FileResult
+from kohorte.intake.report import FileResult
 from kohorte.privacy import pseudonym
 
 GOOD_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))

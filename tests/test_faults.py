@@ -78,7 +78,6 @@ ZYGOTE = textwrap.dedent(
     traced(pipeline, "recover", "recover")
     traced(pipeline, "plan", "plan")
     traced(pipeline, "ingest_work", lambda s, work, *a: f"ingest {work.label}")
-    traced(pipeline, "ingest_one", lambda s, item, *a: f"ingest {item.path.name}")
     traced(rawstore, "record", "ingest:manifest")
     traced(rawstore, "record_many", "ingest:manifest")
     traced(warehouse, "write_file_log", "ingest:file-log")

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from kohorte import rawstore
 from kohorte.contract import KINDS
-from kohorte.ingest import ingest_file, sha256_file
+from kohorte.intake import ingest_file
 from kohorte.privacy import pseudonym
 
 AS_OF = dt.date(2026, 6, 30)
@@ -38,8 +38,6 @@ def _ingest(tmp_path: Path, name: str, content: bytes | str, encoding: str = "ut
         work=tmp_path / "work",
         key=KEY,
         delivery_id="d1",
-        sha256=sha256_file(path),
-        duplicate_of=None,
         as_of=AS_OF,
     )
     return result

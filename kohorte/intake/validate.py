@@ -1,0 +1,234 @@
+"""The fourth stage: every row checked against the contract, by SQL generated from it.
+
+``validate`` turns the staged text table into ``checked``: typed values, and ``_errors``
+(NULL for a good row) naming column, reason and category. All heavy lifting happens in
+DuckDB, so a multi-million-row delivery is never held in a DataFrame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from kohorte.contract import (
+    DATE_PATTERN,
+    EARLIEST_DATE,
+    FORMULA_START,
+    KUNDENNUMMER_PATTERN,
+    Column,
+    Kind,
+)
+from kohorte.db import scalar
+
+NUMBER_PATTERN = r"^-?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?$"
+INTEGER_PATTERN = r"^-?[0-9]+$"
+ERROR_TYPE = 'struct("column" varchar, reason varchar, value varchar, category varchar)'
+CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _shown(col: Column) -> str:
+    """The offending value for the report; kundennummer never appears in clear."""
+    if col.type == "id":
+        return "null::varchar"
+    return f"left({ident('v_' + col.name)}, 60)"
+
+
+def _error_case(col: Column, as_of: dt.date) -> str:
+    """SQL for a column's first error as ``{'reason': ..., 'category': ...}``, else NULL."""
+    ref = ident(f"v_{col.name}")
+    kind = {"date": "date", "code": "code", "yesno": "code"}.get(col.type, "value")
+    whens: list[tuple[str, str | None, str]] = []  # condition, reason (None: fine), category
+    if col.required:
+        whens.append((f"{ref} is null", "Pflichtwert fehlt", "value"))
+    else:
+        whens.append((f"{ref} is null", None, "value"))
+    if col.type == "id":
+        whens.append(
+            (
+                f"not regexp_full_match(upper({ref}), {_lit(KUNDENNUMMER_PATTERN)})",
+                "ungültige Kundennummer (erwartet z. B. 012D345678; als Zahl formatiert?)",
+                kind,
+            )
+        )
+    elif col.type == "date":
+        parsed = f"try_strptime({ref}, '%d.%m.%Y')"
+        whens += [
+            (
+                f"not regexp_full_match({ref}, {_lit(DATE_PATTERN)})",
+                "kein Datum im Format TT.MM.JJJJ",
+                kind,
+            ),
+            (f"{parsed} is null", "ungültiges Datum (gibt es nicht im Kalender)", kind),
+            (
+                f"{parsed}::date < date {_lit(EARLIEST_DATE)}",
+                f"Datum vor {EARLIEST_DATE[:4]}",
+                kind,
+            ),
+        ]
+        if col.not_after_as_of:
+            whens.append(
+                (
+                    f"{parsed}::date > date {_lit(as_of.isoformat())}",
+                    "Datum liegt in der Zukunft",
+                    kind,
+                )
+            )
+    elif col.type in ("code", "yesno"):
+        whens.append(
+            (
+                f"lower({ref}) not in ({', '.join(_lit(c) for c in col.codes)})",
+                f"unbekannter Wert; erlaubt: {', '.join(col.codes)}",
+                kind,
+            )
+        )
+    elif col.type in ("decimal", "integer"):
+        pattern = NUMBER_PATTERN if col.type == "decimal" else INTEGER_PATTERN
+        label = (
+            "keine Zahl (Dezimalkomma erwartet)" if col.type == "decimal" else "keine ganze Zahl"
+        )
+        whens.append((f"not regexp_full_match({ref}, {_lit(pattern)})", label, kind))
+        number = _parsed(col, ref)
+        if col.minimum is not None:
+            whens.append(
+                (f"{number} < {col.minimum}", f"Wert zu klein (min. {col.minimum:g})", kind)
+            )
+        if col.maximum is not None:
+            whens.append(
+                (f"{number} > {col.maximum}", f"Wert zu groß (max. {col.maximum:g})", kind)
+            )
+    elif col.type == "text":
+        starts = ", ".join(_lit(c) for c in FORMULA_START)
+        whens += [
+            (f"regexp_matches({ref}, {_lit(CONTROL_CHARS)})", "enthält Steuerzeichen", kind),
+            (
+                f"length({ref}) > {col.max_length}",
+                f"Text länger als {col.max_length} Zeichen",
+                kind,
+            ),
+            (
+                f"left({ref}, 1) in ({starts})",
+                f"beginnt wie eine Formel ({' '.join(FORMULA_START)}); nicht übernommen",
+                "security",
+            ),
+        ]
+    body = " ".join(
+        f"when {cond} then "
+        + ("null" if reason is None else f"{{'reason': {_lit(reason)}, 'category': {_lit(cat)}}}")
+        for cond, reason, cat in whens
+    )
+    return f"case {body} end"
+
+
+def _parsed(col: Column, ref: str) -> str:
+    """SQL for the typed value of a text column (only meaningful where it passed its checks)."""
+    if col.type == "id":
+        return f"upper({ref})"
+    if col.type == "date":
+        return f"try_strptime({ref}, '%d.%m.%Y')::date"
+    if col.type in ("code",):
+        return f"lower({ref})"
+    if col.type == "yesno":
+        return f"(lower({ref}) = 'ja')"
+    if col.type == "decimal":
+        return f"try_cast(replace(replace({ref}, '.', ''), ',', '.') as decimal(9, 2))"
+    if col.type == "integer":
+        return f"try_cast({ref} as integer)"
+    return ref
+
+
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    kind: Kind,
+    present: set[str],
+    as_of: dt.date,
+    carry: tuple[str, ...] = (),
+) -> None:
+    """Create temp table ``checked`` from ``staged``: typed values, and ``_errors`` (NULL for
+    a good row). ``carry``: columns passed through unchanged that also scope the key check
+    (``_file`` when many files are checked at once: a key may repeat across files)."""
+    cleaned = ", ".join(
+        (
+            # an empty cell takes the contract's default, as a missing column does
+            f"coalesce(nullif(trim({ident(c.name)}), ''), {_lit(c.default)}) "
+            f"as {ident('v_' + c.name)}"
+            if c.name in present and c.default is not None
+            else f"nullif(trim({ident(c.name)}), '') as {ident('v_' + c.name)}"
+            if c.name in present
+            else f"{_lit(c.default)} as {ident('v_' + c.name)}"
+            if c.default is not None
+            else f"null::varchar as {ident('v_' + c.name)}"
+        )
+        for c in kind.columns
+    )
+    reasons = ", ".join(f"{_error_case(c, as_of)} as {ident('e_' + c.name)}" for c in kind.columns)
+    errors = ", ".join(
+        f"{{'column': {_lit(c.name)}, 'reason': {ident('e_' + c.name)}.reason, "
+        f"'value': {_shown(c)}, 'category': {ident('e_' + c.name)}.category}}"
+        for c in kind.columns
+    )
+    any_error = " or ".join(f"{ident('e_' + c.name)} is not null" for c in kind.columns)
+    parsed = ", ".join(
+        f"{_parsed(c, ident('v_' + c.name))} as {ident(c.name)}" for c in kind.columns
+    )
+    rules = ", ".join(
+        f"{{'column': {_lit(r.column)}, 'reason': case when {r.when} then {_lit(r.reason)} end, "
+        f"'value': null::varchar, 'category': 'rule'}}"
+        for r in kind.rules
+    )
+    rule_list = f"[{rules}]" if rules else "[]"
+    key = ", ".join(ident(k) for k in (*carry, *kind.key))
+    passed = "".join(f"{ident(c)}, " for c in carry)
+    # Error lists exist only for rows that have an error (NULL otherwise): a clean row
+    # costs a few comparisons, which keeps multi-million-row deliveries fast.
+    rule_errors = f"list_filter({rule_list}::{ERROR_TYPE}[], lambda e: e.reason is not null)"
+    con.execute(
+        f"""
+        create or replace temp table checked as
+        with cleaned as (select _line, {passed}{cleaned} from staged),
+        flagged as (select *, {reasons} from cleaned),
+        typed as (
+            select _line, {passed}{parsed},
+                case when {any_error}
+                    then list_filter([{errors}], lambda e: e.reason is not null)
+                end as _column_errors
+            from flagged
+        )
+        select * exclude (_column_errors),
+            coalesce(_column_errors, nullif({rule_errors}, [])) as _errors
+        from typed
+        """
+    )
+    # a key may appear once per file; later repeats are rejected, naming the first
+    con.execute(
+        f"""
+        create or replace temp table repeated as
+        select {key}, min(_line) as _first
+        from checked
+        where _errors is null
+        group by {key}
+        having count(*) > 1
+        """
+    )
+    if scalar(con, "select count(*) from repeated"):
+        matches = " and ".join(f"c.{ident(k)} = r.{ident(k)}" for k in (*carry, *kind.key))
+        con.execute(
+            f"""
+            update checked as c set _errors = [{{
+                'column': {_lit(kind.key[0])},
+                'reason': 'Schlüssel ({", ".join(kind.key)}) doppelt in dieser Datei',
+                'value': 'erstmals in Zeile ' || r._first,
+                'category': 'key'}}]
+            from repeated as r
+            where {matches} and c._line > r._first and c._errors is null
+            """
+        )
