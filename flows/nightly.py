@@ -28,8 +28,8 @@ def plan_inbox(
     """Find the inbox files, number them, spot duplicates before anything loads, and group
     them into units of work (batches of clean CSV files, and files taken one by one)."""
     pipeline.recover(settings)
-    planned = pipeline.plan(settings, run_id)
-    return planned, pipeline.split(planned, pipeline.waiting(settings, run_id))
+    planned, waiting = pipeline.plan_inbox(settings, run_id)
+    return planned, pipeline.split(planned, waiting)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="ingest {work.label}")

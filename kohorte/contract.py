@@ -62,6 +62,8 @@ class Column:
     max_length: int = 200
     default: str | None = None
     not_after_as_of: bool = True
+    # values that mean "no date" (SAP's and VerBIS's open end): read as empty, noted
+    open_end: tuple[str, ...] = ()
 
     @property
     def sql_type(self) -> str:
@@ -109,6 +111,20 @@ class Kind:
 
 
 YES_NO = ("ja", "nein")
+OPEN_END_DATES = ("31.12.9999", "00.00.0000")
+
+# Retracting a row: ``storno`` = ja removes the row with this natural key (a correction of
+# a key column, such as a participation's entry date, is a retraction of the old key plus
+# the new row). Every other column may then be empty.
+STORNO = Column(
+    "storno",
+    "yesno",
+    "ja: die Zeile mit diesem Schlüssel wird zurückgenommen (Storno); die übrigen Spalten "
+    "dürfen dann leer sein. Standard nein.",
+    required=False,
+    codes=YES_NO,
+    default="nein",
+)
 
 KUNDENNUMMER = Column(
     "kundennummer",
@@ -144,8 +160,10 @@ TEILNEHMENDE = Kind(
         Column(
             "austritt",
             "date",
-            "Letzter Tag der Teilnahme; leer, solange die Teilnahme läuft.",
+            "Letzter Tag der Teilnahme; leer, solange die Teilnahme läuft (das offene Ende "
+            "aus SAP/VerBIS, 31.12.9999 oder 00.00.0000, gilt als leer).",
             required=False,
+            open_end=OPEN_END_DATES,
         ),
         Column(
             "austrittsgrund",
@@ -179,6 +197,7 @@ TEILNEHMENDE = Kind(
             required=False,
             max_length=80,
         ),
+        STORNO,
     ),
 )
 
@@ -204,6 +223,7 @@ ANWESENHEIT = Kind(
             minimum=0,
             maximum=12,
         ),
+        STORNO,
     ),
 )
 
@@ -231,6 +251,7 @@ AKTIVITAETEN = Kind(
             maximum=100,
             default="1",
         ),
+        STORNO,
     ),
 )
 
@@ -266,6 +287,7 @@ ERGEBNISSE = Kind(
             minimum=0,
             maximum=60,
         ),
+        STORNO,
     ),
 )
 
@@ -292,6 +314,7 @@ VERBLEIB = Kind(
                 "unbekannt",
             ),
         ),
+        STORNO,
     ),
 )
 
@@ -333,11 +356,25 @@ def render_markdown() -> str:
         "- Encoding: UTF-8 with or without BOM, or Windows-1252. Kohorte detects it: a file that",
         "  is valid UTF-8 is read as UTF-8, anything else as Windows-1252 (not Latin-1: `€`,",
         "  `„“`, `–` differ); bytes that are undefined in Windows-1252 make the file unreadable.",
-        "- XLSX: exactly one worksheet, header in the first row. Date cells and text dates are",
-        "  both accepted.",
+        '  Excel\'s "Unicode-Text" (UTF-16 with byte-order mark, tab- or `;`-separated) is',
+        "  decoded too. Excel's hint `sep=;` as the first line is skipped (line numbers in",
+        "  reports stay those of the file).",
+        "- XLSX: exactly one visible worksheet (hidden ones are not read, and the report says",
+        "  so). The header is the first row naming `kundennummer` among the first 20 rows, so",
+        "  a title and blank rows above it are skipped. Date cells and text dates are both",
+        "  accepted. A merged cell over data rows is reported as merged (its value stands",
+        "  only in the first row). A password-protected workbook or an old `.xls` is named",
+        "  as such.",
         "- Header names are case-insensitive and trimmed; columns may come in any order;",
-        "  unknown extra columns are ignored (and named in the load report). Values are trimmed;",
-        "  an empty value is missing.",
+        "  unknown extra columns are ignored (and named in the load report). Values are",
+        "  trimmed of spaces, tabs, no-break and zero-width spaces; an empty value is missing.",
+        "  Names (text columns) are also normalised to Unicode NFC with inner spaces collapsed,",
+        "  so `Anja\u00a0 Krüger` and `Anja Krüger` are one coach. A text value that contains",
+        "  a customer number is rejected: names are no place for one.",
+        "- Numbers: `3`, `3,5`, `,5` and `1.240,50` are numbers; `3.5` is refused (a point",
+        "  is no decimal comma).",
+        "- A customer number with Excel's apostrophe in front (`'012D345678`) is rejected and",
+        "  named as such.",
         f"- `kundennummer` must match `{KUNDENNUMMER_PATTERN}` and is read as text, so leading",
         "  zeros are kept. It is replaced at ingest by a keyed hash (`pid`) and never stored.",
         f"- Dates must lie between {EARLIEST_DATE} and the day of the load.",
@@ -352,6 +389,26 @@ def render_markdown() -> str:
         "The same file delivered twice (same content hash) is loaded once. Within one file a",
         "key may appear only once: a repeated key is rejected as an error with the line of its",
         "first occurrence.",
+        "",
+        "A row is retracted with the optional column `storno` = `ja`: the row with that key",
+        "is removed (its other columns may be empty). A correction of a key column, such as",
+        "a participation's entry date, is a retraction of the old key plus the new row, in",
+        "the same or a later delivery; without the retraction the old row stays, and the",
+        "person would count twice.",
+        "",
+        "## The inbox",
+        "",
+        "Only regular files directly in the inbox are deliveries. A link, pipe or device is",
+        "refused with a report and removed from the inbox; it is never followed, read or",
+        "changed through. A subfolder is reported as not read every night it is there.",
+        "A file is taken once its size and modification time stayed the same for",
+        "`KOHORTE_SETTLE_SECONDS` (default 10); a file still growing stays for the next",
+        "night, as do upload names (`.filepart`, `.part`, `.partial`, `.tmp`, `.crdownload`,",
+        "`.download`, names starting with `.` or `~$`). With `KOHORTE_INBOX_MARKERS=1` a file",
+        "is taken only beside its marker `<name>.done` or `<name>.ok` (removed with it). A",
+        "file that changes between hashing and storing is not stored and stays in the inbox.",
+        "A name that is not UTF-8 (Windows-1252 bytes from an SMB share) or too long for the",
+        "quarantine is reported under a safe name.",
         "",
         "## Bad input",
         "",

@@ -82,22 +82,31 @@ def _scan(settings: Settings, *, settle: bool = True) -> admit.Inbox:
 def plan(settings: Settings, run_id: str) -> list[Arrival]:
     """Number the inbox files and find duplicates up front, so files can load in parallel
     and the same content is still loaded exactly once."""
+    return plan_inbox(settings, run_id)[0]
+
+
+def plan_inbox(
+    settings: Settings, run_id: str
+) -> tuple[list[Arrival], list[tuple[str, FileResult]]]:
+    """``plan``, and what stays in the inbox tonight, reported: files still being written
+    (or without their marker) and subfolders, which are not read. The latter as (log
+    slot, result)."""
     settings.pseudonym_key()  # created here, once, before files load in parallel
+    inbox = _scan(settings)
     known = rawstore.known_hashes(settings.raw)
     damaged = rawstore.damaged_hashes(settings.raw)
     planned = []
-    for index, path in enumerate(_scan(settings).files, start=1):
+    for index, path in enumerate(inbox.files, start=1):
         sha = admit.sha256_file(path)
         delivery_id = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's
         planned.append(admit.arrive(path, delivery_id, known.get(sha), sha))  # old place
         known.setdefault(sha, delivery_id)
-    return planned
+    return planned, _waiting(settings, run_id, inbox)
 
 
-def waiting(settings: Settings, run_id: str) -> list[tuple[str, FileResult]]:
-    """What stays in the inbox tonight, reported: files still being written (or without
-    their marker) and subfolders, which are not read. (log slot, result) each."""
-    inbox = _scan(settings, settle=False)
+def _waiting(
+    settings: Settings, run_id: str, inbox: admit.Inbox
+) -> list[tuple[str, FileResult]]:
     found = []
     for index, path in enumerate(inbox.waiting, start=1):
         result = FileResult(admit.stored_name(path.name), None, "", 0, "deferred")
@@ -382,8 +391,8 @@ def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict
         started = time.time()
         run_id = new_run_id()
         recover(settings)
-        planned = plan(settings, run_id)
-        work = split(planned, waiting(settings, run_id))
+        planned, waiting = plan_inbox(settings, run_id)
+        work = split(planned, waiting)
         results = [r for w in work for r in ingest_work(settings, w, run_id, load_date)]
         results = in_plan_order(planned, results)
         return finish(settings, summarise(run_id, started, results), load_date), results

@@ -13,6 +13,8 @@ from kohorte.contract import CSV_DELIMITER
 
 CHUNK = 1 << 22  # 4 MiB: decoding in chunks keeps a 2 GB delivery out of memory
 UTF8_BOM = codecs.BOM_UTF8
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+SEP_HINT = re.compile(r'^\ufeff?"?sep=(.)"?\s*$', re.IGNORECASE)  # Excel's "sep=;" first line
 # UTF-8 bytes of ä ö ü Ä Ö Ü ß é and of „ “ – €: in a file that is not valid UTF-8 they mean
 # an editor mixed two encodings; read as Windows-1252 they would become "Ã¶" silently.
 UTF8_GERMAN = re.compile(
@@ -41,9 +43,11 @@ class UnreadableFile(Exception):
 class CsvShape:
     """What the loader needs to know about a CSV file before DuckDB reads it."""
 
-    encoding: str  # "utf-8", "utf-8-sig" or "windows-1252"
+    encoding: str  # "utf-8", "utf-8-sig", "windows-1252" or "utf-16"
     header: list[str]  # normalised (trimmed, lower-case) header names, in file order
     raw_header: list[str]
+    delimiter: str = CSV_DELIMITER  # ";", or a tab in Excel's "Unicode-Text"
+    lead: int = 0  # lines before the header (Excel's "sep=;" hint)
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
@@ -58,10 +62,13 @@ def detect_encoding(path: Path) -> str:
         head = handle.read(8192)
         if not head:
             raise UnreadableFile("Die Datei ist leer.", category="structure")
+        if head.startswith(UTF16_BOMS):
+            return "utf-16"  # Excel's "Unicode-Text": decoded to a UTF-8 copy
         if b"\x00" in head:
             raise UnreadableFile(
-                "Die Datei enthält Nullbytes: keine Textdatei (Binärdatei, UTF-16 "
-                "oder beschädigt). Erwartet wird CSV in UTF-8 oder Windows-1252.",
+                "Die Datei enthält Nullbytes: keine Textdatei (Binärdatei, UTF-16 ohne "
+                "Byte-Order-Mark oder beschädigt). Erwartet wird CSV in UTF-8, Windows-1252 "
+                "oder Excels „Unicode-Text“ (UTF-16 mit BOM).",
                 category="encoding",
             )
         handle.seek(0)
@@ -108,15 +115,23 @@ def _check_windows_1252(path: Path) -> str:
 
 
 def transcode_to_utf8(
-    source: Path, target: Path, encoding: str, *, normalise_newlines: bool = False
+    source: Path,
+    target: Path,
+    encoding: str,
+    *,
+    normalise_newlines: bool = False,
+    skip_lines: int = 0,
 ) -> None:
     """Stream-transcode a file to UTF-8 (DuckDB reads only UTF-8 without extensions);
-    with ``normalise_newlines`` every CRLF and lone CR becomes LF (one line stays one line)."""
-    if normalise_newlines:
+    with ``normalise_newlines`` every CRLF and lone CR becomes LF (one line stays one line);
+    ``skip_lines`` leaves out the first lines (a ``sep=;`` hint)."""
+    if normalise_newlines or skip_lines:
         with (
-            source.open("r", encoding=encoding, newline=None) as src,
-            target.open("w", encoding="utf-8", newline="\n") as dst,
+            source.open("r", encoding=encoding, newline=None if normalise_newlines else "") as src,
+            target.open("w", encoding="utf-8", newline="\n" if normalise_newlines else "") as dst,
         ):
+            for _ in range(skip_lines):
+                src.readline()
             while text := src.read(CHUNK):
                 dst.write(text)
         return
@@ -154,12 +169,22 @@ def mixed_line_endings(path: Path) -> bool:
 
 
 def read_header(path: Path, encoding: str) -> CsvShape:
-    """Parse the header line (quoted names allowed) and normalise the names."""
+    """Parse the header line (quoted names allowed) and normalise the names. Excel's
+    ``sep=;`` hint before it is skipped; a UTF-16 file may be tab-separated."""
+    lead = 0
     with path.open("r", encoding=encoding, newline="") as handle:
         first = handle.readline()
+        hint = SEP_HINT.match(first.rstrip("\r\n"))
+        if hint and hint.group(1) == CSV_DELIMITER:
+            first, lead = handle.readline(), 1
     if not first.strip():
-        raise UnreadableFile("Die erste Zeile (Kopfzeile) ist leer.", line=1, category="structure")
-    raw = next(csv.reader([first], delimiter=CSV_DELIMITER, quotechar='"'))
+        raise UnreadableFile(
+            "Die erste Zeile (Kopfzeile) ist leer.", line=1 + lead, category="structure"
+        )
+    delimiter = CSV_DELIMITER
+    if encoding == "utf-16" and CSV_DELIMITER not in first and "\t" in first:
+        delimiter = "\t"
+    raw = next(csv.reader([first], delimiter=delimiter, quotechar='"'))
     # a second byte-order mark (a BOM file saved again with BOM) is invisible, not a name
     header = [name.strip().strip('"\ufeff').strip().lower() for name in raw]
     if len(header) == 1:
@@ -168,10 +193,10 @@ def read_header(path: Path, encoding: str) -> CsvShape:
                 raise UnreadableFile(
                     f"Die Kopfzeile enthält kein Semikolon, aber {other!r}: falsches "
                     f"Trennzeichen. Erwartet wird ';' wie beim Export aus deutschem Excel.",
-                    line=1,
+                    line=1 + lead,
                     category="structure",
                 )
-    return CsvShape(encoding=encoding, header=header, raw_header=raw)
+    return CsvShape(encoding, header, raw, delimiter, lead)
 
 
 def blank_lines(path: Path) -> list[int]:

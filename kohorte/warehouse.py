@@ -191,7 +191,8 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
                 + [c.name for c in kind.columns if c.name != "kundennummer"]
             )
             con.execute(
-                f"insert into raw.{kind.name} by name select {names} from read_parquet($files) "
+                f"insert into raw.{kind.name} by name select {names} from read_parquet($files, "
+                f"union_by_name = true) "  # deliveries stored before a column existed
                 f"order by delivery_id, line",
                 {"files": files},
             )

@@ -72,7 +72,10 @@ def bare_duckdb(manifest: dict) -> int:
                     "dateformat='%d.%m.%Y', decimal_separator=',', quote='\"', "
                     "encoding='utf-8', columns=$types, union_by_name=true)"
                 )
-                params = {"files": files, "types": _types(kind)}
+                with open(files[0], encoding="utf-8-sig") as handle:  # the columns delivered
+                    header = set(handle.readline().strip().lower().split(";"))
+                types = {k: v for k, v in _types(kind).items() if k in header}
+                params = {"files": files, "types": types}
                 con.execute(f"create table {kind_name} as {select}", params)
             # table names are the contract's own kind names, never input
             rows += con.execute(f"select count(*) from {kind_name}").fetchone()[0]  # noqa: S608

@@ -106,7 +106,7 @@ def test_decimal_comma_and_thousands_dot(tmp_path):
     content = _csv("ergebnisse", "012D000001;01.02.2026;svb_beschaeftigung;ja;38,5")
     _ingest(tmp_path, "ergebnisse_x.csv", content)
     [row] = _raw_rows(tmp_path, "ergebnisse")
-    assert float(row[-1]) == 38.5 and row[-2] is True
+    assert float(row[-2]) == 38.5 and row[-3] is True and row[-1] is False  # storno: nein
 
 
 def test_kundennummer_is_pseudonymised_and_never_stored(tmp_path):

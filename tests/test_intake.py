@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import threading
+import time
 from pathlib import Path
 
-from kohorte import intake
+from kohorte import intake, pipeline, rawstore, warehouse
 from kohorte.intake.admit import arrive
 
 
@@ -26,3 +30,101 @@ def test_an_open_quote_at_the_end_of_a_file_is_a_batch_of_its_own(tmp_path: Path
     batches = intake.plan_batches(files)
     assert sorted(len(b) for b in batches) == [1, 2]
     assert [b for b in batches if len(b) == 1][0][0].arrival.path == cut
+
+
+PERSON = "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;geburtsjahr;"
+PERSON += "langzeitleistungsbezug;berufsabschluss"
+
+
+def _night(settings, name: str, text: str, day: dt.date) -> dict:
+    (settings.inbox / name).write_text(text, encoding="utf-8")
+    run, _ = pipeline.run_once(settings, day)
+    return run
+
+
+def _participations(settings) -> list[tuple]:
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+    try:
+        return con.execute("select pid, eintritt from marts.teilnahmen order by all").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_corrected_entry_date_leaves_one_participation(settings) -> None:
+    """The entry date is part of a participation's key: correcting it is a retraction of
+    the old key (storno = ja) plus the new row. Without the retraction both stay."""
+    first = f"{PERSON}\r\n012D000001;05.01.2026;;;Anja;w;1980;ja;nein\r\n"
+    _night(settings, "teilnehmende_20260110.csv", first, dt.date(2026, 1, 10))
+    [(pid, eintritt)] = _participations(settings)
+    assert eintritt == dt.date(2026, 1, 5)
+    correction = (
+        f"{PERSON};storno\r\n012D000001;05.01.2026;;;;;;;;ja\r\n"
+        "012D000001;12.01.2026;;;Anja;w;1980;ja;nein;nein\r\n"
+    )
+    run = _night(settings, "teilnehmende_20260115.csv", correction, dt.date(2026, 1, 15))
+    assert (run["rows_accepted"], run["rows_rejected"]) == (2, 0)
+    assert _participations(settings) == [(pid, dt.date(2026, 1, 12))]
+
+
+def test_without_a_retraction_the_old_key_stays(settings) -> None:
+    """The counter-check: a new entry date alone is a second participation."""
+    first = f"{PERSON}\r\n012D000001;05.01.2026;;;Anja;w;1980;ja;nein\r\n"
+    _night(settings, "teilnehmende_20260110.csv", first, dt.date(2026, 1, 10))
+    second = f"{PERSON}\r\n012D000001;12.01.2026;;;Anja;w;1980;ja;nein\r\n"
+    _night(settings, "teilnehmende_20260115.csv", second, dt.date(2026, 1, 15))
+    assert len(_participations(settings)) == 2
+
+
+ATTENDANCE = "kundennummer;datum;status;stunden\r\n900D000001;02.06.2026;anwesend;3\r\n"
+
+
+def test_with_markers_a_file_waits_for_its_done_marker(settings) -> None:
+    marked = dataclasses.replace(settings, inbox_markers=True)
+    (settings.inbox / "anwesenheit_a.csv").write_text(ATTENDANCE, encoding="utf-8")
+    run, results = pipeline.run_once(marked, dt.date(2026, 6, 30))
+    [waiting] = results
+    assert (waiting.status, run["files_deferred"]) == ("deferred", 1)
+    assert "Fertig-Markierung" in waiting.message
+    assert (settings.inbox / "anwesenheit_a.csv").exists()
+    (settings.inbox / "anwesenheit_a.csv.done").write_text("", encoding="utf-8")
+    run, [result] = pipeline.run_once(marked, dt.date(2026, 6, 30))
+    assert (result.status, result.rows_accepted) == ("loaded", 1)
+    assert list(settings.inbox.iterdir()) == []  # the marker goes with its file
+
+
+def test_a_file_changed_after_hashing_is_not_stored_and_stays(settings) -> None:
+    path = settings.inbox / "anwesenheit_a.csv"
+    path.write_text(ATTENDANCE, encoding="utf-8")
+    run_id = pipeline.new_run_id()
+    planned = pipeline.plan(settings, run_id)
+    with path.open("a", encoding="utf-8") as handle:  # the upload goes on
+        handle.write("900D000002;02.06.2026;anwesend;3\r\n")
+    results = [
+        r
+        for w in pipeline.split(planned)
+        for r in pipeline.ingest_work(settings, w, run_id, dt.date(2026, 6, 30))
+    ]
+    [result] = results
+    assert (result.status, result.rows_accepted) == ("deferred", 0)
+    assert path.exists() and rawstore.deliveries(settings.raw) == []
+    run, [again] = pipeline.run_once(settings, dt.date(2026, 6, 30))
+    assert (again.status, again.rows_accepted) == ("loaded", 2)
+
+
+def test_a_young_file_that_grows_during_the_settle_interval_waits(settings) -> None:
+    path = settings.inbox / "anwesenheit_a.csv"
+    path.write_text(ATTENDANCE, encoding="utf-8")
+    slow = dataclasses.replace(settings, settle_seconds=1.0)
+
+    def append_later() -> None:
+        time.sleep(0.3)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("900D000002;02.06.2026;anwesend;3\r\n")
+
+    writer = threading.Thread(target=append_later)
+    writer.start()
+    run, [result] = pipeline.run_once(slow, dt.date(2026, 6, 30))
+    writer.join()
+    assert result.status == "deferred" and "noch geschrieben" in result.message
+    run, [result] = pipeline.run_once(slow, dt.date(2026, 6, 30))
+    assert (result.status, result.rows_accepted) == ("loaded", 2)

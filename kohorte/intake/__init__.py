@@ -31,7 +31,7 @@ from kohorte.intake.report import FileResult, LineError, quarantine_file, refuse
 from kohorte.intake.stage import connection, stage
 from kohorte.intake.store import deferred, result_for, store
 from kohorte.intake.survey import Surveyed, survey
-from kohorte.intake.validate import validate
+from kohorte.intake.validate import open_end_notes, validate
 from kohorte.textfiles import UnreadableFile
 
 __all__ = ["Arrival", "FileResult", "LineError", "Refused", "Surveyed", "ingest", "take"]
@@ -131,6 +131,8 @@ def ingest(
         if staged.taken:
             kind = batch[0].kind
             validate(con, kind, staged.present, as_of, carry=("_file",))
+            for index, notes in open_end_notes(con, kind, staged.present).items():
+                staged.notes.setdefault(index, []).extend(notes)
             pseudonymise(con, key, kind, carry=("_file",))
             taken = store(con, staged, kind, raw=raw, quarantine=quarantine, work=work)
             rows = sum(r.rows_accepted + r.rows_rejected for r in taken) or 1

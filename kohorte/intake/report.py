@@ -106,6 +106,9 @@ def settle_stored(result: FileResult, path: Path, quarantine: Path) -> None:
             f"das Original liegt mit Bericht in der Quarantäne."
         )
         quarantine_file(path, quarantine, result)
+    elif result.notes:  # read generously: the report says how, the original is kept
+        result.message = f"{result.rows_accepted} Zeilen geladen; Hinweise im Bericht."
+        quarantine_file(path, quarantine, result)
     else:
         result.message = f"{result.rows_accepted} Zeilen geladen."
         path.unlink()
@@ -151,6 +154,7 @@ def render(result: FileResult) -> str:
     head = {
         "quarantined": "Datei vollständig abgelehnt (Quarantäne)",
         "partial": "Datei teilweise geladen; abgelehnte Zeilen unten",
+        "loaded": "Datei vollständig geladen; Hinweise unten",
     }.get(result.status, result.status)
     lines = [
         f"Datei:      {result.file_name}",

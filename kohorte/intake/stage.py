@@ -15,6 +15,8 @@ lines DuckDB rejected or skipped as blank are stepped over when rows are numbere
 
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +39,9 @@ STRUCTURAL_REASONS = {
 }
 FILES_TABLE = (
     "create or replace temp table files(_file integer, _source varchar, first bigint, "
-    "delivery_id varchar)"
+    "delivery_id varchar, lead integer)"
 )
+FILES_COLUMNS = ("_file", "_source", "first", "delivery_id", "lead")
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Staged:
     refused: list[tuple[Surveyed, LineError]] = field(default_factory=list)
     structural: dict[int, list[LineError]] = field(default_factory=dict)  # by _file
     present: set[str] = field(default_factory=set)  # contract columns the files have
+    notes: dict[int, list[str]] = field(default_factory=dict)  # by _file, for the report
 
 
 _DATABASES: dict[str, duckdb.DuckDBPyConnection] = {}
@@ -68,15 +72,31 @@ def connection(work: Path) -> duckdb.DuckDBPyConnection:
 def stage(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path) -> Staged:
     """Create ``staged`` from the files of one batch (one kind, format and header)."""
     if batch[0].file_format == "xlsx":
-        return _stage_workbooks(con, batch)
+        return _stage_workbooks(con, batch, work)
     return _stage_csv(con, batch, work)
+
+
+def readable(path: Path, work: Path, delivery_id: str) -> Path:
+    """``path``, or a copy under a plain name if the name is not valid UTF-8 (Windows-1252
+    bytes from an SMB share): DuckDB and calamine take UTF-8 names only."""
+    try:
+        str(path).encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        work.mkdir(parents=True, exist_ok=True)
+        copy = work / f"{delivery_id}{path.suffix.lower()}"
+        shutil.copyfile(path, copy)
+        return copy
 
 
 def _source(item: Surveyed, work: Path) -> Path:
     if not item.transcode:
-        return item.arrival.path
+        return readable(item.arrival.path, work, item.arrival.delivery_id)
     target = work / f"{item.arrival.delivery_id}.utf8"
-    transcode_to_utf8(item.arrival.path, target, item.encoding, normalise_newlines=item.mixed)
+    encoding = "utf-8-sig" if item.encoding.startswith("utf-8") else item.encoding
+    transcode_to_utf8(
+        item.arrival.path, target, encoding, normalise_newlines=item.mixed, skip_lines=item.lead
+    )
     return target
 
 
@@ -88,10 +108,10 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path
     try:
         con.execute(
             "create or replace temp table scanned as select * from read_csv($paths, "
-            "delim=';', quote='\"', escape='\"', header=true, auto_detect=false, "
+            "delim=$delim, quote='\"', escape='\"', header=true, auto_detect=false, "
             "columns=$columns, store_rejects=true, strict_mode=true, encoding='utf-8', "
             "max_line_size=1048576, filename='_source')",
-            {"paths": [str(p) for p in sources], "columns": columns},
+            {"paths": [str(p) for p in sources], "columns": columns, "delim": batch[0].delimiter},
         )
     except duckdb.Error as error:
         # Only reading turns DuckDB errors into a verdict on a file; an error in validation
@@ -121,15 +141,18 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path
             staged.again.append(item)
             continue
         staged.taken.append((index, item))
-        files.append((index, str(source), span[0] if span else 0, item.arrival.delivery_id))
+        staged.notes[index] = item.notes
+        files.append(
+            (index, str(source), span[0] if span else 0, item.arrival.delivery_id, item.lead)
+        )
         if alone:
-            staged.structural[index] = _structural(broken, header)
+            staged.structural[index] = _structural(broken, header, item.lead)
             lines = sorted({line for line, *_ in broken} | set(blank_lines(source)))
             # rowid follows file order; map it to the file's line numbers, stepping over
             # the lines DuckDB rejected or skipped as empty (rows from t on are n further)
             thresholds = {line - 2 - j: j + 1 for j, line in enumerate(lines)}
             skipped += [(index, t, n) for t, n in thresholds.items()]
-    _record(con, FILES_TABLE, ("_file", "_source", "first", "delivery_id"), files)
+    _record(con, FILES_TABLE, FILES_COLUMNS, files)
     selected = ", ".join(
         f"s.c{i} as {ident(name)}" for i, name in enumerate(header) if name is not None
     )
@@ -141,16 +164,16 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path
             skipped,
         )
         con.execute(
-            f"create or replace temp view staged as select s._file, s._row + 2 + "
+            f"create or replace temp view staged as select s._file, s._row + 2 + s._lead + "
             f"coalesce(k.n, 0) as _line, {selected} from ("
-            f"select f._file, s.rowid - f.first as _row, s.* from scanned s "
+            f"select f._file, f.lead as _lead, s.rowid - f.first as _row, s.* from scanned s "
             f"join files f using (_source)) s asof left join skipped k "
             f"on s._file = k._file and s._row >= k.t"
         )
     else:  # the common case: line = row number in the file + header
         con.execute(
             f"create or replace temp view staged as select f._file, s.rowid - f.first + 2 "
-            f"as _line, {selected} from scanned s join files f using (_source)"
+            f"+ f.lead as _line, {selected} from scanned s join files f using (_source)"
         )
     for item, source in zip(batch, sources, strict=True):
         if source != item.arrival.path and item in staged.again:
@@ -158,22 +181,35 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path
     return staged
 
 
-def _structural(rejected: list[tuple], header: tuple) -> list[LineError]:
-    """The lines DuckDB could not split, once each, as German line errors."""
+def _structural(rejected: list[tuple], header: tuple, lead: int) -> list[LineError]:
+    """The lines DuckDB could not split, once each, as German line errors (in the
+    original file's numbering)."""
     errors, seen = [], set()
     for line, column, error_type, message in rejected:
         if line in seen:
             continue  # DuckDB may report one broken line more than once
         seen.add(line)
+        reason = STRUCTURAL_REASONS.get(error_type, "Zeile nicht lesbar")
+        detail = _german_detail(message)
         errors.append(
             LineError(
-                line,
+                line + lead,
                 _column_name(column, header),
-                f"{STRUCTURAL_REASONS.get(error_type, error_type.lower())} ({message})",
+                f"{reason} ({detail})" if detail else reason,
                 category=STRUCTURAL_CATEGORIES.get(error_type, "structure"),
             )
         )
     return errors
+
+
+def _german_detail(message: str) -> str | None:
+    """DuckDB's English detail of a broken line, in German (or left out)."""
+    if found := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message):
+        return f"erwartet {found.group(1)} Spalten, gefunden {found.group(2)}"
+    if found := re.search(r"Maximum line size of (\d+) bytes.*Actual Size:\s*(\d+)", message):
+        limit, size = (int(g) / 2**20 for g in found.groups())
+        return f"höchstens {limit:.0f} MiB erlaubt, die Zeile hat {size:.1f} MiB".replace(".", ",")
+    return None
 
 
 def _column_name(column: str | None, names: tuple) -> str | None:
@@ -195,7 +231,7 @@ def _record(con: duckdb.DuckDBPyConnection, ddl: str, names: tuple, rows: list[t
         con.unregister("rows_arrow")
 
 
-def _stage_workbooks(con: duckdb.DuckDBPyConnection, batch: list[Surveyed]) -> Staged:
+def _stage_workbooks(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path) -> Staged:
     """Workbooks of one kind as one ``staged`` table. In a multi-file batch, a workbook
     with formulas or no rows, or whose columns differ from the first one taken, is staged
     again alone."""
@@ -205,7 +241,8 @@ def _stage_workbooks(con: duckdb.DuckDBPyConnection, batch: list[Surveyed]) -> S
     columns: list[str] | None = None
     for index, item in enumerate(batch):
         try:
-            table, info = read_xlsx(item.arrival.path, item.kind)
+            path = readable(item.arrival.path, work, item.arrival.delivery_id)
+            table, info = read_xlsx(path, item.kind)
         except UnreadableFile as error:
             staged.refused.append((item, _refusal(error)))
             continue
@@ -221,8 +258,9 @@ def _stage_workbooks(con: duckdb.DuckDBPyConnection, batch: list[Surveyed]) -> S
         tables.append(table.append_column("_file", pa.array([index] * table.num_rows, pa.int32())))
         staged.taken.append((index, item))
         staged.structural[index] = info["structural"]
-        files.append((index, str(item.arrival.path), 0, item.arrival.delivery_id))
-    _record(con, FILES_TABLE, ("_file", "_source", "first", "delivery_id"), files)
+        files.append((index, str(path), 0, item.arrival.delivery_id, 0))
+        staged.notes[index] = info["notes"]
+    _record(con, FILES_TABLE, FILES_COLUMNS, files)
     if tables:
         con.register("workbooks", pa.concat_tables(tables))
         con.execute("create or replace temp table staged as select * from workbooks")

@@ -90,6 +90,7 @@ def store(
             label = f"{error.column or 'Zeile'}: {error.reason.split(' (')[0]}"
             result.error_counts[label] = result.error_counts.get(label, 0) + 1
         result.category = commonest_category(result.errors)
+        result.notes = staged.notes.get(index, [])
         results[index] = result
     changed = {index for index, item in staged.taken if item.arrival.changed()}
     # a readable file without one good row is quarantined whole; one without any row loads

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kohorte.contract import Kind
 from kohorte.intake.admit import Arrival
+from kohorte.privacy import KUNDENNUMMER_ANYWHERE, mask
 from kohorte.textfiles import (
     UnreadableFile,
     blank_lines,
@@ -29,11 +30,13 @@ class Surveyed:
     arrival: Arrival
     kind: Kind
     file_format: str  # csv | xlsx
-    encoding: str  # utf-8, utf-8-sig, windows-1252, or xlsx
+    encoding: str  # utf-8, utf-8-sig, windows-1252, utf-16, or xlsx
     header: tuple[str | None, ...]  # contract column per file column (None: not ours);
     # () for a workbook: its header is read when it is staged
     mixed: bool = False  # more than one kind of line ending
     alone: bool = False  # read in a batch of its own (line numbers need the careful way)
+    delimiter: str = ";"  # a tab in Excel's "Unicode-Text"
+    lead: int = 0  # lines before the header that are not data (a "sep=;" hint)
 
     @property
     def size(self) -> int:
@@ -43,12 +46,25 @@ class Surveyed:
     @property
     def transcode(self) -> bool:
         """Read from a UTF-8 copy (DuckDB reads UTF-8 only, one line ending a file)."""
-        return self.encoding == "windows-1252" or self.mixed
+        return self.encoding in ("windows-1252", "utf-16") or self.mixed or bool(self.lead)
 
     @property
     def batch_key(self) -> tuple:
         """Files with the same key may be read by one call."""
-        return (self.kind.name, self.file_format, self.header)
+        return (self.kind.name, self.file_format, self.header, self.delimiter)
+
+    @property
+    def notes(self) -> list[str]:
+        """What was read generously, for the report."""
+        notes = []
+        if self.lead:
+            notes.append("Excels Trennzeichen-Hinweis »sep=;« in Zeile 1 übersprungen.")
+        if self.encoding == "utf-16":
+            notes.append(
+                "Als Excel-„Unicode-Text“ (UTF-16) gelesen"
+                + (", Tabulator-getrennt." if self.delimiter == "\t" else ".")
+            )
+        return notes
 
 
 def survey(arrival: Arrival, kind: Kind) -> Surveyed:
@@ -59,12 +75,23 @@ def survey(arrival: Arrival, kind: Kind) -> Surveyed:
     encoding = detect_encoding(path)
     mixed = mixed_line_endings(path)
     text_encoding = "utf-8-sig" if encoding.startswith("utf-8") else encoding
-    header = check_header(read_header(path, text_encoding).header, kind)
+    shape = read_header(path, text_encoding)
+    header = check_header(shape.header, kind, line=1 + shape.lead)
     # DuckDB skips blank lines (the stage numbers lines around them, alone); read with
     # other files, DuckDB 2.0 drops a value cut off inside quotes at the end of a file
-    # without reporting it (alone it reports it)
-    alone = bool(blank_lines(path)) or not _quotes_balanced(arrival)
-    return Surveyed(arrival, kind, "csv", encoding, tuple(header), mixed, alone)
+    # without reporting it (alone it reports it). A UTF-16 file is looked at in its copy.
+    alone = encoding == "utf-16" or bool(blank_lines(path)) or not _quotes_balanced(arrival)
+    return Surveyed(
+        arrival,
+        kind,
+        "csv",
+        encoding,
+        tuple(header),
+        mixed or encoding == "utf-16",
+        alone,
+        shape.delimiter,
+        shape.lead,
+    )
 
 
 def _quotes_balanced(arrival: Arrival) -> bool:
@@ -76,23 +103,35 @@ def _quotes_balanced(arrival: Arrival) -> bool:
     return count % 2 == 0
 
 
-def check_header(header: list[str], kind: Kind) -> list[str | None]:
-    """Map file columns to contract columns; refuse duplicates and missing required ones."""
+def check_header(header: list[str], kind: Kind, line: int = 1) -> list[str | None]:
+    """Map file columns to contract columns; refuse duplicates and missing required ones.
+    A message never quotes a value that could be a customer number: a first line of data
+    instead of a header is named as such."""
     counts = Counter(header)
     duplicates = sorted(name for name, n in counts.items() if n > 1 and name)
-    if duplicates:
+    known = {c.name for c in kind.columns}
+    if duplicates and not any(KUNDENNUMMER_ANYWHERE.search(name) for name in duplicates):
         raise UnreadableFile(
             f"Spalte doppelt in der Kopfzeile: {', '.join(duplicates)}.",
-            line=1,
+            line=line,
             column=duplicates[0],
             category="header",
         )
-    known = {c.name for c in kind.columns}
     missing = [name for name in kind.required if name not in header]
-    if missing:
+    if missing and any(KUNDENNUMMER_ANYWHERE.search(name) for name in header):
         raise UnreadableFile(
-            f"Pflichtspalte fehlt: {', '.join(missing)} (gefunden: {', '.join(header)}).",
-            line=1,
+            f"Die Kopfzeile fehlt: Zeile {line} enthält Daten (eine Kundennummer) statt "
+            f"Spaltennamen. Erwartet wird zuerst eine Kopfzeile mit "
+            f"{';'.join(c.name for c in kind.columns if c.required)}.",
+            line=line,
+            column=missing[0],
+            category="header",
+        )
+    if missing:
+        found = ", ".join(mask(name) or "(leer)" for name in header)
+        raise UnreadableFile(
+            f"Pflichtspalte fehlt: {', '.join(missing)} (gefunden: {found}).",
+            line=line,
             column=missing[0],
             category="header",
         )

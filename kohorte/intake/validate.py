@@ -21,10 +21,22 @@ from kohorte.contract import (
 )
 from kohorte.db import scalar
 
-NUMBER_PATTERN = r"^-?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?$"
+# 3, 3,5, ,5 and 1.240,50 (thousands dots); a decimal point is refused (3.5 is ambiguous)
+NUMBER_PATTERN = r"^-?((([0-9]{1,3}(\.[0-9]{3})+)|[0-9]+)(,[0-9]+)?|,[0-9]+)$"
 INTEGER_PATTERN = r"^-?[0-9]+$"
 ERROR_TYPE = 'struct("column" varchar, reason varchar, value varchar, category varchar)'
 CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+# trimmed from every value: spaces, tabs, line ends, non-breaking and zero-width spaces, BOM
+TRIMMED = " \t\r\n\u00a0\u2007\u202f\u200b\ufeff"
+INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff]"  # removed from names
+SPACES = "[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+"  # one space in names
+# a customer number inside a text (a name column is no place for one)
+KUNDENNUMMER_IN_TEXT = (
+    "(^|[^0-9A-Za-z])"
+    + KUNDENNUMMER_PATTERN.strip("^$").replace("[A-Z]", "[A-Za-z]")
+    + "([^0-9A-Za-z]|$)"
+)
+APOSTROPHE = "'"
 
 
 def ident(name: str) -> str:
@@ -34,6 +46,49 @@ def ident(name: str) -> str:
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _cleaned(col: Column, present: set[str]) -> str:
+    """SQL for a column's text as checked: trimmed of spaces, tabs and invisible characters
+    (non-breaking and zero-width spaces, byte-order marks); names also Unicode NFC with
+    inner spaces collapsed, so one coach stays one coach; an open-end date is empty; an
+    empty cell takes the contract's default, as a missing column does."""
+    if col.name not in present:
+        return "null::varchar" if col.default is None else _lit(col.default)
+    value = ident(col.name)
+    if col.type == "text":  # a control character is reported as it came (NFC stops at NUL)
+        visible = f"regexp_replace({value}, {_lit(INVISIBLE)}, '', 'g')"
+        value = (
+            f"case when regexp_matches({value}, {_lit(CONTROL_CHARS)}) then {value} else "
+            f"regexp_replace(nfc_normalize({visible}), {_lit(SPACES)}, ' ', 'g') end"
+        )
+    value = f"nullif(trim({value}, {_lit(TRIMMED)}), '')"
+    if col.open_end:
+        ends = ", ".join(_lit(v) for v in col.open_end)
+        value = f"case when {value} in ({ends}) then null else {value} end"
+    if col.default is not None:
+        value = f"coalesce({value}, {_lit(col.default)})"
+    return value
+
+
+def open_end_notes(
+    con: duckdb.DuckDBPyConnection, kind: Kind, present: set[str]
+) -> dict[int, list[str]]:
+    """Per file (``_file``): how many open-end dates were read as "no date"."""
+    notes: dict[int, list[str]] = {}
+    for col in kind.columns:
+        if not col.open_end or col.name not in present:
+            continue
+        values = ", ".join(_lit(v) for v in col.open_end)
+        for index, count in con.execute(
+            f"select _file, count(*) from staged where trim({ident(col.name)}, "
+            f"{_lit(TRIMMED)}) in ({values}) group by 1"
+        ).fetchall():
+            notes.setdefault(index, []).append(
+                f"{count} Zeile(n): {col.name} {' bzw. '.join(col.open_end)} (offenes Ende aus "
+                f"SAP/VerBIS) als leer gelesen, also ohne {col.name}."
+            )
+    return notes
 
 
 def _shown(col: Column) -> str:
@@ -53,6 +108,14 @@ def _error_case(col: Column, as_of: dt.date) -> str:
     else:
         whens.append((f"{ref} is null", None, "value"))
     if col.type == "id":
+        whens.append(
+            (
+                f"left({ref}, 1) = {_lit(APOSTROPHE)}",
+                "Apostroph vor der Kundennummer (Excels Textkennzeichen): bitte ohne "
+                "Apostroph liefern",
+                kind,
+            )
+        )
         whens.append(
             (
                 f"not regexp_full_match(upper({ref}), {_lit(KUNDENNUMMER_PATTERN)})",
@@ -120,6 +183,11 @@ def _error_case(col: Column, as_of: dt.date) -> str:
                 f"beginnt wie eine Formel ({' '.join(FORMULA_START)}); nicht übernommen",
                 "security",
             ),
+            (
+                f"regexp_matches({ref}, {_lit(KUNDENNUMMER_IN_TEXT)})",
+                "enthält eine Kundennummer; aus Datenschutzgründen nicht übernommen",
+                "security",
+            ),
         ]
     body = " ".join(
         f"when {cond} then "
@@ -156,21 +224,15 @@ def validate(
     """Create temp table ``checked`` from ``staged``: typed values, and ``_errors`` (NULL for
     a good row). ``carry``: columns passed through unchanged that also scope the key check
     (``_file`` when many files are checked at once: a key may repeat across files)."""
-    cleaned = ", ".join(
-        (
-            # an empty cell takes the contract's default, as a missing column does
-            f"coalesce(nullif(trim({ident(c.name)}), ''), {_lit(c.default)}) "
-            f"as {ident('v_' + c.name)}"
-            if c.name in present and c.default is not None
-            else f"nullif(trim({ident(c.name)}), '') as {ident('v_' + c.name)}"
-            if c.name in present
-            else f"{_lit(c.default)} as {ident('v_' + c.name)}"
-            if c.default is not None
-            else f"null::varchar as {ident('v_' + c.name)}"
-        )
+    cleaned = ", ".join(f"{_cleaned(c, present)} as {ident('v_' + c.name)}" for c in kind.columns)
+    retracted = "lower(v_storno) = 'ja'"  # a retraction needs its key only
+    reasons = ", ".join(
+        f"{_error_case(c, as_of)} as {ident('e_' + c.name)}"
+        if c.name in kind.key or c.name == "storno"
+        else f"case when {retracted} then null else {_error_case(c, as_of)} end "
+        f"as {ident('e_' + c.name)}"
         for c in kind.columns
     )
-    reasons = ", ".join(f"{_error_case(c, as_of)} as {ident('e_' + c.name)}" for c in kind.columns)
     errors = ", ".join(
         f"{{'column': {_lit(c.name)}, 'reason': {ident('e_' + c.name)}.reason, "
         f"'value': {_shown(c)}, 'category': {ident('e_' + c.name)}.category}}"
@@ -181,7 +243,8 @@ def validate(
         f"{_parsed(c, ident('v_' + c.name))} as {ident(c.name)}" for c in kind.columns
     )
     rules = ", ".join(
-        f"{{'column': {_lit(r.column)}, 'reason': case when {r.when} then {_lit(r.reason)} end, "
+        f"{{'column': {_lit(r.column)}, 'reason': case when {r.when} and not storno "
+        f"then {_lit(r.reason)} end, "
         f"'value': null::varchar, 'category': 'rule'}}"
         for r in kind.rules
     )

@@ -1,7 +1,8 @@
 -- Template, rendered once per kind of delivery as staging.stg_<kind> by kohorte/warehouse.py:
 -- {kind} is the kind's name and {key} its natural key from kohorte/contract.py (with the
 -- pseudonym pid in place of kundennummer), so the key is defined in one place only.
--- Corrections: for each natural key the row of the latest delivery wins.
+-- Corrections: for each natural key the row of the latest delivery wins; if that row is a
+-- retraction (storno), the key has no row at all.
 create or replace table staging.stg_{kind} as
 with
 
@@ -20,9 +21,9 @@ ranked as (
 ),
 
 final as (
-    select * exclude (recency)
+    select * exclude (recency, storno)
     from ranked
-    where recency = 1
+    where recency = 1 and not coalesce(storno, false)
 )
 
 select * from final

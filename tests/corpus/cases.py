@@ -12,6 +12,7 @@ one 012D… number is a participant of the KPI fixture (``tests/fixtures/kpi``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zipfile
@@ -39,8 +40,15 @@ class Case:
     line: int | None = None  # for line-level errors: where
     column: str | None = None
     rows: tuple[int, int] = (0, 0)  # rows accepted, rows rejected
-    stored: tuple[str, str] | None = None  # (column, value) that must arrive verbatim
+    stored: tuple[str, str | None] | None = None  # (column, value) that must arrive verbatim
     build: Callable[[Path], None] | None = None  # writes the file at run time
+    reported: str | None = None  # the name reports use, if the inbox name cannot be stored
+    kept: bool = True  # the original is kept in the quarantine (not a link, pipe, device)
+
+    @property
+    def name(self) -> str:
+        """The file's name in results and reports."""
+        return self.reported or self.file
 
     def write(self, folder: Path) -> Path:
         """Put this case's file into ``folder`` (an inbox)."""
@@ -117,6 +125,120 @@ def _zip_bomb(path: Path) -> None:
                 sheet.write(block)
 
 
+def _symlink(path: Path) -> None:
+    """A link in the inbox to a system file outside it (a stand-in for /etc/passwd)."""
+    target = path.parent.parent.parent / "passwd"  # beside KOHORTE_HOME, not in it
+    target.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    target.chmod(0o644)
+    path.symlink_to(target)
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _utf16_semicolon(path: Path) -> None:
+    """Excel's "Unicode-Text" saved with ';' (UTF-16 LE with BOM)."""
+    text = "kundennummer;datum;status;stunden\r\n900D007201;02.06.2026;anwesend;3\r\n"
+    path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+
+
+def _no_header_xlsx(path: Path) -> None:
+    _workbook([["900D006501", "02.06.2026", "anwesend", 3]]).save(path)
+
+
+def _title_rows(path: Path) -> None:
+    """A title, a blank row, then the header in row 3; row 5 holds a bad date."""
+    rows = [
+        ["Anwesenheit Juni 2026 – Standort Nord"],
+        [],
+        ANWESENHEIT,
+        ["900D007301", "02.06.2026", "anwesend", 3],
+        ["900D007302", "31.02.2026", "anwesend", 3],
+        ["900D007303", "03.06.2026", "anwesend", 1.5],
+    ]
+    book = _workbook(rows)
+    book.active.merge_cells("A1:D1")  # a merged title is layout, not data
+    book.save(path)
+
+
+def _hidden_sheet(path: Path) -> None:
+    book = _workbook([ANWESENHEIT, ["900D007401", "02.06.2026", "anwesend", 3]])
+    helper = book.create_sheet("Hilfstabelle")
+    helper.append(["=SUMME(A1:A9)", "900D007499"])
+    helper.sheet_state = "hidden"
+    book.save(path)
+
+
+def _merged(path: Path) -> None:
+    """One coach merged over three rows (E2:E4)."""
+    header = [
+        "kundennummer",
+        "eintritt",
+        "austritt",
+        "austrittsgrund",
+        "coach",
+        "geschlecht",
+        "geburtsjahr",
+        "langzeitleistungsbezug",
+        "berufsabschluss",
+    ]
+    rows = [header] + [
+        [
+            f"900D00750{i}",
+            "01.06.2026",
+            None,
+            None,
+            "Anja Krüger" if i == 1 else None,
+            "w",
+            1980,
+            "ja",
+            "nein",
+        ]
+        for i in (1, 2, 3)
+    ]
+    book = _workbook(rows)
+    book.active.merge_cells("E2:E4")
+    book.save(path)
+
+
+def _password(path: Path) -> None:
+    """What Excel writes for a workbook with a password: an OLE file, not a zip."""
+    body = b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 4000
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + body)
+
+
+def _subfolder(path: Path) -> None:
+    path.mkdir()
+    (path / "anwesenheit_nord.csv").write_text(
+        ";".join(ANWESENHEIT) + "\r\n" + ";".join(GOOD_ROW) + "\r\n", encoding="utf-8"
+    )
+
+
+def _temporary(path: Path) -> None:
+    path.write_text(";".join(ANWESENHEIT) + "\r\n900D00", encoding="utf-8")
+
+
+def _windows_name(path: Path) -> None:
+    """A name with Windows-1252 bytes (»Müller«), as an SMB share hands it over."""
+    raw = os.fsencode(path.parent) + b"/anwesenheit_k68_M\xfcller.csv"
+    with open(raw, "wb") as handle:
+        handle.write((";".join(ANWESENHEIT) + "\r\n900D006801;02.06.2026;anwesend;3\r\n").encode())
+
+
+LONG_NAME = "anwesenheit_k69_" + "x" * 226 + ".csv"  # 246 bytes: fits the inbox only
+# stored as its first 187 bytes, a hash of the whole name and its extension (200 bytes)
+LONG_NAME_STORED = (
+    LONG_NAME[:187] + "~" + hashlib.sha256(LONG_NAME.encode()).hexdigest()[:8] + ".csv"
+)
+
+
+def _long_name(path: Path) -> None:
+    rows = [ANWESENHEIT, GOOD_ROW[:1] + ["02.06.2026", "anwesend", "3"]]
+    rows.append(["900D006902", "31.02.2026", "anwesend", "3"])
+    path.write_text("".join(";".join(r) + "\r\n" for r in rows), encoding="utf-8")
+
+
 def _two_gigabytes(path: Path) -> None:
     """A valid start, then 2 GiB of nothing: a sparse file, so it costs no disk space."""
     path.write_bytes(b"kundennummer;datum;status;stunden\r\n900D006001;02.06.2026;anwesend;3\r\n")
@@ -126,8 +248,8 @@ def _two_gigabytes(path: Path) -> None:
 # fmt: off
 CASES: tuple[Case, ...] = (
     # --- encodings and byte-order marks ---
-    Case("k01", "anwesenheit_k01_utf16.csv", "UTF-16 (Excel's 'Unicode text')",
-         "quarantined", "encoding", "Nullbytes"),
+    Case("k01", "anwesenheit_k01_utf16.csv", "Excel's 'Unicode-Text' (UTF-16, tabs)",
+         "loaded", None, rows=(1, 0)),
     Case("k02", "anwesenheit_k02_undefined_bytes.csv", "byte 0x81: neither UTF-8 nor Windows-1252",
          "quarantined", "encoding", "weder UTF-8 noch Windows-1252", line=3),
     Case("k03", "teilnehmende_k03_mixed_encoding.csv", "UTF-8 umlauts, then Windows-1252 ones",
@@ -268,8 +390,65 @@ CASES: tuple[Case, ...] = (
          "loaded", None, rows=(1, 0)),
     Case("k61b", "verbleib_k61b_same_again.csv", "the same content under another name",
          "duplicate", "duplicate", "Bereits geladen"),
+    # --- an inbox that tries to trick the intake ---
+    Case("k62", "anwesenheit_k62_symlink.csv", "a link to a system file outside the inbox",
+         "quarantined", "security", "Keine reguläre Datei", build=_symlink, kept=False),
+    Case("k63", "anwesenheit_k63_fifo.csv", "a named pipe (FIFO)",
+         "quarantined", "security", "Keine reguläre Datei", build=_fifo, kept=False),
+    Case("k64", "anwesenheit_k64_no_header.csv", "no header: the first line is data",
+         "quarantined", "header", "Die Kopfzeile fehlt", line=1, column="kundennummer"),
+    Case("k65", "anwesenheit_k65_no_header.xlsx", "a workbook without a header row",
+         "quarantined", "header", "Die Kopfzeile fehlt", line=1, column="kundennummer",
+         build=_no_header_xlsx),
+    Case("k66", "anwesenheit_k66_upload.csv.filepart", "an upload still in progress",
+         "left", None, build=_temporary),
+    Case("k67", "~$anwesenheit_k67.xlsx", "Excel's lock file of an open workbook",
+         "left", None, build=_temporary),
+    Case("k68", os.fsdecode(b"anwesenheit_k68_M\xfcller.csv"), "Windows-1252 bytes in the name",
+         "loaded", None, rows=(1, 0), build=_windows_name, reported="anwesenheit_k68_Müller.csv"),
+    Case("k69", LONG_NAME, "a name of 246 bytes (too long for the quarantine as it is)",
+         "partial", "date", "ungültiges Datum", line=3, column="datum", rows=(1, 1),
+         build=_long_name, reported=LONG_NAME_STORED),
+    Case("k70", "standort_nord", "deliveries in a subfolder of the inbox",
+         "ignored", None, "Unterordner", build=_subfolder, reported="standort_nord/"),
+    # --- real exports read generously ---
+    Case("k71", "anwesenheit_k71_sep_hint.csv", "Excel's 'sep=;' as the first line",
+         "partial", "date", "ungültiges Datum", line=4, column="datum", rows=(1, 1)),
+    Case("k72", "anwesenheit_k72_utf16_semicolon.csv", "'Unicode-Text' with ';'",
+         "loaded", None, rows=(1, 0), build=_utf16_semicolon),
+    Case("k73", "anwesenheit_k73_title_rows.xlsx", "a title and a blank row above the header",
+         "partial", "date", "ungültiges Datum", line=5, column="datum", rows=(2, 1),
+         build=_title_rows),
+    Case("k74", "anwesenheit_k74_hidden_sheet.xlsx", "a hidden second sheet",
+         "loaded", None, rows=(1, 0), build=_hidden_sheet),
+    Case("k75", "teilnehmende_k75_merged_coach.xlsx", "one coach merged over three rows",
+         "partial", "structure", "verbundene Zelle (E2:E4)", line=3, column="coach",
+         rows=(1, 2), build=_merged),
+    Case("k76", "teilnehmende_k76_open_end.csv", "SAP/VerBIS open end 31.12.9999, 00.00.0000",
+         "loaded", None, rows=(2, 0), stored=("austritt", None)),
+    Case("k77", "anwesenheit_k77_short_numbers.csv", "hours as '3' and ',5'",
+         "loaded", None, rows=(2, 0)),
+    Case("k78", "anwesenheit_k78_padded_id.csv", "a customer number with a tab or space",
+         "loaded", None, rows=(3, 0)),
+    Case("k79", "teilnehmende_k79_invisible_spaces.csv", "a coach with a no-break space",
+         "loaded", None, rows=(2, 0), stored=("coach", "Anja Krüger")),
+    Case("k80", "anwesenheit_k80_apostrophe_id.csv", "Excel's apostrophe before the number",
+         "partial", "value", "Apostroph vor der Kundennummer", line=3, column="kundennummer",
+         rows=(1, 1)),
+    Case("k81", "anwesenheit_k81_password.xlsx", "a password-protected workbook",
+         "quarantined", "file", "mit einem Kennwort geschützt", build=_password),
+    Case("k82", "teilnehmende_k82_id_in_name.csv", "a customer number in the coach column",
+         "partial", "security", "enthält eine Kundennummer", line=3, column="coach",
+         rows=(1, 1)),
+    Case("k83", "anwesenheit_k83_storno.csv", "a retraction (storno = ja) with its key only",
+         "loaded", None, rows=(2, 0)),
 )
 # fmt: on
+
+
+def _shown_name(case: Case) -> str:
+    name = case.name
+    return name if len(name) < 60 else f"{name[:30]}…{name[-16:]}"
 
 
 def by_id(case_id: str) -> Case:
@@ -282,6 +461,8 @@ OUTCOME = {
     "partial": "partial",
     "quarantined": "quarantined",
     "duplicate": "duplicate, not counted",
+    "left": "not taken, left in the inbox",
+    "ignored": "reported as not read, left in the inbox",
 }
 
 
@@ -304,7 +485,7 @@ def render_markdown() -> str:
         elif case.status == "partial":
             outcome += f", {case.rows[0]} loaded, {case.rows[1]} rejected"
         lines.append(
-            f"| {case.id} | `{case.file}` | {case.what} | {outcome} | "
+            f"| {case.id} | `{_shown_name(case)}` | {case.what} | {outcome} | "
             f"{case.category or '-'} | {detail or '-'} |"
         )
     return "\n".join(lines)

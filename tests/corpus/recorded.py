@@ -38,7 +38,8 @@ def snapshot(settings, results) -> dict:
         data = result.to_dict()
         for volatile in ("seconds", "sha256"):
             data.pop(volatile)
-        if result.file_name.lower().endswith(".xlsx"):  # its zip holds a creation time
+        # a workbook's zip holds a creation time; a link's size is its target's path
+        if result.file_name.lower().endswith(".xlsx") or result.sha256.startswith("unhashed"):
             data.pop("size_bytes")
         files[result.file_name] = data
     con = duckdb.connect()
