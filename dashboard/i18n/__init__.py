@@ -207,6 +207,8 @@ TEXTS.update(
         "status_partial": {"de": "teilweise geladen", "en": "partly loaded"},
         "status_quarantined": {"de": "Quarantäne", "en": "quarantined"},
         "status_duplicate": {"de": "Duplikat", "en": "duplicate"},
+        "status_deferred": {"de": "zurückgestellt", "en": "deferred"},
+        "status_ignored": {"de": "nicht gelesen", "en": "not read"},
         "status_published": {"de": "veröffentlicht", "en": "published"},
         "status_running": {"de": "läuft", "en": "running"},
         "status_failed": {"de": "fehlgeschlagen", "en": "failed"},

@@ -50,7 +50,7 @@ if data.standing_alert() is not None:
 
 st.subheader(t("problems_title"))
 files = data.files(version)
-problems = files[files["status"].isin(["partial", "quarantined"])]
+problems = files[files["status"].isin(["partial", "quarantined", "deferred", "ignored"])]
 if problems.empty:
     st.success(t("no_problems"))
 # reports quote rejected lines in clear: the team lead's only
@@ -58,7 +58,7 @@ reports = auth.require_principal().sees_quarantine
 for problem in problems.to_dict("records"):
     # file names and messages come from outside: Markdown in them is shown as text
     label = escape_markdown(f"{problem['file_name']}: {problem['message']}")
-    if not reports:
+    if not reports or not problem["report"]:  # a file left in the inbox has no report
         st.text(f"{problem['file_name']}: {problem['message']}")
         continue
     with st.expander(label):
