@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import os
 import re
 import shutil
 import time
@@ -97,9 +98,10 @@ def plan_inbox(
     damaged = rawstore.damaged_hashes(settings.raw)
     planned = []
     for index, path in enumerate(inbox.files, start=1):
+        info = os.lstat(path)  # before hashing: a change while hashing is a change
         sha = admit.sha256_file(path)
         delivery_id = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's
-        planned.append(admit.arrive(path, delivery_id, known.get(sha), sha))  # old place
+        planned.append(admit.arrive(path, delivery_id, known.get(sha), sha, info))  # place
         known.setdefault(sha, delivery_id)
     return planned, _waiting(settings, run_id, inbox)
 

@@ -62,9 +62,17 @@ class Inbox:
     folders: list[Path]  # subfolders: reported, not read
 
 
-def arrive(path: Path, delivery_id: str, duplicate_of: str | None, sha256: str = "") -> Arrival:
-    """An inbox entry as it is now (``lstat``: a link is described, not followed)."""
-    info = os.lstat(path)
+def arrive(
+    path: Path,
+    delivery_id: str,
+    duplicate_of: str | None,
+    sha256: str = "",
+    info: os.stat_result | None = None,
+) -> Arrival:
+    """An inbox entry as it was when hashed (``lstat``: a link is described, not followed).
+    ``info`` is the entry's state taken before ``sha256`` was computed: any change from
+    then on makes ``Arrival.changed`` true."""
+    info = info or os.lstat(path)
     return Arrival(
         path,
         delivery_id,

@@ -100,9 +100,14 @@ def store(
         if index not in changed and (result.rows_accepted or not result.rows_rejected)
     ]
     _write(con, [results[i] for i in keep], kind, raw, work)
-    rawstore.record_many(raw, [manifest_entry(results[i]) for i in keep])
+    entries = {i: manifest_entry(results[i]) for i in keep}
+    rawstore.record_many(raw, list(entries.values()))
     for index, item in staged.taken:
         result, path = results[index], item.arrival.path
+        if index not in changed and index in entries and item.arrival.changed():
+            # written to while being stored: taken back whole, it loads next night
+            rawstore.roll_back(raw, entries[index])
+            changed.add(index)
         if index in changed:
             deferred(result)
         elif index not in keep:
