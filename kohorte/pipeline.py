@@ -57,7 +57,7 @@ def delivery_order(path: Path) -> tuple[str, float, str]:
     (``_20261124`` or ``_2026-11-24``) if there is one, else the modification date;
     then modification time, then name. Copies and checkouts reset modification times,
     an export date in the name survives them."""
-    mtime = path.stat().st_mtime
+    mtime = os.lstat(path).st_mtime  # a link is described, not followed (it may dangle)
     match = EXPORT_DATE.search(path.name)
     day = "".join(match.groups()) if match else dt.date.fromtimestamp(mtime).strftime("%Y%m%d")
     return day, mtime, path.name
@@ -106,9 +106,7 @@ def plan_inbox(
     return planned, _waiting(settings, run_id, inbox)
 
 
-def _waiting(
-    settings: Settings, run_id: str, inbox: admit.Inbox
-) -> list[tuple[str, FileResult]]:
+def _waiting(settings: Settings, run_id: str, inbox: admit.Inbox) -> list[tuple[str, FileResult]]:
     found = []
     for index, path in enumerate(inbox.waiting, start=1):
         result = FileResult(admit.stored_name(path.name), None, "", 0, "deferred")

@@ -48,7 +48,7 @@ ISSUE_KINDS = {
     "2 GB file": ("k60",),
     "names with control characters or HTML": ("k33", "k34"),
     # the intake issue: security and privacy, data loss, real exports, corrections
-    "a link in the inbox": ("k62", "k63"),
+    "a link in the inbox": ("k62", "k63", "k84"),
     "no header line (customer numbers in messages)": ("k64", "k65"),
     "a file still being written": ("k66", "k67"),
     "a name the system cannot store": ("k68", "k69"),

@@ -133,13 +133,19 @@ def _symlink(path: Path) -> None:
     path.symlink_to(target)
 
 
+def _dangling(path: Path) -> None:
+    """A link whose target does not exist (it would crash a loader that follows it)."""
+    path.symlink_to(path.parent.parent.parent / "gibt-es-nicht.csv")
+
+
 def _fifo(path: Path) -> None:
     os.mkfifo(path)
 
 
-def _utf16_semicolon(path: Path) -> None:
-    """Excel's "Unicode-Text" saved with ';' (UTF-16 LE with BOM)."""
-    text = "kundennummer;datum;status;stunden\r\n900D007201;02.06.2026;anwesend;3\r\n"
+def _utf16_tabs(path: Path) -> None:
+    """Excel's "Unicode-Text" as Excel writes it: UTF-16 LE with BOM, tab-separated (a ';'
+    inside a value needs no quotes then)."""
+    text = "kundennummer\tdatum\tstatus\tstunden\r\n900D007201\t02.06.2026\tanwesend\t3\r\n"
     path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
 
 
@@ -248,7 +254,7 @@ def _two_gigabytes(path: Path) -> None:
 # fmt: off
 CASES: tuple[Case, ...] = (
     # --- encodings and byte-order marks ---
-    Case("k01", "anwesenheit_k01_utf16.csv", "Excel's 'Unicode-Text' (UTF-16, tabs)",
+    Case("k01", "anwesenheit_k01_utf16.csv", "UTF-16 LE with BOM, ';'-separated",
          "loaded", None, rows=(1, 0)),
     Case("k02", "anwesenheit_k02_undefined_bytes.csv", "byte 0x81: neither UTF-8 nor Windows-1252",
          "quarantined", "encoding", "weder UTF-8 noch Windows-1252", line=3),
@@ -393,6 +399,8 @@ CASES: tuple[Case, ...] = (
     # --- an inbox that tries to trick the intake ---
     Case("k62", "anwesenheit_k62_symlink.csv", "a link to a system file outside the inbox",
          "quarantined", "security", "Keine reguläre Datei", build=_symlink, kept=False),
+    Case("k84", "anwesenheit_k84_dangling_link.csv", "a link to nothing",
+         "quarantined", "security", "Keine reguläre Datei", build=_dangling, kept=False),
     Case("k63", "anwesenheit_k63_fifo.csv", "a named pipe (FIFO)",
          "quarantined", "security", "Keine reguläre Datei", build=_fifo, kept=False),
     Case("k64", "anwesenheit_k64_no_header.csv", "no header: the first line is data",
@@ -414,8 +422,8 @@ CASES: tuple[Case, ...] = (
     # --- real exports read generously ---
     Case("k71", "anwesenheit_k71_sep_hint.csv", "Excel's 'sep=;' as the first line",
          "partial", "date", "ungültiges Datum", line=4, column="datum", rows=(1, 1)),
-    Case("k72", "anwesenheit_k72_utf16_semicolon.csv", "'Unicode-Text' with ';'",
-         "loaded", None, rows=(1, 0), build=_utf16_semicolon),
+    Case("k72", "anwesenheit_k72_utf16_tabs.csv", "'Unicode-Text', tab-separated",
+         "loaded", None, rows=(1, 0), build=_utf16_tabs),
     Case("k73", "anwesenheit_k73_title_rows.xlsx", "a title and a blank row above the header",
          "partial", "date", "ungültiges Datum", line=5, column="datum", rows=(2, 1),
          build=_title_rows),

@@ -88,7 +88,7 @@ def ingest_corpus_inbox(home: Path):
         if case.id != "k60":  # refused unread whatever the path; it costs 2 GB of disk
             case.write(settings.inbox)
     for path in settings.inbox.iterdir():  # a checkout's times would decide the order
-        os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
     as_of = dt.date.fromisoformat(AS_OF)
     planned = pipeline.plan(settings, RUN_ID)
     work = pipeline.split(planned)
