@@ -286,8 +286,9 @@ def split(planned: list[Arrival], waiting: list[tuple[str, FileResult]] = ()) ->
 def ingest_work(
     settings: Settings, work: Work, run_id: str, load_date: dt.date
 ) -> list[FileResult]:
-    """Ingest one unit of work and log every file's outcome (masked: the file log feeds the
-    warehouse and the pages)."""
+    """Ingest one unit of work and log every file's outcome. What it returns and logs is
+    the masked view (``FileResult.public``): the file log feeds the warehouse and the
+    pages, the results the run summary, Prefect's artifacts and the CLI."""
     logged: list[tuple[str, FileResult]] = list(work.waiting)
     paths: dict[str, Path] = {}
     if work.batch:
@@ -307,12 +308,14 @@ def ingest_work(
         result = intake.settle_refused(refused, settings.quarantine)
         logged.append((refused.arrival.delivery_id, result))
         paths[refused.arrival.delivery_id] = refused.arrival.path
-    warehouse.write_file_logs(settings, run_id, [(slot, r.public()) for slot, r in logged])
     for slot, result in logged:  # a taken file's markers go with it
         if slot in paths and result.status != "deferred":
             for marker in admit.markers(paths[slot]):
                 marker.unlink(missing_ok=True)
-    return [r for _, r in logged]
+    # from here on, only the masked view: file log, summary, artifacts, CLI, warehouse
+    public = [(slot, result.public()) for slot, result in logged]
+    warehouse.write_file_logs(settings, run_id, [(slot, r.to_dict()) for slot, r in public])
+    return [r for _, r in public]
 
 
 def in_plan_order(planned: list[Arrival], results: list[FileResult]) -> list[FileResult]:

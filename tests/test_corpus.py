@@ -270,3 +270,13 @@ def test_reliability_doc_lists_every_case():
     block = doc.split("<!-- corpus:start -->")[1].split("<!-- corpus:end -->")[0]
     assert render_markdown() in block
     assert f"{len(CASES)} cases" in block
+
+
+def test_the_quarantine_is_the_service_accounts_alone(corpus):
+    """It holds originals with customer numbers in clear: 0700, every file in it 0600."""
+    quarantine = corpus.settings.quarantine
+    assert oct(quarantine.stat().st_mode & 0o777) == "0o700"
+    kept = list(quarantine.iterdir())
+    assert len(kept) > 60
+    assert {oct(p.lstat().st_mode & 0o777) for p in kept} == {"0o600"}
+    assert not [p for p in kept if p.is_symlink() or not p.is_file()]

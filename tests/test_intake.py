@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from kohorte import intake, pipeline, rawstore, warehouse
 from kohorte.intake.admit import arrive
 
@@ -128,3 +130,48 @@ def test_a_young_file_that_grows_during_the_settle_interval_waits(settings) -> N
     assert result.status == "deferred" and "noch geschrieben" in result.message
     run, [result] = pipeline.run_once(slow, dt.date(2026, 6, 30))
     assert (result.status, result.rows_accepted) == ("loaded", 2)
+
+
+def test_a_night_that_fails_after_storing_is_repaired_by_the_next(settings, monkeypatch):
+    """A failure between the manifest entry and the file log (today: any error while the
+    original is moved to the quarantine) fails the run; the next night's recovery takes the
+    delivery back, loads the file again, and it counts once, with its file log."""
+    from kohorte.intake import report
+
+    path = settings.inbox / "anwesenheit_a.csv"
+    path.write_text(ATTENDANCE + "900D000002;31.02.2026;anwesend;3\r\n", encoding="utf-8")
+
+    def too_long(*args, **kwargs):
+        raise OSError(36, "File name too long")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(report, "quarantine_file", too_long)
+        with pytest.raises(OSError):
+            pipeline.run_once(settings, dt.date(2026, 6, 30))
+    assert len(rawstore.deliveries(settings.raw)) == 1 and path.exists()
+    assert not list((settings.state / "files").glob("*.json"))
+    run, [result] = pipeline.run_once(settings, dt.date(2026, 6, 30))
+    assert (result.status, result.rows_accepted, result.rows_rejected) == ("partial", 1, 1)
+    [delivery] = rawstore.deliveries(settings.raw)
+    assert delivery.delivery_id == result.delivery_id
+    logged = [p.stem for p in (settings.state / "files").glob("*.json")]
+    assert logged == [result.delivery_id] and not path.exists()
+
+
+def test_what_leaves_the_intake_is_masked(settings) -> None:
+    """A customer number in a file name or a message reaches no output: the results the
+    night hands on (summary, artifacts, CLI) and its file log are the masked view."""
+    (settings.inbox / "anwesenheit_143D000001.csv").write_text(
+        "143D000002;02.06.2026;anwesend;3\r\n", encoding="utf-8"
+    )
+    run, [result] = pipeline.run_once(settings, dt.date(2026, 6, 30))
+    assert result.status == "quarantined"
+    shown = pipeline.render_summary(run, [result]) + repr(result)
+    logged = "".join(p.read_text() for p in (settings.state / "files").glob("*.json"))
+    for text in (shown, logged):
+        assert "143D00000" not in text and "[Kundennummer]" in text
+    assert result.file_name.startswith("anwesenheit_[Kundennummer]~")
+    [report] = settings.quarantine.glob("*.report.txt")
+    assert report.name == result.report  # the page finds it under the name it shows
+    original = settings.quarantine / f"{result.delivery_id}__{result.file_name}"
+    assert "143D000002" in original.read_text(encoding="utf-8")  # kept in clear, inside

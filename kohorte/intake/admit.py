@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kohorte.contract import KINDS, MAX_FILE_BYTES, Kind, kind_for_file
+from kohorte.privacy import mask
 from kohorte.textfiles import UnreadableFile
 
 # names of uploads in progress and editor leftovers: never taken, left where they are
@@ -152,8 +153,8 @@ def open_regular(path: Path):
 def stored_name(name: str) -> str:
     """The name a file is reported and quarantined under: its bytes read as UTF-8 or else
     Windows-1252 (what an SMB share hands over), NFC, without separators or control
-    characters, and short enough for the quarantine (long names keep a hash and their
-    extension)."""
+    characters, without customer numbers, and short enough for the quarantine (a long or
+    masked name keeps a hash of the original and its extension)."""
     raw = os.fsencode(name)
     try:
         text = raw.decode("utf-8")
@@ -161,11 +162,14 @@ def stored_name(name: str) -> str:
         text = raw.decode("windows-1252", errors="replace")
     text = unicodedata.normalize("NFC", text)
     text = "".join("_" if ch in "/\\" or unicodedata.category(ch) == "Cc" else ch for ch in text)
-    if len(text.encode("utf-8")) <= MAX_NAME_BYTES:
+    masked = mask(text)  # a name is shown on pages: it quotes no customer number
+    if masked == text and len(text.encode("utf-8")) <= MAX_NAME_BYTES:
         return text
+    text = masked
     stem, dot, suffix = text.rpartition(".")
     if not dot or len(suffix) > 8:
         stem, suffix = text, ""
+    # the hash of the whole name keeps two names apart that differ only where cut or masked
     tag = "~" + hashlib.sha256(raw).hexdigest()[:8] + (f".{suffix}" if suffix else "")
     budget = MAX_NAME_BYTES - len(tag.encode("utf-8"))
     short = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore")

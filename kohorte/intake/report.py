@@ -4,7 +4,7 @@ A ``FileResult`` is the outcome of one inbox file; ``quarantine`` moves a file's
 beside its JSON and German text report, readable by the service account only. Everything
 that leaves the quarantine (file log, warehouse, run summary, Prefect artifacts, pages)
 takes ``FileResult.public()``, in which anything that looks like a customer number is
-masked (``kohorte.privacy.mask``).
+masked (``kohorte.privacy.mask``): ``pipeline.ingest_work`` hands on nothing else.
 """
 
 from __future__ import annotations
@@ -58,9 +58,12 @@ class FileResult:
         """Plain dict, in clear: for the quarantine's own report only."""
         return asdict(self)
 
-    def public(self) -> dict:
-        """Plain dict for everything outside the quarantine: customer numbers masked."""
-        return _masked(self.to_dict())
+    def public(self) -> FileResult:
+        """This result as everything outside the quarantine sees it (file log, warehouse,
+        run summary, Prefect artifacts, pages): customer numbers masked."""
+        data = _masked(self.to_dict())
+        data["errors"] = [LineError(**e) for e in data["errors"]]
+        return FileResult(**data)
 
 
 def _masked(value):

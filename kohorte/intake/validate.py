@@ -119,7 +119,8 @@ def _error_case(col: Column, as_of: dt.date) -> str:
         whens.append(
             (
                 f"not regexp_full_match(upper({ref}), {_lit(KUNDENNUMMER_PATTERN)})",
-                "ungültige Kundennummer (erwartet z. B. 012D345678; als Zahl formatiert?)",
+                "ungültige Kundennummer (erwartet 3 Ziffern, 1 Buchstabe, 6 Ziffern; als Zahl "
+                "formatiert?)",
                 kind,
             )
         )
