@@ -17,7 +17,7 @@ from kohorte import intake, rawstore, warehouse
 from kohorte.config import Settings
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival
-from kohorte.intake.report import FileResult
+from kohorte.intake.report import FileResult, rows
 
 REFUSED_PER_WORK = 25  # arrivals settled without reading them, per unit of work
 EXPORT_DATE = re.compile(r"(?<!\d)(20\d\d)-?([01]\d)-?([0-3]\d)(?!\d)")
@@ -119,10 +119,11 @@ def _waiting(settings: Settings, run_id: str, inbox: admit.Inbox) -> list[tuple[
         found.append((f"{run_id}-w{index:04d}", result))
     for index, path in enumerate(inbox.folders, start=1):
         inside = sum(1 for _ in path.rglob("*"))
+        content = {0: "leer", 1: "1 Eintrag"}.get(inside, f"{inside} Einträge")
         result = FileResult(admit.stored_name(path.name) + "/", None, "", 0, "ignored")
         result.message = (
-            f"Unterordner mit {inside} Einträgen: wird nicht gelesen. Lieferungen bitte "
-            "direkt in den Eingangsordner legen."
+            f"Unterordner ({content}): wird nicht gelesen. Lieferungen bitte direkt in den "
+            "Eingangsordner legen."
         )
         found.append((f"{run_id}-o{index:04d}", result))
     return found
@@ -184,7 +185,7 @@ def _reconcile_file_log(settings: Settings) -> list[str]:
             "encoding": delivery.encoding,
             "rows_accepted": delivery.rows_accepted,
             "rows_rejected": delivery.rows_rejected,
-            "message": f"{delivery.rows_accepted} Zeilen geladen (Protokoll nach Abbruch "
+            "message": f"{rows(delivery.rows_accepted)} geladen (Protokoll nach Abbruch "
             "aus dem Manifest nachgetragen).",
             "report": report if (settings.quarantine / report).exists() else None,
         }

@@ -106,6 +106,7 @@ def test_status_page_shows_runs_checks_and_reports(settings):
         "kundennummer;datum;status;stunden\r\n012D000005;31.02.2026;anwesend;3\r\n"
         "012D000005;01.06.2026;anwesend;3\r\n"
     )
+    (settings.inbox / "standort_nord").mkdir()  # reported as not read, without a report
     load(settings, KPI_LOAD_DATE)
     at = _run()
     at.switch_page("views/datenstand.py").run()
@@ -117,6 +118,10 @@ def test_status_page_shows_runs_checks_and_reports(settings):
     ]
     assert at.metric[0].value == "30.06.2026"
     assert at.metric[2].value.endswith(", 02:00")
+    assert any(
+        t.value.startswith("standort_nord/: Unterordner (leer): wird nicht gelesen")
+        for t in at.text
+    )
     [expander] = at.expander
     # Markdown characters of file names are escaped, so the name shows as it is
     assert expander.label.startswith(r"anwesenheit\_kaputt\.csv\:")

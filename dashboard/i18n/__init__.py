@@ -173,8 +173,8 @@ TEXTS.update(
         "files_title": {"de": "Gelieferte Dateien", "en": "Delivered files"},
         "checks_title": {"de": "Datenprüfungen", "en": "Data checks"},
         "problems_title": {
-            "de": "Abgelehnte Dateien und Zeilen",
-            "en": "Rejected files and lines",
+            "de": "Abgelehnte Dateien und Zeilen, Hinweise",
+            "en": "Rejected files and lines, notes",
         },
         "no_problems": {
             "de": "Keine abgelehnten Dateien oder Zeilen.",
@@ -192,6 +192,7 @@ TEXTS.update(
         "col_partial": {"de": "teilweise", "en": "partly"},
         "col_quarantined": {"de": "Quarantäne", "en": "quarantined"},
         "col_duplicate": {"de": "Duplikate", "en": "duplicates"},
+        "col_deferred": {"de": "zurückgestellt", "en": "deferred"},
         "col_rows_accepted": {"de": "Zeilen angenommen", "en": "Rows accepted"},
         "col_rows_rejected": {"de": "Zeilen abgelehnt", "en": "Rows rejected"},
         "col_seconds": {"de": "Dauer (s)", "en": "Duration (s)"},

@@ -17,6 +17,7 @@ RUN_COLUMNS = {
     "files_partial": "col_partial",
     "files_quarantined": "col_quarantined",
     "files_duplicate": "col_duplicate",
+    "files_deferred": "col_deferred",
     "rows_accepted": "col_rows_accepted",
     "rows_rejected": "col_rows_rejected",
     "sekunden": "col_seconds",
@@ -50,7 +51,11 @@ if data.standing_alert() is not None:
 
 st.subheader(t("problems_title"))
 files = data.files(version)
-problems = files[files["status"].isin(["partial", "quarantined", "deferred", "ignored"])]
+# what a clerk acts on: rejected lines and files, files left in the inbox, and files
+# loaded with a note (read generously: an open-end date, a title row, a hidden sheet)
+problems = files[
+    (files["status"] != "duplicate") & (files["status"] != "loaded") | files["report"].notna()
+]
 if problems.empty:
     st.success(t("no_problems"))
 # reports quote rejected lines in clear: the team lead's only
@@ -58,7 +63,7 @@ reports = auth.require_principal().sees_quarantine
 for problem in problems.to_dict("records"):
     # file names and messages come from outside: Markdown in them is shown as text
     label = escape_markdown(f"{problem['file_name']}: {problem['message']}")
-    if not reports or not problem["report"]:  # a file left in the inbox has no report
+    if not reports or not isinstance(problem["report"], str):  # left in the inbox: none
         st.text(f"{problem['file_name']}: {problem['message']}")
         continue
     with st.expander(label):

@@ -94,7 +94,7 @@ def no_good_row(result: FileResult) -> LineError:
     return LineError(
         None,
         None,
-        f"Keine gültige Zeile: {result.rows_rejected} Zeilen abgelehnt.",
+        f"Keine gültige Zeile: {rows(result.rows_rejected)} abgelehnt.",
         category=result.category or "value",
     )
 
@@ -102,19 +102,25 @@ def no_good_row(result: FileResult) -> LineError:
 def settle_stored(result: FileResult, path: Path, quarantine: Path) -> None:
     """After a file's good rows are recorded: with rejected lines its original goes to the
     quarantine beside its report (partial), a clean one leaves the inbox."""
+    loaded = f"{rows(result.rows_accepted)} geladen"
     if result.rows_rejected:
         result.status = "partial"
         result.message = (
-            f"{result.rows_accepted} Zeilen geladen, {result.rows_rejected} Zeilen abgelehnt; "
-            f"das Original liegt mit Bericht in der Quarantäne."
+            f"{loaded}, {rows(result.rows_rejected)} abgelehnt; das Original liegt mit "
+            f"Bericht in der Quarantäne."
         )
         quarantine_file(path, quarantine, result)
     elif result.notes:  # read generously: the report says how, the original is kept
-        result.message = f"{result.rows_accepted} Zeilen geladen; Hinweise im Bericht."
+        result.message = f"{loaded}; Hinweise im Bericht."
         quarantine_file(path, quarantine, result)
     else:
-        result.message = f"{result.rows_accepted} Zeilen geladen."
+        result.message = f"{loaded}."
         path.unlink()
+
+
+def rows(count: int) -> str:
+    """``1 Zeile``, ``2 Zeilen``, ``12.132 Zeilen``: as the reports and pages say it."""
+    return f"{count:,} Zeile{'' if count == 1 else 'n'}".replace(",", ".")
 
 
 def refuse(result: FileResult, error: LineError, path: Path, quarantine: Path) -> None:
@@ -166,7 +172,7 @@ def render(result: FileResult) -> str:
         f"Ergebnis:   {head}",
         f"Meldung:    {result.message}",
         f"Kategorie:  {category_label(result.category)}",
-        f"Geladen:    {result.rows_accepted} Zeilen; abgelehnt: {result.rows_rejected} Zeilen",
+        f"Geladen:    {rows(result.rows_accepted)}; abgelehnt: {rows(result.rows_rejected)}",
         "",
     ]
     if result.notes:

@@ -9,6 +9,7 @@ select
     files_partial,
     files_quarantined,
     files_duplicate,
+    coalesce(files_deferred, 0) as files_deferred,
     rows_accepted,
     rows_rejected,
     coalesce(seconds_ingest, 0) + coalesce(seconds_build, 0) as sekunden
