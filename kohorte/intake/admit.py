@@ -100,7 +100,9 @@ def markers(path: Path) -> list[Path]:
 
 
 def scan(inbox: Path, *, settle_seconds: float, use_markers: bool) -> Inbox:
-    """Sort the inbox's entries; waits at most ``settle_seconds`` once, for young files."""
+    """Sort the inbox's entries. Files younger than ``settle_seconds`` are looked at again
+    once the youngest of them is that old (one wait, at most ``settle_seconds``): a file
+    whose size and modification time did not change in between is complete."""
     files, waiting, folders, young = [], [], [], {}
     now = time.time_ns()
     for path in inbox.iterdir():
@@ -115,8 +117,9 @@ def scan(inbox: Path, *, settle_seconds: float, use_markers: bool) -> Inbox:
             young[path] = (info.st_size, info.st_mtime_ns)
         else:
             files.append(path)
-    if young:
-        time.sleep(settle_seconds)
+    if young:  # until the youngest is settle_seconds old: then each one was stable as long
+        newest = max(mtime for _, mtime in young.values())
+        time.sleep(min(settle_seconds, max(0.0, settle_seconds - (now - newest) / 1e9)))
         for path, before in young.items():
             try:
                 info = os.lstat(path)
