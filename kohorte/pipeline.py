@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,7 +58,10 @@ def delivery_order(path: Path) -> tuple[str, float, str]:
     (``_20261124`` or ``_2026-11-24``) if there is one, else the modification date;
     then modification time, then name. Copies and checkouts reset modification times,
     an export date in the name survives them."""
-    mtime = os.lstat(path).st_mtime  # a link is described, not followed (it may dangle)
+    try:
+        mtime = os.lstat(path).st_mtime  # a link is described, not followed (it may dangle)
+    except FileNotFoundError:  # gone since the scan: planning skips it
+        mtime = 0.0
     match = EXPORT_DATE.search(path.name)
     day = "".join(match.groups()) if match else dt.date.fromtimestamp(mtime).strftime("%Y%m%d")
     return day, mtime, path.name
@@ -98,8 +102,11 @@ def plan_inbox(
     damaged = rawstore.damaged_hashes(settings.raw)
     planned = []
     for index, path in enumerate(inbox.files, start=1):
-        info = os.lstat(path)  # before hashing: a change while hashing is a change
-        sha = admit.sha256_file(path)
+        try:
+            info = os.lstat(path)  # before hashing: a change while hashing is a change
+            sha = admit.sha256_file(path)
+        except FileNotFoundError:  # removed from the inbox since the scan
+            continue
         delivery_id = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's
         planned.append(admit.arrive(path, delivery_id, known.get(sha), sha, info))  # place
         known.setdefault(sha, delivery_id)
@@ -207,18 +214,11 @@ def _close_killed_runs(settings: Settings, repairs: list[str]) -> list[str]:
     done = []
     for run_id in sorted(killed):
         mine = [f for f in files if f["run_id"] == run_id]
-        fresh = [f for f in mine if f["status"] != "duplicate"]
         published = current is not None and current.name == f"kohorte-{run_id}.duckdb"
         run = {
             "run_id": run_id,
             "started_at": _iso(_started(run_id)),
-            "files_total": len(mine),
-            "files_loaded": sum(f["status"] == "loaded" for f in fresh),
-            "files_partial": sum(f["status"] == "partial" for f in fresh),
-            "files_quarantined": sum(f["status"] == "quarantined" for f in fresh),
-            "files_duplicate": len(mine) - len(fresh),
-            "rows_accepted": sum(f["rows_accepted"] for f in fresh),
-            "rows_rejected": sum(f["rows_rejected"] for f in fresh),
+            **file_counts(mine),
             **runs.get(run_id, {}),
             "status": "published" if published else "aborted",
             "message": "Lauf abgebrochen (Prozess beendet); der nächste Lauf hat aufgeräumt"
@@ -306,7 +306,7 @@ def ingest_work(
         logged += [(slots[r.file_name].delivery_id, r) for r in results]
         paths.update({slots[r.file_name].delivery_id: slots[r.file_name].path for r in results})
     for refused in work.refused:
-        result = intake.settle_refused(refused, settings.quarantine)
+        result = intake.settle_refused(refused, settings.quarantine, settings.raw)
         logged.append((refused.arrival.delivery_id, result))
         paths[refused.arrival.delivery_id] = refused.arrival.path
     for slot, result in logged:  # a taken file's markers go with it
@@ -326,25 +326,33 @@ def in_plan_order(planned: list[Arrival], results: list[FileResult]) -> list[Fil
     return sorted(results, key=lambda r: place.get(r.file_name, len(place)))
 
 
+def file_counts(files: list[dict]) -> dict:
+    """Files by outcome and rows of a run, from its file results (``FileResult.to_dict``
+    or the file log): the one count the run log, the summary and recovery share. Left in
+    the inbox (deferred, or a subfolder not read) counts as deferred; a duplicate's rows
+    count once, at its original."""
+    by = Counter(f["status"] for f in files)
+    fresh = [f for f in files if f["status"] != "duplicate"]
+    return {
+        "files_total": len(files),
+        "files_loaded": by["loaded"],
+        "files_partial": by["partial"],
+        "files_quarantined": by["quarantined"],
+        "files_duplicate": by["duplicate"],
+        "files_deferred": by["deferred"] + by["ignored"],
+        "rows_accepted": sum(f["rows_accepted"] for f in fresh),
+        "rows_rejected": sum(f["rows_rejected"] for f in fresh),
+        "bytes_read": sum(f.get("size_bytes") or 0 for f in fresh),
+    }
+
+
 def summarise(run_id: str, started: float, results: list[FileResult]) -> dict:
     """The run summary shared by the artifact, the run log and the warehouse's load log."""
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[result.status] = counts.get(result.status, 0) + 1
-    fresh = [r for r in results if r.status != "duplicate"]
     return {
         "run_id": run_id,
         "started_at": _iso(started),
         "status": "running",
-        "files_total": len(results),
-        "files_loaded": counts.get("loaded", 0),
-        "files_partial": counts.get("partial", 0),
-        "files_quarantined": counts.get("quarantined", 0),
-        "files_duplicate": counts.get("duplicate", 0),
-        "files_deferred": counts.get("deferred", 0) + counts.get("ignored", 0),
-        "rows_accepted": sum(r.rows_accepted for r in fresh),
-        "rows_rejected": sum(r.rows_rejected for r in fresh),
-        "bytes_read": sum(r.size_bytes for r in fresh),
+        **file_counts([r.to_dict() for r in results]),
         "seconds_ingest": round(time.time() - started, 3),
     }
 

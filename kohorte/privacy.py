@@ -12,9 +12,12 @@ from kohorte.contract import KUNDENNUMMER_PATTERN
 PSEUDONYM_LENGTH = 16  # hex characters = 64 bits: no collision in any realistic programme
 # the contract's pattern anywhere in a text (case-insensitive: 143d000001 is one too),
 # not inside a longer word or number
-KUNDENNUMMER_ANYWHERE = re.compile(
-    rf"(?<![0-9A-Za-z]){KUNDENNUMMER_PATTERN.strip('^$')}(?![0-9A-Za-z])", re.IGNORECASE
-)
+# the rule, once: the contract's number, not inside a longer word or number; the same
+# for Python (masking) and for DuckDB's RE2 (rejecting a name that holds one), which has
+# no look-behind
+_CORE = KUNDENNUMMER_PATTERN.strip("^$").replace("[A-Z]", "[A-Za-z]")
+KUNDENNUMMER_ANYWHERE = re.compile(rf"(?<![0-9A-Za-z]){_CORE}(?![0-9A-Za-z])")
+KUNDENNUMMER_IN_TEXT_SQL = f"(^|[^0-9A-Za-z]){_CORE}([^0-9A-Za-z]|$)"
 MASK = "[Kundennummer]"
 
 

@@ -90,6 +90,11 @@ def record(raw: Path, delivery: Delivery) -> None:
     atomic_write_text(*_manifest_file(raw, delivery))
 
 
+def recorded(raw: Path, delivery_id: str) -> bool:
+    """Whether the delivery is in the manifest (its rows are stored)."""
+    return (raw / MANIFEST_DIR / f"{delivery_id}.json").exists()
+
+
 def _manifest_file(raw: Path, delivery: Delivery) -> tuple[Path, str]:
     """Path and content of a delivery's manifest entry, with its stored file's checksum."""
     folder = raw / MANIFEST_DIR

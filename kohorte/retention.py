@@ -56,8 +56,9 @@ def expired_quarantine(settings: Settings, now: float | None = None) -> list[Pat
 
 
 def expired_persons(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[str]:
-    """Pseudonyms whose every participation ended before ``before``, and unknown persons
-    (rows without a participation) whose latest row is older than that."""
+    """Pseudonyms whose every participation ended before ``before``, unknown persons
+    (rows without a participation) whose latest row is older than that, and persons whose
+    every row was retracted, aged by their latest row."""
     rows = con.execute(
         """
         with
@@ -77,14 +78,38 @@ def expired_persons(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[str
             select pid, max(datum) from staging.stg_ergebnisse group by pid
             union all
             select pid, max(stichtag) from staging.stg_verbleib group by pid
+        ),
+
+        -- a person whose rows were all retracted (storno) is in the raw tables only
+        retracted as (
+            select pid, max(coalesce(austritt, eintritt)) as zuletzt
+            from raw.teilnehmende group by pid
+            union all
+            select pid, max(datum) from raw.anwesenheit group by pid
+            union all
+            select pid, max(datum) from raw.aktivitaeten group by pid
+            union all
+            select pid, max(datum) from raw.ergebnisse group by pid
+            union all
+            select pid, max(stichtag) from raw.verbleib group by pid
         )
 
         select pid from ended
         union
-        select pid from unknown
-        where pid not in (select pid from marts.teilnahmen)
-        group by pid
-        having max(zuletzt) < $before
+        (
+            select pid from unknown
+            where pid not in (select pid from marts.teilnahmen)
+            group by pid
+            having max(zuletzt) < $before
+        )
+        union
+        (
+            select pid from retracted
+            where pid not in (select pid from marts.teilnahmen)
+                and pid not in (select pid from unknown)
+            group by pid
+            having max(zuletzt) < $before
+        )
         order by pid
         """,
         {"before": before},

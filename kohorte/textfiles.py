@@ -63,7 +63,7 @@ def detect_encoding(path: Path) -> str:
         if not head:
             raise UnreadableFile("Die Datei ist leer.", category="structure")
         if head.startswith(UTF16_BOMS):
-            return "utf-16"  # Excel's "Unicode-Text": decoded to a UTF-8 copy
+            return _check_utf16(handle)  # Excel's "Unicode-Text": decoded to a UTF-8 copy
         if b"\x00" in head:
             raise UnreadableFile(
                 "Die Datei enthält Nullbytes: keine Textdatei (Binärdatei, UTF-16 ohne "
@@ -82,6 +82,26 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             return _check_windows_1252(path)
     return "utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8"
+
+
+def _check_utf16(handle) -> str:
+    """A file with a UTF-16 byte-order mark must decode as UTF-16 to its end."""
+    handle.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    lines, offset = 1, 0
+    try:
+        while chunk := handle.read(CHUNK):
+            lines += decoder.decode(chunk).count("\n")
+            offset += len(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"Die Datei beginnt wie Excels „Unicode-Text“ (UTF-16), ist aber kein gültiges "
+            f"UTF-16 (Byte {offset + error.start}; abgeschnitten oder beschädigt?).",
+            line=lines,
+            category="encoding",
+        ) from None
+    return "utf-16"
 
 
 def _check_windows_1252(path: Path) -> str:

@@ -186,13 +186,23 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
             f"{columns})"
         )
         if files:
+            # deliveries stored before a contract column existed lack it: it stays empty
+            stored = {
+                row[0]
+                for row in con.execute(
+                    "describe select * from read_parquet($files, union_by_name = true)",
+                    {"files": files},
+                ).fetchall()
+            }
             names = ", ".join(
-                ["delivery_id", "line", "pid"]
+                name
+                for name in ["delivery_id", "line", "pid"]
                 + [c.name for c in kind.columns if c.name != "kundennummer"]
+                if name in stored
             )
             con.execute(
                 f"insert into raw.{kind.name} by name select {names} from read_parquet($files, "
-                f"union_by_name = true) "  # deliveries stored before a column existed
+                f"union_by_name = true) "
                 f"order by delivery_id, line",
                 {"files": files},
             )

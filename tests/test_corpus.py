@@ -54,7 +54,7 @@ ISSUE_KINDS = {
     "a name the system cannot store": ("k68", "k69"),
     "a subfolder": ("k70",),
     "sep=; hint": ("k71",),
-    "Unicode-Text (UTF-16)": ("k01", "k72"),
+    "Unicode-Text (UTF-16)": ("k01", "k72", "k86"),
     "XLSX title rows, hidden sheets, merged cells": ("k73", "k74", "k75"),
     "open-end dates": ("k76",),
     "numbers 3 and ,5": ("k77",),
@@ -63,7 +63,7 @@ ISSUE_KINDS = {
     "apostrophe before a customer number": ("k80",),
     "password-protected workbook": ("k81",),
     "a customer number in a text column": ("k82",),
-    "retraction (storno)": ("k83",),
+    "retraction (storno)": ("k83", "k85"),
 }
 
 

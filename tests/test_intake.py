@@ -175,3 +175,82 @@ def test_what_leaves_the_intake_is_masked(settings) -> None:
     assert report.name == result.report  # the page finds it under the name it shows
     original = settings.quarantine / f"{result.delivery_id}__{result.file_name}"
     assert "143D000002" in original.read_text(encoding="utf-8")  # kept in clear, inside
+
+
+def test_deliveries_stored_before_the_storno_column_still_build(settings) -> None:
+    """An installation upgraded to the contract with ``storno`` keeps its stored Parquet
+    files, which lack the column: the build reads them as not retracted."""
+    import duckdb
+
+    _night(settings, "anwesenheit_20260602.csv", ATTENDANCE, dt.date(2026, 6, 30))
+    [old] = rawstore.deliveries(settings.raw)
+    path = rawstore.parquet_path(settings.raw, old.kind, old.delivery_id)
+    duckdb.execute(
+        f"copy (select * exclude (storno) from read_parquet('{path}')) to '{path}.new' "
+        "(format parquet)"
+    )
+    Path(f"{path}.new").replace(path)
+    rawstore.record(settings.raw, dataclasses.replace(old, parquet_sha256=None))
+    run = _night(
+        settings,
+        "verbleib_20260630.csv",
+        "kundennummer;stichtag;status\r\n900D000001;01.06.2026;arbeitslos\r\n",
+        dt.date(2026, 6, 30),
+    )
+    assert run["status"] == "published"
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+    try:
+        assert con.execute("select count(*) from staging.stg_anwesenheit").fetchone() == (1,)
+    finally:
+        con.close()
+
+
+def test_a_copy_of_a_file_that_was_not_stored_stays(settings) -> None:
+    """Two files of the same content; the first changes after hashing and is not stored.
+    Its copy is no duplicate of anything stored: it stays too, and nothing is lost."""
+    first, copy = settings.inbox / "anwesenheit_a.csv", settings.inbox / "anwesenheit_b.csv"
+    for path in (first, copy):
+        path.write_text(ATTENDANCE, encoding="utf-8")
+    run_id = pipeline.new_run_id()
+    planned = pipeline.plan(settings, run_id)
+    assert planned[1].duplicate_of == planned[0].delivery_id
+    with first.open("a", encoding="utf-8") as handle:
+        handle.write("900D000002;02.06.2026;anwesend;3\r\n")
+    day = dt.date(2026, 6, 30)
+    results = [
+        r for w in pipeline.split(planned) for r in pipeline.ingest_work(settings, w, run_id, day)
+    ]
+    assert [r.status for r in results] == ["deferred", "deferred"]
+    assert first.exists() and copy.exists()
+    run, results = pipeline.run_once(settings, day)
+    assert sorted((r.status, r.rows_accepted) for r in results) == [("loaded", 1), ("loaded", 2)]
+
+
+def test_names_that_differ_only_in_their_bytes_stay_two_files(settings) -> None:
+    """NFC and NFD spellings of one name are two inbox files: two stored names, two
+    results, both loaded."""
+    import unicodedata
+
+    for number, form in enumerate(("NFC", "NFD"), start=1):
+        name = unicodedata.normalize(form, "anwesenheit_Müller.csv")
+        text = ATTENDANCE.replace("900D000001", f"900D00000{number}")
+        (settings.inbox / name).write_text(text, encoding="utf-8")
+    run, results = pipeline.run_once(settings, dt.date(2026, 6, 30))
+    assert len({r.file_name for r in results}) == 2
+    assert sorted(r.status for r in results) == ["loaded", "loaded"]
+    assert list(settings.inbox.iterdir()) == []
+
+
+def test_retention_deletes_a_person_whose_rows_were_all_retracted(settings) -> None:
+    """A retracted participation leaves the marts but its rows stay in the raw store;
+    retention still deletes them once they are old enough."""
+    from kohorte import retention
+
+    old = f"{PERSON}\r\n012D000001;05.01.2020;10.03.2020;regulaer;Anja;w;1980;ja;nein\r\n"
+    _night(settings, "teilnehmende_20200401.csv", old, dt.date(2020, 4, 1))
+    retract = f"{PERSON};storno\r\n012D000001;05.01.2020;;;;;;;;ja\r\n"
+    _night(settings, "teilnehmende_20200501.csv", retract, dt.date(2020, 5, 1))
+    assert _participations(settings) == []
+    summary = retention.run(settings, dt.date(2026, 1, 1))
+    assert summary["persons_deleted"] == 1
+    assert sum(d.rows_accepted - d.rows_deleted for d in rawstore.deliveries(settings.raw)) == 0

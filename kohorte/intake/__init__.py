@@ -23,13 +23,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kohorte import rawstore
 from kohorte.contract import kind_for_file
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival, arrive
 from kohorte.intake.pseudonymise import pseudonymise
 from kohorte.intake.report import FileResult, LineError, quarantine_file, refuse
 from kohorte.intake.stage import connection, stage
-from kohorte.intake.store import deferred, result_for, store
+from kohorte.intake.store import ORIGINAL_NOT_STORED, deferred, result_for, store
 from kohorte.intake.survey import Surveyed, survey
 from kohorte.intake.validate import open_end_notes, validate
 from kohorte.textfiles import UnreadableFile
@@ -63,16 +64,26 @@ def take(arrival: Arrival) -> Surveyed | Refused:
             kind,
             LineError(error.line, error.column, error.reason, category=error.category),
         )
+    except UnicodeDecodeError as error:  # a decoder's verdict on the file, never our bug
+        reason = f"Zeichenkodierung nicht lesbar (Byte {error.start}): {error.encoding}"
+        return Refused(arrival, kind, LineError(None, None, reason, category="encoding"))
+    except FileNotFoundError:  # gone from the inbox since it was planned
+        reason = "Die Datei ist während des Laufs aus dem Eingang verschwunden."
+        return Refused(arrival, kind, LineError(None, None, reason, category="file"))
 
 
-def settle_refused(refused: Refused, quarantine: Path) -> FileResult:
-    """The result of an arrival that is not read: a duplicate leaves the inbox uncounted,
-    a refused file goes to the quarantine with its report."""
+def settle_refused(refused: Refused, quarantine: Path, raw: Path) -> FileResult:
+    """The result of an arrival that is not read: a duplicate leaves the inbox uncounted
+    once its original is stored (an original of tonight that was not stored, because it
+    changed while being read, keeps its copy in the inbox), a refused file goes to the
+    quarantine with its report."""
     arrival = refused.arrival
     result = FileResult(arrival.name, refused.kind, arrival.sha256, arrival.size, "duplicate")
+    waits = refused.error is None and not rawstore.recorded(raw, arrival.duplicate_of or "")
     if arrival.changed() and arrival.regular:
-        result.delivery_id = arrival.delivery_id
         return deferred(result)
+    if waits:
+        return deferred(result, ORIGINAL_NOT_STORED)
     if refused.error is None:
         result.delivery_id = arrival.duplicate_of
         result.message = (
@@ -174,7 +185,7 @@ def ingest_file(
     plans many files at once in ``kohorte.pipeline``)."""
     taken = take(arrive(path, delivery_id, duplicate_of))
     if isinstance(taken, Refused):
-        return settle_refused(taken, quarantine)
+        return settle_refused(taken, quarantine, raw)
     [result] = ingest([taken], raw=raw, quarantine=quarantine, work=work, key=key, as_of=as_of)
     return result
 

@@ -44,6 +44,9 @@ class Arrival:
     size: int
     mtime_ns: int
     regular: bool  # a regular file, not a link, device, pipe or socket
+    # device, inode, mode and change time: a file swapped for a link or another file with
+    # the same size and a forged mtime still differs here (utime cannot set ctime)
+    identity: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def changed(self) -> bool:
         """True if the file is no longer what was hashed (written to, replaced, removed)."""
@@ -51,7 +54,11 @@ class Arrival:
             now = os.lstat(self.path)
         except FileNotFoundError:
             return True
-        return (now.st_size, now.st_mtime_ns) != (self.size, self.mtime_ns)
+        return (now.st_size, now.st_mtime_ns, _identity(now)) != (
+            self.size,
+            self.mtime_ns,
+            self.identity,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,10 @@ class Inbox:
     files: list[Path]  # to be planned (regular files and entries to refuse), unordered
     waiting: list[Path]  # still being written or without marker: left for the next night
     folders: list[Path]  # subfolders: reported, not read
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_mode, info.st_ctime_ns)
 
 
 def arrive(
@@ -83,6 +94,7 @@ def arrive(
         info.st_size,
         info.st_mtime_ns,
         stat.S_ISREG(info.st_mode),
+        _identity(info),
     )
 
 
@@ -106,7 +118,10 @@ def scan(inbox: Path, *, settle_seconds: float, use_markers: bool) -> Inbox:
     files, waiting, folders, young = [], [], [], {}
     now = time.time_ns()
     for path in inbox.iterdir():
-        info = os.lstat(path)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:  # gone while we looked: nothing to take
+            continue
         if stat.S_ISDIR(info.st_mode):
             folders.append(path)
         elif temporary(path.name):
@@ -156,8 +171,8 @@ def open_regular(path: Path):
 def stored_name(name: str) -> str:
     """The name a file is reported and quarantined under: its bytes read as UTF-8 or else
     Windows-1252 (what an SMB share hands over), NFC, without separators or control
-    characters, without customer numbers, and short enough for the quarantine (a long or
-    masked name keeps a hash of the original and its extension)."""
+    characters, without customer numbers, and short enough for the quarantine. A name
+    changed in any way keeps a hash of the original and its extension."""
     raw = os.fsencode(name)
     try:
         text = raw.decode("utf-8")
@@ -166,8 +181,10 @@ def stored_name(name: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join("_" if ch in "/\\" or unicodedata.category(ch) == "Cc" else ch for ch in text)
     masked = mask(text)  # a name is shown on pages: it quotes no customer number
-    if masked == text and len(text.encode("utf-8")) <= MAX_NAME_BYTES:
+    if masked == text == name and len(text.encode("utf-8")) <= MAX_NAME_BYTES:
         return text
+    # changed in any way: it keeps a hash of the original, so that two inbox names never
+    # share one stored name (NFC and NFD spellings, Windows-1252 and UTF-8 bytes)
     text = masked
     stem, dot, suffix = text.rpartition(".")
     if not dot or len(suffix) > 8:

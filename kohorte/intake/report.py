@@ -110,9 +110,9 @@ def settle_stored(result: FileResult, path: Path, quarantine: Path) -> None:
             f"Bericht in der Quarantäne."
         )
         quarantine_file(path, quarantine, result)
-    elif result.notes:  # read generously: the report says how, the original is kept
-        result.message = f"{loaded}; Hinweise im Bericht."
-        quarantine_file(path, quarantine, result)
+    elif result.notes:  # read generously: the report says how; nothing was rejected, so
+        result.message = f"{loaded}; Hinweise im Bericht."  # the original is not kept
+        quarantine_file(path, quarantine, result, keep_original=False)
     else:
         result.message = f"{loaded}."
         path.unlink()
@@ -135,10 +135,13 @@ def refuse(result: FileResult, error: LineError, path: Path, quarantine: Path) -
     quarantine_file(path, quarantine, result)
 
 
-def quarantine_file(path: Path, quarantine: Path, result: FileResult) -> None:
+def quarantine_file(
+    path: Path, quarantine: Path, result: FileResult, keep_original: bool = True
+) -> None:
     """Move the original beside a JSON and a readable report; only the service reads them.
 
-    Only a regular file is moved; a link, device or pipe in the inbox is removed from it
+    Only a regular file is moved (and only if ``keep_original``: a file without a rejected
+    line leaves just its report); a link, device or pipe in the inbox is removed from it
     (what it points to is not ours), and nothing is ever changed through a link."""
     quarantine.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = f"{result.delivery_id}__{result.file_name}"
@@ -150,7 +153,7 @@ def quarantine_file(path: Path, quarantine: Path, result: FileResult) -> None:
         mode=0o600,
     )
     rawstore.atomic_write_text(quarantine / result.report, render(result), mode=0o600)
-    if not path.is_symlink() and path.is_file():
+    if keep_original and not path.is_symlink() and path.is_file():
         target = quarantine / stem
         shutil.move(str(path), target)
         os.chmod(target, 0o600, follow_symlinks=False)

@@ -113,12 +113,12 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path
             "max_line_size=1048576, filename='_source')",
             {"paths": [str(p) for p in sources], "columns": columns, "delim": batch[0].delimiter},
         )
-    except duckdb.Error as error:
+    except duckdb.Error:
         # Only reading turns DuckDB errors into a verdict on a file; an error in validation
         # is our bug and must fail the run, not quarantine good data.
         if not alone:
             return Staged(again=list(batch))  # each file alone says why
-        reason = f"Datei nicht lesbar: {str(error).splitlines()[0]}"
+        reason = "Datei nicht lesbar: der CSV-Leser konnte sie nicht zerlegen (beschädigt?)."
         return Staged(refused=[(batch[0], LineError(None, None, reason, category="structure"))])
     rejected: dict[str, list[tuple]] = {}
     for source, *row in con.execute(

@@ -27,6 +27,10 @@ from kohorte.intake.report import (
 from kohorte.intake.stage import Staged
 from kohorte.intake.survey import Surveyed
 
+ORIGINAL_NOT_STORED = (
+    "Gleicher Inhalt wie eine Datei dieses Laufs, die nicht übernommen wurde: bleibt im "
+    "Eingang und wird im nächsten Lauf geladen oder als Duplikat erkannt."
+)
 MAX_REPORTED_ERRORS = 1000  # per file, in detail; counts by column and reason are complete
 CHANGED = (
     "Die Datei wurde während des Ladens verändert (noch im Schreiben?); nichts davon "
@@ -49,9 +53,9 @@ def result_for(item: Surveyed, status: str = "loaded") -> FileResult:
     )
 
 
-def deferred(result: FileResult) -> FileResult:
-    """The result of a file left in the inbox because it changed while being read."""
-    result.status, result.delivery_id, result.message = "deferred", None, CHANGED
+def deferred(result: FileResult, message: str = CHANGED) -> FileResult:
+    """The result of a file left in the inbox (it changed while being read)."""
+    result.status, result.delivery_id, result.message = "deferred", None, message
     result.rows_accepted = result.rows_rejected = 0
     result.errors, result.error_counts, result.category = [], {}, None
     return result

@@ -20,6 +20,7 @@ from kohorte.contract import (
     Kind,
 )
 from kohorte.db import scalar
+from kohorte.privacy import KUNDENNUMMER_IN_TEXT_SQL
 
 # 3, 3,5, ,5 and 1.240,50 (thousands dots); a decimal point is refused (3.5 is ambiguous)
 NUMBER_PATTERN = r"^-?((([0-9]{1,3}(\.[0-9]{3})+)|[0-9]+)(,[0-9]+)?|,[0-9]+)$"
@@ -30,12 +31,6 @@ CONTROL_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 TRIMMED = " \t\r\n\u00a0\u2007\u202f\u200b\ufeff"
 INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff]"  # removed from names
 SPACES = "[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+"  # one space in names
-# a customer number inside a text (a name column is no place for one)
-KUNDENNUMMER_IN_TEXT = (
-    "(^|[^0-9A-Za-z])"
-    + KUNDENNUMMER_PATTERN.strip("^$").replace("[A-Z]", "[A-Za-z]")
-    + "([^0-9A-Za-z]|$)"
-)
 APOSTROPHE = "'"
 
 
@@ -185,7 +180,7 @@ def _error_case(col: Column, as_of: dt.date) -> str:
                 "security",
             ),
             (
-                f"regexp_matches({ref}, {_lit(KUNDENNUMMER_IN_TEXT)})",
+                f"regexp_matches({ref}, {_lit(KUNDENNUMMER_IN_TEXT_SQL)})",
                 "enthält eine Kundennummer; aus Datenschutzgründen nicht übernommen",
                 "security",
             ),
@@ -225,8 +220,17 @@ def validate(
     """Create temp table ``checked`` from ``staged``: typed values, and ``_errors`` (NULL for
     a good row). ``carry``: columns passed through unchanged that also scope the key check
     (``_file`` when many files are checked at once: a key may repeat across files)."""
-    cleaned = ", ".join(f"{_cleaned(c, present)} as {ident('v_' + c.name)}" for c in kind.columns)
-    retracted = "lower(v_storno) = 'ja'"  # a retraction needs its key only
+    # a retraction (storno = ja) needs its key only; whatever else its row holds is
+    # neither checked nor stored
+    storno = f"lower({_cleaned(kind.column('storno'), present)}) = 'ja'"
+    cleaned = ", ".join(
+        f"{_cleaned(c, present)} as {ident('v_' + c.name)}"
+        if c.name in kind.key or c.name == "storno"
+        else f"case when {storno} then null::varchar else {_cleaned(c, present)} end "
+        f"as {ident('v_' + c.name)}"
+        for c in kind.columns
+    )
+    retracted = "lower(v_storno) = 'ja'"
     reasons = ", ".join(
         f"{_error_case(c, as_of)} as {ident('e_' + c.name)}"
         if c.name in kind.key or c.name == "storno"

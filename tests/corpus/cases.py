@@ -138,6 +138,12 @@ def _dangling(path: Path) -> None:
     path.symlink_to(path.parent.parent.parent / "gibt-es-nicht.csv")
 
 
+def _broken_utf16(path: Path) -> None:
+    """'Unicode-Text' cut off in transfer: an odd byte at the end."""
+    text = "kundennummer;datum;status;stunden\r\n900D008601;02.06.2026;anwesend;3\r\n"
+    path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le") + b"9")
+
+
 def _fifo(path: Path) -> None:
     os.mkfifo(path)
 
@@ -232,6 +238,12 @@ def _windows_name(path: Path) -> None:
         handle.write((";".join(ANWESENHEIT) + "\r\n900D006801;02.06.2026;anwesend;3\r\n").encode())
 
 
+# read as Windows-1252 and tagged with a hash of the original bytes: no two names meet
+WINDOWS_NAME_STORED = (
+    "anwesenheit_k68_Müller~"
+    + hashlib.sha256(b"anwesenheit_k68_M\xfcller.csv").hexdigest()[:8]
+    + ".csv"
+)
 LONG_NAME = "anwesenheit_k69_" + "x" * 226 + ".csv"  # 246 bytes: fits the inbox only
 # stored as its first 187 bytes, a hash of the whole name and its extension (200 bytes)
 LONG_NAME_STORED = (
@@ -413,7 +425,7 @@ CASES: tuple[Case, ...] = (
     Case("k67", "~$anwesenheit_k67.xlsx", "Excel's lock file of an open workbook",
          "left", None, build=_temporary),
     Case("k68", os.fsdecode(b"anwesenheit_k68_M\xfcller.csv"), "Windows-1252 bytes in the name",
-         "loaded", None, rows=(1, 0), build=_windows_name, reported="anwesenheit_k68_Müller.csv"),
+         "loaded", None, rows=(1, 0), build=_windows_name, reported=WINDOWS_NAME_STORED),
     Case("k69", LONG_NAME, "a name of 246 bytes (too long for the quarantine as it is)",
          "partial", "date", "ungültiges Datum", line=3, column="datum", rows=(1, 1),
          build=_long_name, reported=LONG_NAME_STORED),
@@ -424,6 +436,8 @@ CASES: tuple[Case, ...] = (
          "partial", "date", "ungültiges Datum", line=4, column="datum", rows=(1, 1)),
     Case("k72", "anwesenheit_k72_utf16_tabs.csv", "'Unicode-Text', tab-separated",
          "loaded", None, rows=(1, 0), build=_utf16_tabs),
+    Case("k86", "anwesenheit_k86_utf16_cut.csv", "'Unicode-Text' cut off after an odd byte",
+         "quarantined", "encoding", "kein gültiges UTF-16", build=_broken_utf16),
     Case("k73", "anwesenheit_k73_title_rows.xlsx", "a title and a blank row above the header",
          "partial", "date", "ungültiges Datum", line=5, column="datum", rows=(2, 1),
          build=_title_rows),
@@ -450,6 +464,9 @@ CASES: tuple[Case, ...] = (
          rows=(1, 1)),
     Case("k83", "anwesenheit_k83_storno.csv", "a retraction (storno = ja) with its key only",
          "loaded", None, rows=(2, 0)),
+    Case("k85", "teilnehmende_k85_storno_with_content.csv",
+         "a retraction whose row still holds a formula and a customer number",
+         "loaded", None, rows=(2, 0), stored=("coach", None)),
 )
 # fmt: on
 
