@@ -20,6 +20,11 @@ from kohorte.intake import admit
 from kohorte.intake.admit import Arrival
 from kohorte.intake.report import FileResult, rows
 
+GROWING = (
+    "Die Datei wird noch geschrieben (Größe oder Änderungszeit nicht stabil): bleibt im "
+    "Eingang und wird im nächsten Lauf geladen."
+)
+UNMARKED = "Ohne Fertig-Markierung (.done/.ok): bleibt im Eingang."
 REFUSED_PER_WORK = 25  # arrivals settled without reading them, per unit of work
 EXPORT_DATE = re.compile(r"(?<!\d)(20\d\d)-?([01]\d)-?([0-3]\d)(?!\d)")
 
@@ -110,19 +115,16 @@ def plan_inbox(
         delivery_id = damaged.pop(sha, None) or f"{run_id}-{index:05d}"  # a damaged one's
         planned.append(admit.arrive(path, delivery_id, known.get(sha), sha, info))  # place
         known.setdefault(sha, delivery_id)
-    return planned, _waiting(settings, run_id, inbox)
+    return planned, _waiting(run_id, inbox)
 
 
-def _waiting(settings: Settings, run_id: str, inbox: admit.Inbox) -> list[tuple[str, FileResult]]:
+def _waiting(run_id: str, inbox: admit.Inbox) -> list[tuple[str, FileResult]]:
     found = []
-    for index, path in enumerate(inbox.waiting, start=1):
+    waiting = [(path, GROWING) for path in inbox.growing]
+    waiting += [(path, UNMARKED) for path in inbox.unmarked]
+    for index, (path, message) in enumerate(waiting, start=1):
         result = FileResult(admit.stored_name(path.name), None, "", 0, "deferred")
-        result.message = (
-            "Ohne Fertig-Markierung (.done/.ok): bleibt im Eingang."
-            if settings.inbox_markers and not any(m.exists() for m in admit.markers(path))
-            else "Die Datei wird noch geschrieben (Größe oder Änderungszeit nicht stabil): "
-            "bleibt im Eingang und wird im nächsten Lauf geladen."
-        )
+        result.message = message
         found.append((f"{run_id}-w{index:04d}", result))
     for index, path in enumerate(inbox.folders, start=1):
         inside = sum(1 for _ in path.rglob("*"))
@@ -290,8 +292,8 @@ def ingest_work(
     """Ingest one unit of work and log every file's outcome. What it returns and logs is
     the masked view (``FileResult.public``): the file log feeds the warehouse and the
     pages, the results the run summary, Prefect's artifacts and the CLI."""
-    logged: list[tuple[str, FileResult]] = list(work.waiting)
-    paths: dict[str, Path] = {}
+    # (log slot, result, inbox path of a file that was read or settled)
+    logged: list[tuple[str, FileResult, Path | None]] = [(s, r, None) for s, r in work.waiting]
     if work.batch:
         with _disk_full_reported(settings):
             results = intake.ingest(
@@ -302,19 +304,19 @@ def ingest_work(
                 key=settings.pseudonym_key(),
                 as_of=load_date,
             )
-        slots = {item.arrival.name: item.arrival for item in work.batch}
-        logged += [(slots[r.file_name].delivery_id, r) for r in results]
-        paths.update({slots[r.file_name].delivery_id: slots[r.file_name].path for r in results})
+        arrivals = {item.arrival.name: item.arrival for item in work.batch}
+        for result in results:
+            arrival = arrivals[result.file_name]
+            logged.append((arrival.delivery_id, result, arrival.path))
     for refused in work.refused:
         result = intake.settle_refused(refused, settings.quarantine, settings.raw)
-        logged.append((refused.arrival.delivery_id, result))
-        paths[refused.arrival.delivery_id] = refused.arrival.path
-    for slot, result in logged:  # a taken file's markers go with it
-        if slot in paths and result.status != "deferred":
-            for marker in admit.markers(paths[slot]):
+        logged.append((refused.arrival.delivery_id, result, refused.arrival.path))
+    for _, result, path in logged:  # a taken file's markers go with it
+        if path is not None and result.status != "deferred":
+            for marker in admit.markers(path):
                 marker.unlink(missing_ok=True)
     # from here on, only the masked view: file log, summary, artifacts, CLI, warehouse
-    public = [(slot, result.public()) for slot, result in logged]
+    public = [(slot, result.public()) for slot, result, _ in logged]
     warehouse.write_file_logs(settings, run_id, [(slot, r.to_dict()) for slot, r in public])
     return [r for _, r in public]
 

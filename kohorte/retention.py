@@ -55,12 +55,24 @@ def expired_quarantine(settings: Settings, now: float | None = None) -> list[Pat
     return [p for p in settings.quarantine.rglob("*") if p.is_file() and p.stat().st_mtime < limit]
 
 
+def _latest_rows(prefix: str, kinds: list[str]) -> str:
+    """SQL: each person's latest date per kind (the latest of a row's date columns, from
+    the contract), in the tables ``<prefix><kind>``."""
+    selects = []
+    for name in kinds:
+        dates = ", ".join(c.name for c in KINDS[name].columns if c.type == "date")
+        selects.append(
+            f"select pid, max(greatest({dates})) as zuletzt from {prefix}{name} group by pid"
+        )
+    return " union all ".join(selects)
+
+
 def expired_persons(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[str]:
     """Pseudonyms whose every participation ended before ``before``, unknown persons
     (rows without a participation) whose latest row is older than that, and persons whose
     every row was retracted, aged by their latest row."""
     rows = con.execute(
-        """
+        f"""
         with
 
         ended as (
@@ -70,29 +82,10 @@ def expired_persons(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[str
             having bool_and(austritt is not null) and max(austritt) < $before
         ),
 
-        unknown as (
-            select pid, max(datum) as zuletzt from staging.stg_anwesenheit group by pid
-            union all
-            select pid, max(datum) from staging.stg_aktivitaeten group by pid
-            union all
-            select pid, max(datum) from staging.stg_ergebnisse group by pid
-            union all
-            select pid, max(stichtag) from staging.stg_verbleib group by pid
-        ),
+        unknown as ({_latest_rows("staging.stg_", [k for k in KINDS if k != "teilnehmende"])}),
 
         -- a person whose rows were all retracted (storno) is in the raw tables only
-        retracted as (
-            select pid, max(coalesce(austritt, eintritt)) as zuletzt
-            from raw.teilnehmende group by pid
-            union all
-            select pid, max(datum) from raw.anwesenheit group by pid
-            union all
-            select pid, max(datum) from raw.aktivitaeten group by pid
-            union all
-            select pid, max(datum) from raw.ergebnisse group by pid
-            union all
-            select pid, max(stichtag) from raw.verbleib group by pid
-        )
+        retracted as ({_latest_rows("raw.", list(KINDS))})
 
         select pid from ended
         union

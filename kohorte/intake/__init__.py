@@ -28,7 +28,7 @@ from kohorte.contract import kind_for_file
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival, arrive
 from kohorte.intake.pseudonymise import pseudonymise
-from kohorte.intake.report import FileResult, LineError, quarantine_file, refuse
+from kohorte.intake.report import FileResult, LineError, quarantine_file, refusal, refuse
 from kohorte.intake.stage import connection, stage
 from kohorte.intake.store import ORIGINAL_NOT_STORED, deferred, result_for, store
 from kohorte.intake.survey import Surveyed, survey
@@ -59,11 +59,7 @@ def take(arrival: Arrival) -> Surveyed | Refused:
             return Refused(arrival, kind, None)
         return survey(arrival, admit.check(arrival))
     except UnreadableFile as error:
-        return Refused(
-            arrival,
-            kind,
-            LineError(error.line, error.column, error.reason, category=error.category),
-        )
+        return Refused(arrival, kind, refusal(error))
     except UnicodeDecodeError as error:  # a decoder's verdict on the file, never our bug
         reason = f"Zeichenkodierung nicht lesbar (Byte {error.start}): {error.encoding}"
         return Refused(arrival, kind, LineError(None, None, reason, category="encoding"))

@@ -66,7 +66,8 @@ class Inbox:
     """What the inbox holds tonight."""
 
     files: list[Path]  # to be planned (regular files and entries to refuse), unordered
-    waiting: list[Path]  # still being written or without marker: left for the next night
+    growing: list[Path]  # size or mtime changed while settling: left for the next night
+    unmarked: list[Path]  # markers are on and it has none: left until it has one
     folders: list[Path]  # subfolders: reported, not read
 
 
@@ -115,7 +116,7 @@ def scan(inbox: Path, *, settle_seconds: float, use_markers: bool) -> Inbox:
     """Sort the inbox's entries. Files younger than ``settle_seconds`` are looked at again
     once the youngest of them is that old (one wait, at most ``settle_seconds``): a file
     whose size and modification time did not change in between is complete."""
-    files, waiting, folders, young = [], [], [], {}
+    files, growing, unmarked, folders, young = [], [], [], [], {}
     now = time.time_ns()
     for path in inbox.iterdir():
         try:
@@ -127,7 +128,7 @@ def scan(inbox: Path, *, settle_seconds: float, use_markers: bool) -> Inbox:
         elif temporary(path.name):
             continue
         elif use_markers and not any(m.exists() for m in markers(path)):
-            waiting.append(path)
+            unmarked.append(path)
         elif stat.S_ISREG(info.st_mode) and now - info.st_mtime_ns < settle_seconds * 1e9:
             young[path] = (info.st_size, info.st_mtime_ns)
         else:
@@ -140,8 +141,8 @@ def scan(inbox: Path, *, settle_seconds: float, use_markers: bool) -> Inbox:
                 info = os.lstat(path)
             except FileNotFoundError:
                 continue
-            (files if (info.st_size, info.st_mtime_ns) == before else waiting).append(path)
-    return Inbox(files, sorted(waiting), sorted(folders))
+            (files if (info.st_size, info.st_mtime_ns) == before else growing).append(path)
+    return Inbox(files, sorted(growing), sorted(unmarked), sorted(folders))
 
 
 def sha256_file(path: Path) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from kohorte import rawstore
 from kohorte.contract import ERROR_CATEGORIES
 from kohorte.privacy import mask
+from kohorte.textfiles import UnreadableFile
 
 
 @dataclass
@@ -74,6 +75,11 @@ def _masked(value):
     if isinstance(value, list):
         return [_masked(v) for v in value]
     return value
+
+
+def refusal(error: UnreadableFile) -> LineError:
+    """A whole file's refusal as the error its report names."""
+    return LineError(error.line, error.column, error.reason, category=error.category)
 
 
 def commonest_category(errors: list[LineError]) -> str | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from kohorte.intake.report import LineError
+from kohorte.intake.report import LineError, refusal
 from kohorte.intake.survey import Surveyed
 from kohorte.intake.validate import ident
 from kohorte.intake.workbook import read_xlsx
@@ -175,9 +175,6 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path
             f"create or replace temp view staged as select f._file, s.rowid - f.first + 2 "
             f"+ f.lead as _line, {selected} from scanned s join files f using (_source)"
         )
-    for item, source in zip(batch, sources, strict=True):
-        if source != item.arrival.path and item in staged.again:
-            source.unlink()  # a batch of one makes its own copy
     return staged
 
 
@@ -244,7 +241,7 @@ def _stage_workbooks(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work
             path = readable(item.arrival.path, work, item.arrival.delivery_id)
             table, info = read_xlsx(path, item.kind)
         except UnreadableFile as error:
-            staged.refused.append((item, _refusal(error)))
+            staged.refused.append((item, refusal(error)))
             continue
         if not alone and (
             info["structural"]
@@ -267,7 +264,3 @@ def _stage_workbooks(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work
         con.unregister("workbooks")
     staged.present = {c for c in columns or () if c != "_line"}
     return staged
-
-
-def _refusal(error: UnreadableFile) -> LineError:
-    return LineError(error.line, error.column, error.reason, category=error.category)

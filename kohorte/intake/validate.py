@@ -221,21 +221,21 @@ def validate(
     a good row). ``carry``: columns passed through unchanged that also scope the key check
     (``_file`` when many files are checked at once: a key may repeat across files)."""
     # a retraction (storno = ja) needs its key only; whatever else its row holds is
-    # neither checked nor stored
-    storno = f"lower({_cleaned(kind.column('storno'), present)}) = 'ja'"
+    # neither checked nor stored. ``storno`` is its value in scope: the delivered column
+    # while cleaning, ``v_storno`` once cleaned
+
+    def unless_retracted(col: Column, sql: str, storno: str) -> str:
+        if col.name in kind.key or col.name == "storno":
+            return sql
+        return f"case when lower({storno}) = 'ja' then null else {sql} end"
+
+    delivered = _cleaned(kind.column("storno"), present)
     cleaned = ", ".join(
-        f"{_cleaned(c, present)} as {ident('v_' + c.name)}"
-        if c.name in kind.key or c.name == "storno"
-        else f"case when {storno} then null::varchar else {_cleaned(c, present)} end "
-        f"as {ident('v_' + c.name)}"
+        f"{unless_retracted(c, _cleaned(c, present), delivered)} as {ident('v_' + c.name)}"
         for c in kind.columns
     )
-    retracted = "lower(v_storno) = 'ja'"
     reasons = ", ".join(
-        f"{_error_case(c, as_of)} as {ident('e_' + c.name)}"
-        if c.name in kind.key or c.name == "storno"
-        else f"case when {retracted} then null else {_error_case(c, as_of)} end "
-        f"as {ident('e_' + c.name)}"
+        f"{unless_retracted(c, _error_case(c, as_of), 'v_storno')} as {ident('e_' + c.name)}"
         for c in kind.columns
     )
     errors = ", ".join(
