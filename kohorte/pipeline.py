@@ -18,7 +18,7 @@ from kohorte import intake, rawstore, warehouse
 from kohorte.config import Settings
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival
-from kohorte.intake.report import FileResult, rows
+from kohorte.intake.report import FILE_STATUSES, FileResult, rows
 
 GROWING = (
     "Die Datei wird noch geschrieben (Größe oder Änderungszeit nicht stabil): bleibt im "
@@ -416,14 +416,7 @@ def _iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
 
 
-STATUS_DE = {
-    "loaded": "geladen",
-    "partial": "teilweise geladen",
-    "quarantined": "Quarantäne",
-    "duplicate": "Duplikat",
-    "deferred": "zurückgestellt",
-    "ignored": "nicht gelesen",
-}
+STATUS_DE = {status: labels[0] for status, labels in FILE_STATUSES.items()}
 
 
 def render_summary(run: dict, results: list[FileResult]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kohorte.intake.report import FILE_STATUSES
+
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -204,12 +206,7 @@ TEXTS.update(
         "col_severity": {"de": "Schwere", "en": "Severity"},
         "col_failing": {"de": "Auffällige Zeilen", "en": "Failing rows"},
         "col_passed": {"de": "bestanden", "en": "passed"},
-        "status_loaded": {"de": "geladen", "en": "loaded"},
-        "status_partial": {"de": "teilweise geladen", "en": "partly loaded"},
-        "status_quarantined": {"de": "Quarantäne", "en": "quarantined"},
-        "status_duplicate": {"de": "Duplikat", "en": "duplicate"},
-        "status_deferred": {"de": "zurückgestellt", "en": "deferred"},
-        "status_ignored": {"de": "nicht gelesen", "en": "not read"},
+        **{f"status_{status}": {"de": de, "en": en} for status, (de, en) in FILE_STATUSES.items()},
         "status_published": {"de": "veröffentlicht", "en": "published"},
         "status_running": {"de": "läuft", "en": "running"},
         "status_failed": {"de": "fehlgeschlagen", "en": "failed"},

@@ -21,6 +21,17 @@ from kohorte.contract import ERROR_CATEGORIES
 from kohorte.privacy import mask
 from kohorte.textfiles import UnreadableFile
 
+# What can happen to an inbox entry in one run, with its German and English label: the
+# one list the intake, the run summary and the pages share.
+FILE_STATUSES: dict[str, tuple[str, str]] = {
+    "loaded": ("geladen", "loaded"),
+    "partial": ("teilweise geladen", "partly loaded"),
+    "quarantined": ("Quarantäne", "quarantined"),
+    "duplicate": ("Duplikat", "duplicate"),
+    "deferred": ("zurückgestellt", "deferred"),  # left in the inbox for the next night
+    "ignored": ("nicht gelesen", "not read"),  # a subfolder
+}
+
 
 @dataclass
 class LineError:
@@ -41,7 +52,7 @@ class FileResult:
     kind: str | None
     sha256: str
     size_bytes: int
-    status: str  # loaded | partial | quarantined | duplicate | deferred | ignored
+    status: str  # one of FILE_STATUSES
     delivery_id: str | None = None
     file_format: str | None = None
     encoding: str | None = None
