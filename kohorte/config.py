@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kohorte.contract import SETTLE_SECONDS
+
 PREFECT_ENV_DEFAULTS = {
     # Offline: no telemetry, no update checks, nothing that phones home.
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -50,7 +52,7 @@ class Settings:
     # the inbox: a file is taken once its size and modification time stayed the same for
     # this many seconds (a file still being uploaded waits for the next night); with
     # markers on, only a file beside its ``<name>.done`` or ``<name>.ok`` is taken
-    settle_seconds: float = 10.0
+    settle_seconds: float = SETTLE_SECONDS
     inbox_markers: bool = False
     # service mode (``kohorte serve``): where its servers listen
     service_host: str = "127.0.0.1"
@@ -182,7 +184,7 @@ def load_settings() -> Settings:
         audit_days=int(os.environ.get("KOHORTE_AUDIT_DAYS", "400")),
         retention_months=int(os.environ.get("KOHORTE_RETENTION_MONTHS", "24")),
         quarantine_days=int(os.environ.get("KOHORTE_QUARANTINE_DAYS", "30")),
-        settle_seconds=float(os.environ.get("KOHORTE_SETTLE_SECONDS", "10")),
+        settle_seconds=float(os.environ.get("KOHORTE_SETTLE_SECONDS", SETTLE_SECONDS)),
         inbox_markers=bool(_flag(os.environ.get("KOHORTE_INBOX_MARKERS"))),
         service_host=os.environ.get("KOHORTE_HOST", "127.0.0.1"),
         prefect_port=int(os.environ.get("KOHORTE_PREFECT_PORT", "4200")),

@@ -26,6 +26,13 @@ CSV_ENCODINGS = ("utf-8", "utf-8-sig", "windows-1252")
 # No real programme delivers more than a few MB; 1 GiB is ~20 million attendance rows. A
 # bigger file is refused before it is read (or even hashed: that alone costs ~10 s per GB).
 MAX_FILE_BYTES = 1024**3
+# The inbox: names of uploads in progress and editor leftovers are never taken and left
+# where they are; markers say "this file is complete" where a Jobcenter switches them on;
+# a file must keep size and mtime this many seconds (KOHORTE_SETTLE_SECONDS) to be taken.
+TEMPORARY_PREFIXES = (".", "~$")
+TEMPORARY_SUFFIXES = (".filepart", ".part", ".partial", ".tmp", ".crdownload", ".download")
+MARKER_SUFFIXES = (".done", ".ok")
+SETTLE_SECONDS = 10.0
 # Text values starting like a formula are refused: opened in Excel they would run.
 FORMULA_START = ("=", "+", "@")
 
@@ -402,11 +409,16 @@ def render_markdown() -> str:
         "refused with a report and removed from the inbox; it is never followed, read or",
         "changed through. A subfolder is reported as not read every night it is there.",
         "A file is taken once its size and modification time stayed the same for",
-        "`KOHORTE_SETTLE_SECONDS` (default 10); a file still growing stays for the next",
-        "night, as do upload names (`.filepart`, `.part`, `.partial`, `.tmp`, `.crdownload`,",
-        "`.download`, names starting with `.` or `~$`). With `KOHORTE_INBOX_MARKERS=1` a file",
-        "is taken only beside its marker `<name>.done` or `<name>.ok` (removed with it). A",
-        "file that changes between hashing and storing is not stored and stays in the inbox.",
+        f"`KOHORTE_SETTLE_SECONDS` (default {SETTLE_SECONDS:g}); a file still growing stays for",
+        "the next night, as do upload names ("
+        + ", ".join(f"`{s}`" for s in TEMPORARY_SUFFIXES)
+        + ", names starting with "
+        + " or ".join(f"`{p}`" for p in TEMPORARY_PREFIXES)
+        + ").",
+        "With `KOHORTE_INBOX_MARKERS=1` a file is taken only beside its marker "
+        + " or ".join(f"`<name>{m}`" for m in MARKER_SUFFIXES)
+        + " (removed with it).",
+        "A file that changes between hashing and storing is not stored and stays in the inbox.",
         "A name that is not UTF-8 (Windows-1252 bytes from an SMB share) or too long for the",
         "quarantine is reported under a safe name.",
         "",

@@ -20,14 +20,18 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from kohorte.contract import KINDS, MAX_FILE_BYTES, Kind, kind_for_file
+from kohorte.contract import (
+    KINDS,
+    MARKER_SUFFIXES,
+    MAX_FILE_BYTES,
+    TEMPORARY_PREFIXES,
+    TEMPORARY_SUFFIXES,
+    Kind,
+    kind_for_file,
+)
 from kohorte.privacy import mask
 from kohorte.textfiles import UnreadableFile
 
-# names of uploads in progress and editor leftovers: never taken, left where they are
-TEMPORARY_PREFIXES = (".", "~$")
-TEMPORARY_SUFFIXES = (".filepart", ".part", ".partial", ".tmp", ".crdownload", ".download")
-MARKER_SUFFIXES = (".done", ".ok")  # "this file is complete", where markers are switched on
 # the longest stored name: the quarantine adds a delivery id (28), "__" and ".report.json"
 MAX_NAME_BYTES = 200
 
