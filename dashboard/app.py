@@ -9,8 +9,8 @@ import streamlit as st
 
 from dashboard import auth, data
 from dashboard.i18n import LANGUAGES, lang, t
-from kohorte import audit
-from kohorte.access import (
+from kohorte.ops import audit
+from kohorte.read.access import (
     AGGREGATE,
     AUDIT,
     PARTICIPANT,

@@ -1,6 +1,6 @@
 """Sign-in for every page: local accounts (embedded default) or OpenID Connect (st.login).
 
-The signed-in person (a ``kohorte.access.Principal``) lives in the session; the data
+The signed-in person (a ``kohorte.read.access.Principal``) lives in the session; the data
 layer asks for it on every query, so a page that is reached without signing in gets no
 data at all.
 """
@@ -12,9 +12,9 @@ import logging
 import streamlit as st
 
 from dashboard.i18n import t
-from kohorte import accounts, audit
-from kohorte.access import AccessDenied, Principal, principal_from_claims
 from kohorte.config import load_settings
+from kohorte.ops import accounts, audit
+from kohorte.read.access import AccessDenied, Principal, principal_from_claims
 
 log = logging.getLogger("kohorte.dashboard")
 KEY = "principal"

@@ -10,10 +10,11 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from kohorte import cards, disclosure, queries, warehouse
-from kohorte.access import AccessDenied, Principal
+from kohorte.build import warehouse
 from kohorte.config import load_settings
-from kohorte.filters import Filters
+from kohorte.define.dimensions import Filters
+from kohorte.read import cards, disclosure, queries
+from kohorte.read.access import AccessDenied, Principal
 
 
 @st.cache_resource(max_entries=2)
@@ -42,7 +43,7 @@ def page_version() -> str:
 def named(
     version: str, name: str, filters: Filters | None = None, **params: object
 ) -> pd.DataFrame:
-    """A named query's result for the signed-in person (kohorte.queries enforces the role's
+    """A named query's result for the signed-in person (kohorte.read.queries enforces the role's
     scope); without a sign-in there is no data at all."""
     from dashboard import auth
 
@@ -89,7 +90,7 @@ def participations(version: str, filters: Filters) -> pd.DataFrame:
 
 
 def kpis(version: str, filters: Filters | None = None) -> list[cards.Card]:
-    """Headline KPIs of that version for the selection, protected (kohorte.cards) against
+    """Headline KPIs of that version for the selection, protected (kohorte.read.cards) against
     the whole programme and the selection's siblings."""
     from dashboard import auth
 
@@ -110,7 +111,7 @@ MONTHLY_COUNTS = ["eintritte", "austritte", "aktive_am_monatsende"]
 
 def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
     """Monthly figures of the selection from ``start``, protected as shown beside the
-    12-month cards (kohorte.disclosure.protect_monthly): hidden cells are NA."""
+    12-month cards (kohorte.read.disclosure.protect_monthly): hidden cells are NA."""
     filters = filters or Filters()
     frame = named(version, "ueberblick__monatszahlen", filters, start=start).set_index("monat")
     whole = None
@@ -174,13 +175,13 @@ def report(name: str) -> str | None:
 
 def next_nightly_run() -> dt.datetime:
     """When the nightly load runs next, per prefect.yaml."""
-    from kohorte.schedule import next_run
+    from kohorte.ops.schedule import next_run
 
     return next_run(dt.datetime.now(dt.UTC))
 
 
 def standing_alert():
-    """A failed or missing night (kohorte.alerts), re-read at most every 30 seconds."""
+    """A failed or missing night (kohorte.ops.alerts), re-read at most every 30 seconds."""
     return _standing_alert(str(load_settings().home))
 
 
@@ -188,7 +189,7 @@ def standing_alert():
 def _standing_alert(home: str):
     """Cached per KOHORTE_HOME: one process's cache never answers for another home (the
     tests run many homes in one process; a cached "no alert" hid a failed night)."""
-    from kohorte import alerts
+    from kohorte.ops import alerts
 
     return alerts.check(load_settings())
 
@@ -207,7 +208,7 @@ def pseudonym_of(kundennummer: str) -> str:
     """The pseudonym a customer number has in the warehouse (keyed hash, never stored).
     Typing a number re-identifies a person: team lead and coaches only."""
     from dashboard import auth
-    from kohorte.privacy import pseudonym
+    from kohorte.define.privacy import pseudonym
 
     if not auth.require_principal().finds_by_customer_number:
         raise AccessDenied("Suche nach Kundennummer nur für Teamleitung und Coaches")
@@ -229,8 +230,8 @@ def coach_views() -> bool:
 def audit_entries():
     """The audit log, read fresh on every visit (team lead only)."""
     from dashboard import auth
-    from kohorte import audit
-    from kohorte.access import AUDIT
+    from kohorte.ops import audit
+    from kohorte.read.access import AUDIT
 
     auth.require_principal().require(AUDIT)
     return audit.read(load_settings())

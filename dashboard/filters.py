@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import auth, data
 from dashboard.i18n import code, t
-from kohorte.filters import Filters
+from kohorte.define.dimensions import Filters
 
 ALL = "—"
 
@@ -15,7 +15,7 @@ def filter_bar(version: str) -> Filters:
     """Draw the filters (preset from the URL) and return the selection; changes go to the URL."""
     current = Filters.from_query(st.query_params.to_dict())
     options = data.filter_options(version)
-    # the coach dimension only where it may be used (kohorte.access; the query layer
+    # the coach dimension only where it may be used (kohorte.read.access; the query layer
     # refuses it otherwise): a team lead with consent, a coach for her own caseload
     principal = auth.require_principal()
     coaches = [c for c in options["coaches"] if principal.may_filter_staff(c, data.coach_views())]

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.i18n import code, lang, t
-from kohorte import export, fmt
+from kohorte.read import export, fmt
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
@@ -51,7 +51,7 @@ def show_table(
     """Translated headers and status codes; numbers, percents and dates formatted by Babel
     (the grid's own formatting would follow the browser's locale, not the UI language);
     everything else shown as plain text."""
-    # columns the read layer withheld for this role (kohorte.access) are left out
+    # columns the read layer withheld for this role (kohorte.read.access) are left out
     columns = {k: v for k, v in columns.items() if k in frame.columns}
     shown = frame[list(columns)].copy()
     config = {}
@@ -168,8 +168,8 @@ def _download_pair(name: str, key: str, icon: str, items: list[tuple]) -> None:
 
 def _recorded(make, principal, file_name: str, view):
     def make_and_record() -> bytes:
-        from kohorte import audit
         from kohorte.config import load_settings
+        from kohorte.ops import audit
 
         data = make()
         audit.record(
@@ -183,7 +183,7 @@ def _recorded(make, principal, file_name: str, view):
 
 def _record_export(file_name: str, view: dict | None) -> None:
     from dashboard import auth
-    from kohorte import audit
+    from kohorte.ops import audit
 
     auth.record(audit.EXPORT, datei=file_name, seite=view)
 

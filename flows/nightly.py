@@ -1,6 +1,6 @@
 """The nightly load as a Prefect flow: sequencing, artifacts and logging only.
 
-Every step is a plain function in ``kohorte.pipeline``; this module adds orchestration.
+Every step is a plain function in ``kohorte.run.pipeline``; this module adds orchestration.
 """
 
 from __future__ import annotations
@@ -11,25 +11,24 @@ from kohorte.config import apply_prefect_env, load_settings
 
 apply_prefect_env(load_settings())  # before Prefect reads its settings: offline, PREFECT_HOME
 
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
-from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from kohorte import alerts, pipeline  # noqa: E402
-from kohorte.config import Settings  # noqa: E402
-from kohorte.intake.report import FileResult  # noqa: E402
+from kohorte.config import Settings
+from kohorte.intake.admit import Arrival
+from kohorte.intake.report import FileResult
+from kohorte.ops import alerts
+from kohorte.run import pipeline
+from kohorte.store import runlog
 
 
 @task(cache_policy=NO_CACHE)
-def plan_inbox(
-    settings: Settings, run_id: str
-) -> tuple[list[pipeline.Arrival], list[pipeline.Work]]:
+def plan_inbox(settings: Settings, run_id: str) -> tuple[list[Arrival], list[pipeline.Work]]:
     """Find the inbox files, number them, spot duplicates before anything loads, and group
     them into units of work (batches of clean CSV files, and files taken one by one)."""
-    pipeline.recover(settings)
-    planned, waiting = pipeline.plan_inbox(settings, run_id)
-    return planned, pipeline.split(planned, waiting)
+    return pipeline.prepare(settings, run_id)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="ingest {work.label}")
@@ -81,7 +80,7 @@ def nightly(load_date: dt.date | None = None) -> dict:
     logger = get_run_logger()
     with pipeline.run_lock(settings):
         started = dt.datetime.now(dt.UTC)
-        run_id = pipeline.new_run_id(started)
+        run_id = runlog.new_run_id(started)
         planned, work = plan_inbox(settings, run_id)
         futures = ingest.map(
             work,

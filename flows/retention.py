@@ -1,6 +1,6 @@
 """Retention as a Prefect flow: runs after the nightly load (see prefect.yaml).
 
-The work is ``kohorte.retention.run``; this module adds scheduling, retries and an
+The work is ``kohorte.run.retention.run``; this module adds scheduling, retries and an
 artifact. A nightly load still running holds the lock: the flow then waits and retries.
 """
 
@@ -12,11 +12,11 @@ from kohorte.config import apply_prefect_env, load_settings
 
 apply_prefect_env(load_settings())  # before Prefect reads its settings: offline, PREFECT_HOME
 
-from prefect import flow, get_run_logger  # noqa: E402
-from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
-from kohorte import audit  # noqa: E402
-from kohorte import retention as retention_rules  # noqa: E402
+from kohorte.ops import audit
+from kohorte.run import retention as retention_rules
 
 
 @flow(name="retention", retries=3, retry_delay_seconds=600, log_prints=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import subprocess
 import sys
@@ -11,8 +12,9 @@ from typing import Annotated
 
 import typer
 
-from kohorte import fmt, warehouse
+from kohorte.build import warehouse
 from kohorte.config import apply_prefect_env, load_settings
+from kohorte.read import fmt
 
 app = typer.Typer(
     help="Kohorte: programme cockpit for job-coaching programmes.",
@@ -20,7 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -45,7 +46,7 @@ def generate(
     ] = False,
 ) -> None:
     """Write synthetic deliveries of a programme like "Durchstarten" (no real persons)."""
-    from kohorte.generate import Programme, write_deliveries
+    from kohorte.demo import Programme, write_deliveries
 
     settings = load_settings()
     target = out or settings.inbox
@@ -75,7 +76,9 @@ def load(
     load_date: Annotated[str | None, typer.Option(help="Pretend today is this date.")] = None,
 ) -> None:
     """Run the nightly load once and print its summary."""
-    from kohorte import pipeline
+    from kohorte import errors
+    from kohorte.run import pipeline
+    from kohorte.store import runlog
 
     settings = load_settings()
     day = _date(load_date)
@@ -89,10 +92,10 @@ def load(
             run = nightly(load_date=day)
             results = [
                 _result_from_log(f)
-                for f in warehouse.read_file_log(settings)
+                for f in runlog.read_files(settings)
                 if f["run_id"] == run["run_id"]
             ]
-    except (pipeline.AlreadyRunning, warehouse.NotPublished) as error:
+    except (errors.AlreadyRunning, errors.NotPublished) as error:
         typer.echo(f"Fehler: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(pipeline.render_summary(run, results))
@@ -111,7 +114,7 @@ def kpis(
     lang: Annotated[str, typer.Option(help="de or en.")] = "de",
 ) -> None:
     """Print the headline KPIs of the published warehouse (small counts protected)."""
-    from kohorte import cards, queries
+    from kohorte.read import cards, queries
 
     settings = load_settings()
     path = warehouse.current_path(settings)
@@ -165,12 +168,17 @@ def kpis(
 
 
 @app.command()
-def docs() -> None:
-    """Render docs/data-contract.md and docs/kpis.md from their definitions."""
-    from kohorte.kpis import write_docs
+def docs(
+    root: Annotated[Path, typer.Option(help="The checkout whose docs/ to render.")] = Path("."),
+) -> None:
+    """Render the generated tables in docs/ (data contract, KPIs, analyst tables)."""
+    from kohorte import docs as pages
 
-    write_docs(ROOT)
-    typer.echo("docs/data-contract.md und docs/kpis.md geschrieben.")
+    changed = pages.write(root)
+    typer.echo(
+        f"{len(pages.GENERATED)} Seiten geprüft, {len(changed)} neu geschrieben"
+        + (f": {', '.join(changed)}" if changed else ".")
+    )
 
 
 @app.command()
@@ -184,7 +192,7 @@ def dashboard(
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "dashboard" / "app.py"),
+        str(Path(importlib.util.find_spec("dashboard.app").origin)),  # checkout or wheel
         "--server.headless=true",
         f"--server.address={address}",
         f"--server.port={port}",
@@ -216,7 +224,7 @@ def user_add(
     ] = False,
 ) -> None:
     """Create an account; the password is asked for (hidden) and stored only as argon2 hash."""
-    from kohorte import accounts
+    from kohorte.ops import accounts
 
     try:
         accounts.add_user(load_settings(), name, role, _ask_password(password_stdin), coach)
@@ -229,7 +237,7 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """All accounts with role, caseload and lock state (never a password or hash)."""
-    from kohorte import accounts
+    from kohorte.ops import accounts
 
     for account in accounts.list_users(load_settings()):
         extra = f", Coach: {account.coach}" if account.coach else ""
@@ -240,7 +248,7 @@ def user_list() -> None:
 @user_app.command("remove")
 def user_remove(name: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
     """Delete an account."""
-    from kohorte import accounts
+    from kohorte.ops import accounts
 
     try:
         accounts.remove_user(load_settings(), name)
@@ -258,7 +266,7 @@ def user_passwd(
     ] = False,
 ) -> None:
     """Set a new password (also lifts a lockout)."""
-    from kohorte import accounts
+    from kohorte.ops import accounts
 
     try:
         accounts.set_password(load_settings(), name, _ask_password(password_stdin))
@@ -272,7 +280,7 @@ def user_passwd(
 def user_demo() -> None:
     """On a fresh installation, create the team-lead account ``demo`` and print its
     password once (it is stored only as a hash); afterwards do nothing."""
-    from kohorte import accounts
+    from kohorte.ops import accounts
 
     created = accounts.ensure_demo(load_settings())
     if created is None:
@@ -292,8 +300,8 @@ def retention(
 ) -> None:
     """Delete participant data past the retention period (as the nightly flow does after
     the load); prints what was deleted, as counts."""
-    from kohorte import audit
-    from kohorte import retention as rules
+    from kohorte.ops import audit
+    from kohorte.run import retention as rules
 
     settings = load_settings()
     summary = rules.run(settings, _date(today))
@@ -315,14 +323,16 @@ def sql(
     no file access, time and memory limits); exit code 2 when it is refused."""
     import getpass
 
-    from kohorte import audit, sandbox
+    from kohorte.build import analyst
+    from kohorte.ops import audit
+    from kohorte.read import sandbox
 
     settings = load_settings()
     current = warehouse.current_path(settings)
     if current is None:
         typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
         raise typer.Exit(1)
-    con = sandbox.connect(sandbox.analyst_path(current))
+    con = sandbox.connect(analyst.path_for(current))
     user = f"cli:{getpass.getuser()}"
     try:
         result = sandbox.run(con, query, limit=limit)
@@ -349,13 +359,13 @@ def sql(
 def analyst_file() -> None:
     """Print the path of the published analyst file, for the DuckDB command line, Python or
     DBeaver (open it read-only; it is replaced, never changed, by the next publish)."""
-    from kohorte import sandbox
+    from kohorte.build import analyst
 
     current = warehouse.current_path(load_settings())
     if current is None:
         typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
         raise typer.Exit(1)
-    typer.echo(sandbox.analyst_path(current))
+    typer.echo(analyst.path_for(current))
 
 
 @app.command()
@@ -363,7 +373,7 @@ def serve() -> None:
     """Run everything on this server and keep it running: Prefect server, work pool and
     deployments, worker, dashboard; restarts what crashes; Ctrl-C or SIGTERM stops all.
     Ports: KOHORTE_PREFECT_PORT (4200), KOHORTE_PORT (8501); KOHORTE_HOST (127.0.0.1)."""
-    from kohorte import service
+    from kohorte.ops import service
 
     raise typer.Exit(service.serve(load_settings()))
 
@@ -374,7 +384,7 @@ def status(
 ) -> None:
     """What runs, the last nightly run and its result, the next scheduled one, and the
     standing alert; exit code 1 while an alert stands."""
-    from kohorte import service
+    from kohorte.ops import service
 
     settings = load_settings()
     apply_prefect_env(settings)
@@ -393,7 +403,7 @@ def alerts_command(
 ) -> None:
     """Check for a failed or missing night and notify (webhook, e-mail) once per alert, as
     the service's watchdog does every minute; for a systemd timer or cron."""
-    from kohorte import alerts
+    from kohorte.ops import alerts
 
     settings = load_settings()
     if send_test:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kohorte.contract import SETTLE_SECONDS
+from kohorte.define.contract import SETTLE_SECONDS
 
 PREFECT_ENV_DEFAULTS = {
     # Offline: no telemetry, no update checks, nothing that phones home.

@@ -33,11 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: import the project's own packages
 
-from kohorte import accounts, queries, warehouse  # noqa: E402
-from kohorte.config import PREFECT_ENV_DEFAULTS, load_settings  # noqa: E402
-from kohorte.contract import kind_for_file  # noqa: E402
-from kohorte.filters import Filters  # noqa: E402
-from scripts.loadtest import (  # noqa: E402
+from kohorte.build import warehouse
+from kohorte.config import PREFECT_ENV_DEFAULTS, load_settings
+from kohorte.define.contract import kind_for_file
+from kohorte.define.dimensions import Filters
+from kohorte.ops import accounts
+from kohorte.read import queries
+from kohorte.store import runlog
+from scripts.loadtest import (
     dashboard,
     machine,
     percentile,
@@ -210,7 +213,7 @@ def load(
     command = [str(KOHORTE), "load", "--load-date", day.isoformat()]
     environment = {**home_env(home), **(env or {})}
     seconds, rss, out = measured([*command, "--plain"] if plain else command, environment, log)
-    run = max(warehouse.read_run_log(_settings(home)), key=lambda r: r["run_id"])
+    run = max(runlog.read_runs(_settings(home)), key=lambda r: r["run_id"])
     rows, mb = totals(files)
     if run.get("status") != "published":
         print(f"  Achtung: Lauf-Status {run.get('status')}\n{out}", flush=True)
@@ -236,7 +239,7 @@ def _settings(home: Path):
 def verify_checksums(home: Path, log: Path) -> tuple[float, float]:
     """What the raw store's checksum pass alone costs on this history (own process)."""
     code = (
-        "import time,sys; from pathlib import Path; from kohorte import rawstore; "
+        "import time,sys; from pathlib import Path; from kohorte.store import rawstore; "
         "t=time.perf_counter(); rawstore.verify(Path(sys.argv[1])); "
         "print(time.perf_counter()-t)"
     )
@@ -566,7 +569,7 @@ def markdown(results: list[dict], repeat: int, command: str, load_before: float)
                 )
     lines += ["", "### Dashboard queries", ""]
     lines += [
-        "In-process, `kohorte.queries.run` as the dashboard calls it (default filters, "
+        "In-process, `kohorte.read.queries.run` as the dashboard calls it (default filters, "
         "its parameters; *ein Standort*: filtered to the largest site, so the macros "
         "compute instead of reading the build's stored tables), result to pandas included. "
         "Cold: a new connection each run, one run per repeat; warm: "

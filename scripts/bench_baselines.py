@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: import the project's own packages
 
-import duckdb  # noqa: E402
-import pandas as pd  # noqa: E402
+import duckdb
+import pandas as pd
 
-from kohorte.contract import KINDS, Kind  # noqa: E402
+from kohorte.define.contract import KINDS, Kind
 
 PANDAS_ENCODING = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "windows-1252": "cp1252"}
 

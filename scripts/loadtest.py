@@ -42,23 +42,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: import the project's own packages
 
-import websockets  # noqa: E402
-from playwright.async_api import (  # noqa: E402
+import websockets
+from playwright.async_api import (
     Browser,
     Page,
     async_playwright,
 )
-from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from streamlit.proto.Alert_pb2 import Alert  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from dashboard.charts import COHORT_PICK  # noqa: E402
-from kohorte import accounts  # noqa: E402
-from kohorte.config import load_settings  # noqa: E402
-from kohorte.service import healthy, stop_group  # noqa: E402
-from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from dashboard.charts import COHORT_PICK
+from kohorte.config import load_settings
+from kohorte.ops import accounts
+from kohorte.ops.service import healthy, stop_group
+from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 APP = ROOT / "dashboard" / "app.py"
 KOHORTE = Path(sys.executable).parent / "kohorte"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from prefect_server import launch_early, prefect_server, stop_early  # noqa: F401
 
-from kohorte import pipeline, warehouse
+from kohorte.build import warehouse
 from kohorte.config import Settings
+from kohorte.run import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"

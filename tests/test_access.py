@@ -1,6 +1,6 @@
 """Who sees what: the role rules in the query layer, and each role in the real app.
 
-Roles are enforced in ``kohorte.queries.run``; the AppTests prove that no URL, query
+Roles are enforced in ``kohorte.read.queries.run``; the AppTests prove that no URL, query
 parameter, page switch or download gets a role past them."""
 
 from __future__ import annotations
@@ -11,8 +11,13 @@ import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load, run_app
 from streamlit.testing.v1 import AppTest
 
-from kohorte import audit, queries, warehouse
-from kohorte.access import (
+from kohorte.build import warehouse
+from kohorte.config import Settings
+from kohorte.define.dimensions import Filters
+from kohorte.define.privacy import pseudonym
+from kohorte.ops import audit
+from kohorte.read import queries
+from kohorte.read.access import (
     AGGREGATE,
     ALLOWED,
     PARTICIPANT,
@@ -21,9 +26,6 @@ from kohorte.access import (
     Principal,
     principal_from_claims,
 )
-from kohorte.config import Settings
-from kohorte.filters import Filters
-from kohorte.privacy import pseudonym
 
 ANJA = Principal("anja", "coach", "Anja Krüger")
 TEAM_LEAD = Principal("tl", "teamleitung")

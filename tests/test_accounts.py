@@ -11,9 +11,9 @@ from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load, run_app
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from kohorte import accounts, audit
-from kohorte.access import Principal
 from kohorte.cli import app
+from kohorte.ops import accounts, audit
+from kohorte.read.access import Principal
 
 PASSWORD = "richtig-langes-passwort"
 

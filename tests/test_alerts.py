@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from kohorte import alerts, warehouse
 from kohorte.cli import app
 from kohorte.config import load_settings
+from kohorte.ops import alerts
+from kohorte.store import runlog
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -27,7 +28,7 @@ def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 def _night(settings, run_id: str, status: str, finished: dt.datetime, message: str = "") -> None:
     stamp = finished.astimezone(dt.UTC).isoformat(timespec="seconds")
     run = {"run_id": run_id, "status": status, "started_at": stamp, "finished_at": stamp}
-    warehouse.write_run_log(settings, {**run, **({"message": message} if message else {})})
+    runlog.write_run(settings, {**run, **({"message": message} if message else {})})
 
 
 def test_a_missing_night_alerts_after_the_deadline_and_not_before(settings):
@@ -117,7 +118,7 @@ def test_the_alerts_command_notifies_and_exits_non_zero_while_an_alert_stands(se
 def test_every_page_and_the_status_page_show_a_failed_night_in_red(kpi_env_with_failure, language):
     from conftest import run_app
 
-    from kohorte.access import Principal
+    from kohorte.read.access import Principal
 
     at = run_app(Principal("tl", "teamleitung"), {"lang": language})
     words = {"de": "fehlgeschlagen (Festplatte voll)", "en": "failed on"}[language]

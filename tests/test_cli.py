@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kohorte.cli import app
-from kohorte.kpis import CATALOGUE
+from kohorte.define.kpis import CATALOGUE
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kohorte.config import Settings, load_settings
-from kohorte.privacy import pseudonym
+from kohorte.define.privacy import pseudonym
 
 
 def test_key_is_generated_once_with_owner_only_permissions(tmp_path):

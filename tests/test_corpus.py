@@ -19,11 +19,12 @@ import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, deliver, make_settings
 from corpus.cases import CASES, Case, render_markdown
 
-from kohorte import pipeline, warehouse
+from kohorte.build import warehouse
 from kohorte.config import Settings
-from kohorte.contract import ERROR_CATEGORIES, kind_for_file
+from kohorte.define.contract import ERROR_CATEGORIES, kind_for_file
+from kohorte.define.privacy import pseudonym
 from kohorte.intake.report import FileResult
-from kohorte.privacy import pseudonym
+from kohorte.run import pipeline
 
 GOOD_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))
 ROOT = Path(__file__).resolve().parent.parent

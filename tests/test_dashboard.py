@@ -10,8 +10,8 @@ import pytest
 from conftest import run_app
 from streamlit.testing.v1 import AppTest
 
-from kohorte.access import Principal
-from kohorte.kpis import CATALOGUE
+from kohorte.define.kpis import CATALOGUE
+from kohorte.read.access import Principal
 
 TEAM_LEAD = Principal("tl", "teamleitung")
 
@@ -167,7 +167,7 @@ def test_cohort_page_sends_no_hidden_count_to_the_browser(sample_env):
 def test_participant_found_by_customer_number_shows_the_timeline(settings):
     from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load
 
-    from kohorte.privacy import pseudonym
+    from kohorte.define.privacy import pseudonym
 
     deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
     load(settings, KPI_LOAD_DATE)
@@ -243,7 +243,7 @@ def test_coach_page_is_off_unless_switched_on(kpi_env, monkeypatch):
 def test_cards_show_the_trend_against_a_full_baseline_year(settings):
     from conftest import deliver, load
 
-    from kohorte.generate import Programme, write_deliveries
+    from kohorte.demo import Programme, write_deliveries
 
     files = write_deliveries(
         Programme(start=dt.date(2024, 1, 8), end=dt.date(2026, 3, 27), weekly_weeks=2),

@@ -12,10 +12,11 @@ import pytest
 from conftest import load
 from typer.testing import CliRunner
 
-from kohorte import cards, queries, warehouse
-from kohorte.access import AccessDenied, Principal
+from kohorte.build import warehouse
 from kohorte.cli import app
-from kohorte.filters import Filters
+from kohorte.define.dimensions import Filters
+from kohorte.read import cards, queries
+from kohorte.read.access import AccessDenied, Principal
 
 HEADERS = {
     "teilnehmende": "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kohorte import disclosure
-from kohorte.disclosure import is_small, protect_curve, protect_rate, protect_table
+from kohorte.read import disclosure
+from kohorte.read.disclosure import is_small, protect_curve, protect_rate, protect_table
 
 TABLE = pd.DataFrame(
     {"w": [12, 1, 7], "m": [9, 8, 0], "d": [0, 0, 4]},

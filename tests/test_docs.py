@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from conftest import ROOT
+from typer.testing import CliRunner
 
-from kohorte import contract, kpis
+from kohorte import docs
 from kohorte.cli import app
+from kohorte.define import contract, kpis
 
 
 def test_generated_docs_are_up_to_date():
-    assert (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8") == kpis.render_markdown()
-    assert (ROOT / "docs" / "data-contract.md").read_text(
-        encoding="utf-8"
-    ) == contract.render_markdown(), "run `make docs`"
+    assert docs.stale(ROOT) == [], "run `make docs`"
+
+
+def test_a_stale_table_is_found_and_rewritten_while_the_prose_stays(tmp_path):
+    for name in docs.GENERATED:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    page = tmp_path / "docs" / "kpis.md"
+    original = page.read_text(encoding="utf-8")
+    first = kpis.CATALOGUE[0]
+    edited = original.replace(f"(`{first.id}`)", "(`umbenannt`)", 1)
+    edited = edited.replace("## As-of date", "## Stichtag (hand edited)")
+    page.write_text(edited, encoding="utf-8")
+    assert docs.stale(tmp_path) == ["docs/kpis.md"]
+    assert docs.write(tmp_path) == ["docs/kpis.md"]
+    again = page.read_text(encoding="utf-8")
+    assert f"(`{first.id}`)" in again and "umbenannt" not in again
+    assert "## Stichtag (hand edited)" in again  # prose outside the markers is the page's own
+    assert docs.stale(tmp_path) == []
+
+
+def test_kohorte_docs_says_how_many_pages_it_wrote(tmp_path):
+    for name in docs.GENERATED:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    result = CliRunner().invoke(app, ["docs", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{len(docs.GENERATED)} Seiten geprüft, 0 neu geschrieben."
 
 
 def test_every_kpi_is_documented():
@@ -70,10 +97,10 @@ def test_every_kpi_explains_itself_in_english_too():
 
 
 def test_each_kpi_has_exactly_one_definition():
-    """The KPIs' SQL, monthly rates, labels and docs come from kohorte/kpis.py: no SQL
+    """The KPIs' SQL, monthly rates, labels and docs come from kohorte/define/kpis.py: no SQL
     file, page or module names a KPI by its id, and the generated SQL holds each one
     once."""
-    from kohorte import warehouse
+    from kohorte.build import warehouse
 
     generated = warehouse.render((ROOT / "sql" / "marts" / "kennzahlen.sql").read_text())
     sources = [

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from kohorte.disclosure import protect_table
-from kohorte.export import neutralise, to_csv, to_xlsx
+from kohorte.read.disclosure import protect_table
+from kohorte.read.export import neutralise, to_csv, to_xlsx
 
 FRAME = pd.DataFrame(
     {

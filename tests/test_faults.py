@@ -21,8 +21,12 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import FIXTURES, ROOT, SAMPLE, SAMPLE_LOAD_DATE, TEST_KEY, deliver, make_settings
 
-from kohorte import pipeline, rawstore, sandbox, warehouse
+from kohorte import errors
+from kohorte.build import analyst, warehouse
 from kohorte.config import Settings
+from kohorte.run import inbox, pipeline
+from kohorte.store import rawstore, runlog
+from kohorte.store.files import sha256_file
 
 ARTIFACT = ROOT / "test-artifacts" / "faults.json"
 KPI_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))
@@ -53,7 +57,12 @@ def _record(section: str, figures: dict) -> None:
 ZYGOTE = textwrap.dedent(
     """
     import datetime as dt, functools, json, os, sys, time
-    from kohorte import pipeline, rawstore, sandbox, warehouse
+    from kohorte.run import inbox, pipeline, recovery
+    from kohorte.store import rawstore
+    from kohorte.build import analyst
+    from kohorte.read import sandbox
+    from kohorte.build import warehouse
+    from kohorte.store import runlog
     from kohorte.config import load_settings
 
     TRACE, KILL_AT, SEEN = None, None, {}
@@ -75,18 +84,17 @@ ZYGOTE = textwrap.dedent(
 
         setattr(module, name, wrapper)
 
-    traced(pipeline, "recover", "recover")
-    traced(pipeline, "plan", "plan")
+    traced(recovery, "recover", "recover")
+    traced(inbox, "plan_inbox", "plan")
     traced(pipeline, "ingest_work", lambda s, work, *a: f"ingest {work.label}")
     traced(rawstore, "record", "ingest:manifest")
     traced(rawstore, "record_many", "ingest:manifest")
-    traced(warehouse, "write_file_log", "ingest:file-log")
-    traced(warehouse, "write_file_logs", "ingest:file-log")
+    traced(runlog, "write_files", "ingest:file-log")
     traced(pipeline, "finish", "build:start")
     traced(warehouse, "_load_raw", "build:raw")
     traced(warehouse, "staging_tables", "build:staging+marts")
     traced(warehouse, "run_checks", "build:checks")
-    traced(sandbox, "write_analyst_file", "build:analyst-file")
+    traced(analyst, "write_file", "build:analyst-file")
     traced(warehouse, "publish", "publish")
     traced(warehouse, "_prune", "publish:prune")
 
@@ -165,7 +173,7 @@ def _batches() -> list[list[Path]]:
     again (a night of nothing but duplicates)."""
     by_date: dict[str, list[Path]] = {}
     for path in sorted(SAMPLE.iterdir()):
-        by_date.setdefault(pipeline.EXPORT_DATE.search(path.name).group(0), []).append(path)
+        by_date.setdefault(inbox.EXPORT_DATE.search(path.name).group(0), []).append(path)
     return [*(by_date[d] for d in sorted(by_date)), sorted(SAMPLE.iterdir())]
 
 
@@ -216,13 +224,13 @@ def _assert_published_is_complete(settings: Settings, tables: set[str]) -> str |
         assert status == [("published",)]
     finally:
         con.close()
-    analyst = duckdb.connect(str(sandbox.analyst_path(path)), read_only=True)
+    copy = duckdb.connect(str(analyst.path_for(path)), read_only=True)
     try:
-        assert {t.name for t in sandbox.TABLES} <= {
-            row[0] for row in analyst.execute("select table_name from duckdb_tables()").fetchall()
+        assert {t.name for t in analyst.TABLES} <= {
+            row[0] for row in copy.execute("select table_name from duckdb_tables()").fetchall()
         }
     finally:
-        analyst.close()
+        copy.close()
     return path.name
 
 
@@ -232,9 +240,7 @@ def _assert_store_and_log_agree(settings: Settings, delivered: set[str]) -> None
     deliveries = rawstore.deliveries(settings.raw)
     assert {d.sha256 for d in deliveries} == delivered
     assert len({d.sha256 for d in deliveries}) == len(deliveries)  # no delivery twice
-    stored_logs = [
-        f for f in warehouse.read_file_log(settings) if f["status"] in ("loaded", "partial")
-    ]
+    stored_logs = [f for f in runlog.read_files(settings) if f["status"] in ("loaded", "partial")]
     logged = {f["delivery_id"]: f for f in stored_logs}
     assert len(logged) == len(stored_logs)  # one entry per delivery
     for d in deliveries:
@@ -249,11 +255,11 @@ def _assert_store_and_log_agree(settings: Settings, delivered: set[str]) -> None
     assert not list(warehouse.versions_dir(settings).glob("*.building-*"))
     assert not list(settings.raw.glob("*/.*.tmp"))
     assert not [p for p in (settings.home / "work").glob("*")]
-    assert {r["status"] for r in warehouse.read_run_log(settings)} <= {"published", "aborted"}
+    assert {r["status"] for r in runlog.read_runs(settings)} <= {"published", "aborted"}
 
 
-def _delivered_hashes(files: list[Path]) -> set[str]:
-    return {rawstore.file_sha256(f) for f in files}
+def _delivered_hashes(paths: list[Path]) -> set[str]:
+    return {sha256_file(path) for path in paths}
 
 
 def test_sigkill_at_random_points_never_breaks_the_published_warehouse(tmp_path):
@@ -322,7 +328,7 @@ def test_sigkill_at_random_points_never_breaks_the_published_warehouse(tmp_path)
         zygote.close()
     assert len(kills) >= MIN_KILLS
     assert _marts(warehouse.current_path(settings)) == expected
-    runs = warehouse.read_run_log(settings)
+    runs = runlog.read_runs(settings)
     phases: dict[str, int] = {}
     for kill in kills:
         phases[kill["phase"]] = phases.get(kill["phase"], 0) + 1
@@ -362,7 +368,9 @@ DISK_FULL = textwrap.dedent(
     if mode == "tmpfs":
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(home)], check=True)
     os.environ["KOHORTE_HOME"] = str(home)
-    from kohorte import pipeline, warehouse
+    from kohorte.run import inbox, pipeline, recovery
+    from kohorte.build import warehouse
+    from kohorte.store import runlog
     from kohorte.config import Settings
 
     settings = Settings(home=home, pseudonym_key_env=os.environ["KOHORTE_PSEUDONYM_KEY"])
@@ -391,7 +399,7 @@ DISK_FULL = textwrap.dedent(
     except Exception as error:
         out["error"] = f"{type(error).__name__}: {error}"
     resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
-    out["runs_after_failure"] = warehouse.read_run_log(settings)
+    out["runs_after_failure"] = runlog.read_runs(settings)
     out["current_after_failure"] = warehouse.current_path(settings).name
     versions = warehouse.versions_dir(settings)
     out["versions_after_failure"] = sorted(p.name for p in versions.iterdir())
@@ -460,9 +468,7 @@ def test_disk_full_while_building_keeps_the_previous_warehouse(tmp_path):
     assert last["status"] == "failed" and last["message"].startswith("Kein Speicherplatz")
     assert out["current_after_failure"] == out["first"]
     # no half-built file stays beside the published versions
-    assert out["versions_after_failure"] == sorted(
-        [out["first"], sandbox.ANALYST_PREFIX + out["first"]]
-    )
+    assert out["versions_after_failure"] == sorted([out["first"], analyst.PREFIX + out["first"]])
     assert out["manifest_after_failure"] == len(KPI_FILES) + 1  # tonight's file was taken in
     assert out["next_run"] == "published"
     assert out["current_after_next_run"] != out["first"]
@@ -525,14 +531,14 @@ def test_a_damaged_raw_file_is_reported_and_blocks_only_the_publish(settings, tm
     extra.write_text("kundennummer;datum;status;stunden\r\n012D000001;08.01.2026;anwesend;3\r\n")
     deliver(settings, extra)
 
-    with pytest.raises(warehouse.RawStoreDamaged) as failure:
+    with pytest.raises(errors.RawStoreDamaged) as failure:
         pipeline.run_once(settings, day)
     message = str(failure.value)
     for name in damaged:
         assert name in message and stored[name].delivery_id in message
     assert message.count("Parquet-Datei unlesbar") + message.count("Prüfsumme") == len(damaged)
     assert "erneut in den Posteingang" in message
-    assert warehouse.read_run_log(settings)[-1]["status"] == "failed"
+    assert runlog.read_runs(settings)[-1]["status"] == "failed"
     assert warehouse.current_path(settings) == before and _kpis(before) == kpis_before
     folder = settings.raw / rawstore.DAMAGED_DIR
     assert len(list(folder.glob("*.damage.json"))) == len(damaged)
@@ -542,7 +548,7 @@ def test_a_damaged_raw_file_is_reported_and_blocks_only_the_publish(settings, tm
     assert rawstore.verify(settings.raw) == ([], [])
 
     # a night without the files again: still refused, never wrong totals published
-    with pytest.raises(warehouse.RawStoreDamaged):
+    with pytest.raises(errors.RawStoreDamaged):
         pipeline.run_once(settings, day)
     assert warehouse.current_path(settings) == before
 
@@ -552,7 +558,7 @@ def test_a_damaged_raw_file_is_reported_and_blocks_only_the_publish(settings, tm
     assert run["status"] == "published"
     assert {r.delivery_id for r in results} == {stored[n].delivery_id for n in damaged}
     assert list(folder.glob("*.damage.json")) == []
-    assert len(list((folder / "erledigt").glob("*.damage.json"))) == len(damaged)
+    assert len(list((folder / rawstore.REPAIRED_DIR).glob("*.damage.json"))) == len(damaged)
 
     reference = make_settings(tmp_path / "reference")
     deliver(reference, *KPI_FILES)
@@ -566,7 +572,7 @@ def test_a_damaged_raw_file_is_reported_and_blocks_only_the_publish(settings, tm
             "damaged": damaged,
             "detected_by": "checksum of each Parquet file in the manifest, then a full read",
             "message": message,
-            "policy": "set aside in raw/_defekt, publish blocked until the same file is "
+            "policy": "set aside in raw/_damaged, publish blocked until the same file is "
             "delivered again (it takes its old delivery id) or an operator gives it up",
             "test_seconds": round(time.perf_counter() - started, 1),
         },

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from kohorte import queries, warehouse
-from kohorte.filters import Filters
+from kohorte.build import warehouse
+from kohorte.define.dimensions import Filters
+from kohorte.read import queries
 
 
 def test_url_round_trip():

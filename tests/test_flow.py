@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, ROOT, SAMPLE, SAMPLE_LOAD_DATE, deliver
 
-from kohorte import warehouse
+from kohorte.build import warehouse
 
 READER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from kohorte import warehouse
-    from kohorte.kpis import CATALOGUE
+    from kohorte.build import warehouse
+    from kohorte.define.kpis import CATALOGUE
     from kohorte.config import Settings
 
     settings, stop, out = Settings(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
@@ -572,8 +572,8 @@ def _flush_prefect() -> None:
 
 def test_retention_flow_deletes_and_records_it(settings, harness, monkeypatch):
     from flows.retention import retention
-    from kohorte import audit
     from kohorte.config import load_settings
+    from kohorte.ops import audit
 
     deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
     from conftest import load
@@ -589,7 +589,7 @@ def test_retention_flow_deletes_and_records_it(settings, harness, monkeypatch):
 
 def test_a_failed_night_notifies_by_webhook_and_mail_right_away(settings, nightly, receivers):
     """The flow's failure hook reports at once, without waiting for the 06:00 deadline."""
-    from kohorte import alerts
+    from kohorte.ops import alerts
 
     deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
     settings.warehouse.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
 
-from kohorte.generate import PLANNED_DAYS, Programme, simulate, write_deliveries
+from kohorte.demo import PLANNED_DAYS, Programme, simulate, write_deliveries
 
 YEAR = Programme(start=dt.date(2025, 1, 6), end=dt.date(2026, 12, 31))
 

@@ -22,10 +22,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from kohorte import pipeline, rawstore, warehouse
+from kohorte.build import warehouse
 from kohorte.config import Settings
+from kohorte.define.privacy import pseudonym
 from kohorte.intake import admit
-from kohorte.privacy import pseudonym
+from kohorte.run import pipeline
+from kohorte.store import rawstore, runlog
 
 LOAD_DATE = dt.date(2026, 6, 30)
 ROWS = 400
@@ -142,7 +144,7 @@ def _result_of(results):
 
 def _statuses(settings: Settings) -> list[str]:
     """This file's outcome in every run so far, oldest first."""
-    return [f["status"] for f in warehouse.read_file_log(settings) if f["file_name"] == NAME]
+    return [f["status"] for f in runlog.read_files(settings) if f["file_name"] == NAME]
 
 
 def test_a_file_written_while_kohorte_load_runs_arrives_once(settings, env_home):

@@ -10,10 +10,10 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from kohorte import rawstore
-from kohorte.contract import KINDS
+from kohorte.define.contract import KINDS
+from kohorte.define.privacy import pseudonym
 from kohorte.intake import ingest_file
-from kohorte.privacy import pseudonym
+from kohorte.store import rawstore
 
 AS_OF = dt.date(2026, 6, 30)
 KEY = b"k"

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kohorte import intake, pipeline, rawstore, warehouse
+from kohorte import intake
+from kohorte.build import warehouse
 from kohorte.intake.admit import arrive
+from kohorte.run import inbox, pipeline
+from kohorte.store import rawstore, runlog
 
 
 def _surveyed(path: Path, delivery_id: str):
@@ -97,8 +100,8 @@ def test_with_markers_a_file_waits_for_its_done_marker(settings) -> None:
 def test_a_file_changed_after_hashing_is_not_stored_and_stays(settings) -> None:
     path = settings.inbox / "anwesenheit_a.csv"
     path.write_text(ATTENDANCE, encoding="utf-8")
-    run_id = pipeline.new_run_id()
-    planned = pipeline.plan(settings, run_id)
+    run_id = runlog.new_run_id()
+    planned = inbox.plan(settings, run_id)
     with path.open("a", encoding="utf-8") as handle:  # the upload goes on
         handle.write("900D000002;02.06.2026;anwesend;3\r\n")
     results = [
@@ -211,8 +214,8 @@ def test_a_copy_of_a_file_that_was_not_stored_stays(settings) -> None:
     first, copy = settings.inbox / "anwesenheit_a.csv", settings.inbox / "anwesenheit_b.csv"
     for path in (first, copy):
         path.write_text(ATTENDANCE, encoding="utf-8")
-    run_id = pipeline.new_run_id()
-    planned = pipeline.plan(settings, run_id)
+    run_id = runlog.new_run_id()
+    planned = inbox.plan(settings, run_id)
     assert planned[1].duplicate_of == planned[0].delivery_id
     with first.open("a", encoding="utf-8") as handle:
         handle.write("900D000002;02.06.2026;anwesend;3\r\n")
@@ -244,7 +247,7 @@ def test_names_that_differ_only_in_their_bytes_stay_two_files(settings) -> None:
 def test_retention_deletes_a_person_whose_rows_were_all_retracted(settings) -> None:
     """A retracted participation leaves the marts but its rows stay in the raw store;
     retention still deletes them once they are old enough."""
-    from kohorte import retention
+    from kohorte.run import retention
 
     old = f"{PERSON}\r\n012D000001;05.01.2020;10.03.2020;regulaer;Anja;w;1980;ja;nein\r\n"
     _night(settings, "teilnehmende_20200401.csv", old, dt.date(2020, 4, 1))

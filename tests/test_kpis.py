@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kohorte import warehouse
-from kohorte.kpis import BY_ID, CATALOGUE, read_kpis
+from kohorte.build import warehouse
+from kohorte.define.kpis import BY_ID, CATALOGUE, read_kpis
 
 EXPECTED = {
     # kennzahl: (numerator, denominator or None)
@@ -170,7 +170,7 @@ def test_previous_year_baseline_uses_the_same_windows_a_year_earlier(kpi_setting
 
 
 def _monthly_rates(settings, filters):
-    from kohorte import queries
+    from kohorte.read import queries
 
     con = warehouse.connect_readonly(warehouse.current_path(settings))
     try:
@@ -184,7 +184,7 @@ def test_monthly_rates_with_baseline_and_provisional_months(kpi_settings):
     """Exits in February 2026: P1 (integrated the next day) and P4 (dropout), both 28-day
     windows closed by 30.06.2026, their 6-month follow-ups not yet due. June 2026: P8, whose
     window is still open, in the running month."""
-    from kohorte.filters import Filters
+    from kohorte.define.dimensions import Filters
 
     rates = _monthly_rates(kpi_settings, Filters())
     february = rates[("integrationsquote", "2026-02")]
@@ -206,7 +206,7 @@ def test_monthly_rates_with_baseline_and_provisional_months(kpi_settings):
 
 
 def test_monthly_figures_follow_the_filters(kpi_settings):
-    from kohorte.filters import Filters
+    from kohorte.define.dimensions import Filters
 
     rates = _monthly_rates(kpi_settings, Filters(coach="Jörg Weiß"))
     february = rates[("integrationsquote", "2026-02")]  # P4 only
@@ -218,8 +218,8 @@ def test_cohort_triangle_by_hand(kpi_settings):
     """Cohort 2026-01 is P1, P2 and P3 (README). P1's first integration came 37 days after
     entry (week 6: 37 < 42), P3's 77 days after (week 12: 77 < 84, not week 11: 77 = 77);
     P2's mini-job is none. The last entry (12.01.) plus 12 weeks is before 30.06.: complete."""
-    from kohorte import queries
-    from kohorte.filters import Filters
+    from kohorte.define.dimensions import Filters
+    from kohorte.read import queries
 
     con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
     frame = queries.run(con, "kohorten__dreieck", Filters(), raster="monat")
@@ -239,8 +239,8 @@ def test_a_session_in_two_overlapping_participations_counts_once(settings):
     a session on a day both cover belongs to B alone, and the coaches add up to the whole."""
     from conftest import load
 
-    from kohorte import queries
-    from kohorte.filters import Filters
+    from kohorte.define.dimensions import Filters
+    from kohorte.read import queries
 
     (settings.inbox / "teilnehmende_20260331.csv").write_text(
         "kundennummer;eintritt;austritt;austrittsgrund;coach;geschlecht;geburtsjahr;"

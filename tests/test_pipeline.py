@@ -12,7 +12,10 @@ import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, SAMPLE, SAMPLE_LOAD_DATE, deliver, load
 from openpyxl import Workbook
 
-from kohorte import pipeline, rawstore, warehouse
+from kohorte import errors
+from kohorte.build import warehouse
+from kohorte.run import inbox, pipeline, recovery
+from kohorte.store import rawstore
 
 KPI_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))
 
@@ -205,8 +208,28 @@ def _strings_in_database(path: Path, numbers: set[str]) -> list[str]:
 def test_orphans_of_a_killed_run_are_removed(loaded_sample):
     orphan = rawstore.parquet_path(loaded_sample.raw, "anwesenheit", "zz-killed")
     orphan.write_bytes(b"PAR1 half written")
-    assert pipeline.recover(loaded_sample) == [str(orphan.relative_to(loaded_sample.home))]
+    assert recovery.recover(loaded_sample) == [str(orphan.relative_to(loaded_sample.home))]
     assert not orphan.exists()
+
+
+def test_a_store_of_an_older_version_keeps_its_archive_and_set_aside_files(settings):
+    """The store's folders were once named in German (_archiv, _defekt/erledigt); the next
+    night renames them, merging into folders retention may have created meanwhile."""
+    raw = settings.raw
+    (raw / "_archiv").mkdir(parents=True)
+    (raw / "_archiv" / "monatszahlen-old.parquet").write_bytes(b"old")
+    (raw / rawstore.ARCHIVE_DIR).mkdir()
+    (raw / rawstore.ARCHIVE_DIR / "monatszahlen-new.parquet").write_bytes(b"new")
+    (raw / "_defekt" / "erledigt").mkdir(parents=True)
+    (raw / "_defekt" / "erledigt" / "x.damage.json").write_text("{}")
+    done = recovery.recover(settings)
+    assert "Ordner umbenannt: _archiv -> _archive" in done
+    archive = sorted(p.name for p in (raw / rawstore.ARCHIVE_DIR).iterdir())
+    assert archive == ["monatszahlen-new.parquet", "monatszahlen-old.parquet"]
+    repaired = raw / rawstore.DAMAGED_DIR / rawstore.REPAIRED_DIR / "x.damage.json"
+    assert repaired.exists()
+    assert not (raw / "_archiv").exists() and not (raw / "_defekt").exists()
+    assert rawstore.migrate(raw) == []  # once
 
 
 def test_only_one_run_at_a_time(settings):
@@ -221,7 +244,7 @@ def test_only_one_run_at_a_time(settings):
     holder.start()
     entered.wait(10)
     try:
-        with pytest.raises(pipeline.AlreadyRunning):
+        with pytest.raises(errors.AlreadyRunning):
             pipeline.run_once(settings, KPI_LOAD_DATE)
     finally:
         release.set()
@@ -231,5 +254,5 @@ def test_only_one_run_at_a_time(settings):
 def test_files_are_ordered_by_export_date_in_the_name(settings):
     for name in ("anwesenheit_20260110.csv", "anwesenheit_2026-01-03.csv", "anwesenheit_x.csv"):
         (settings.inbox / name).write_text("x")
-    names = [p.name for p in pipeline.discover(settings)]
+    names = [p.name for p in inbox.discover(settings)]
     assert names[:2] == ["anwesenheit_2026-01-03.csv", "anwesenheit_20260110.csv"]

@@ -1,5 +1,5 @@
 """Named queries: the whole programme read from the build's stored tables gives exactly
-what the macros compute (``kohorte.queries.MATERIALISED``)."""
+what the macros compute (``kohorte.read.queries.MATERIALISED``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from kohorte import queries, warehouse
-from kohorte.filters import ARGS, Filters
+from kohorte.build import warehouse
+from kohorte.define.dimensions import ARGS, Filters
+from kohorte.read import queries
 
 USING_STORED = [
     name

@@ -16,9 +16,10 @@ from conftest import FIXTURES, TEST_KEY, deliver, load, make_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from kohorte import queries, warehouse
-from kohorte.filters import Filters
-from kohorte.kpis import BY_ID, CATALOGUE
+from kohorte.build import warehouse
+from kohorte.define.dimensions import Filters
+from kohorte.define.kpis import BY_ID, CATALOGUE
+from kohorte.read import queries
 
 BASE = dt.date(2025, 1, 6)
 LOAD_DATE = dt.date(2027, 3, 31)

@@ -11,8 +11,10 @@ import duckdb
 import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load
 
-from kohorte import rawstore, retention, warehouse
-from kohorte.privacy import pseudonym
+from kohorte.build import warehouse
+from kohorte.define.privacy import pseudonym
+from kohorte.run import retention
+from kohorte.store import rawstore
 
 # the KPI fixture: P6 left on 25.07.2025, P7 on 29.08.2025, everyone else in 2026
 P6 = pseudonym(TEST_KEY.encode(), "012D000006")

@@ -10,8 +10,9 @@ import pytest
 from conftest import ROOT, TEST_KEY
 from typer.testing import CliRunner
 
-from kohorte import sandbox, warehouse
+from kohorte.build import analyst, warehouse
 from kohorte.cli import app
+from kohorte.read import sandbox
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def published(kpi_settings):
 
 @pytest.fixture(scope="module")
 def con(published):
-    con = sandbox.connect(sandbox.analyst_path(published))
+    con = sandbox.connect(analyst.path_for(published))
     yield con
     con.close()
 
@@ -94,7 +95,7 @@ def test_runaway_queries_are_stopped(con, sql):
 def test_memory_hungry_query_is_refused(published):
     with pytest.raises(sandbox.Refused, match="Arbeitsspeicher"):
         sandbox.run(
-            sandbox.analyst_path(published),
+            analyst.path_for(published),
             "select count(*) from (select distinct x from range(50000000) as t(x))",
             timeout_s=30,
             memory_limit="64MB",
@@ -121,7 +122,7 @@ def test_a_join_over_attendance_and_outcomes(con):
 
 def test_the_analyst_file_holds_only_documented_pseudonymised_tables(con):
     schema = sandbox.describe(con)
-    assert set(schema["tabelle"]) == {t.name for t in sandbox.TABLES}
+    assert set(schema["tabelle"]) == {t.name for t in analyst.TABLES}
     assert not schema["spalte"].str.contains("kundennummer|coach").any()
     detail = schema[schema["tabelle"].isin(["teilnahmen", "anwesenheit", "ergebnisse"])]
     assert (detail["bedeutung"] != "").all()  # every column says what it means
@@ -143,7 +144,7 @@ def test_kohorte_sql_from_the_shell(kpi_settings, monkeypatch):
 def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_env):
     from conftest import run_app as page
 
-    from kohorte.access import Principal
+    from kohorte.read.access import Principal
 
     analyst = Principal("ana", "analyse")
     at = page(analyst)
@@ -180,11 +181,11 @@ def kpi_env(settings):
 def test_the_dashboards_queries_offered_as_examples_give_the_dashboards_answer(kpi_env):
     """A named query translated to analyst tables answers as the dashboard does over the
     whole programme: the analyst tables and the warehouse tell the same story."""
-    from kohorte import queries
-    from kohorte.filters import Filters
+    from kohorte.define.dimensions import Filters
+    from kohorte.read import queries
 
     path = warehouse.current_path(kpi_env)
-    examples = sandbox.named_examples(sandbox.connect(sandbox.analyst_path(path)))
+    examples = sandbox.named_examples(sandbox.connect(analyst.path_for(path)))
     assert {"Dashboard: kohorten__trichter", "Dashboard: kohorten__dreieck"} <= set(examples)
     assert not any("coach" in sql for sql in examples.values())  # no staff names in reach
     with warehouse.connect_readonly(path) as con:
@@ -192,17 +193,17 @@ def test_the_dashboards_queries_offered_as_examples_give_the_dashboards_answer(k
             name = label.removeprefix("Dashboard: ")
             params = {"raster": "monat"} if "$raster" in queries.query_text(name) else {}
             expected = queries.run(con, name, Filters(), **params)
-            got = sandbox.run(sandbox.analyst_path(path), sql).frame
+            got = sandbox.run(analyst.path_for(path), sql).frame
             pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=name)
 
 
 def test_every_analyst_column_is_in_the_data_dictionary(con):
     schema = sandbox.describe(con)
-    for table in sandbox.TABLES:
+    for table in analyst.TABLES:
         columns = set(schema[schema["tabelle"] == table.name]["spalte"])
         assert columns == set(table.columns), table.name
     docs = (ROOT / "docs" / "analyst-tables.md").read_text(encoding="utf-8")
-    assert docs == sandbox.render_markdown(), "run `make docs`"
+    assert analyst.tables_markdown() in docs, "run `make docs`"
 
 
 def test_the_readme_recipe_for_the_duckdb_command_line_reads_the_analyst_file(kpi_env):
@@ -216,7 +217,7 @@ def test_the_readme_recipe_for_the_duckdb_command_line_reads_the_analyst_file(kp
     assert cli, "duckdb-cli is a dev dependency"
     printed = CliRunner().invoke(app, ["analyst-file"])
     path = printed.output.strip()
-    assert path == str(sandbox.analyst_path(warehouse.current_path(kpi_env)))
+    assert path == str(analyst.path_for(warehouse.current_path(kpi_env)))
 
     def duckdb_cli(sql: str) -> subprocess.CompletedProcess:
         command = [cli, "-readonly", "-csv", "-noheader", path, "-c", sql]
@@ -238,12 +239,12 @@ def test_an_analyst_connection_open_all_night_neither_blocks_nor_breaks_publishi
 
     deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
     load(settings, KPI_LOAD_DATE)
-    first = sandbox.analyst_path(warehouse.current_path(settings))
+    first = analyst.path_for(warehouse.current_path(settings))
     held = duckdb.connect(str(first), read_only=True)  # as the DuckDB CLI or DBeaver would
     for _ in range(3):
         assert load(settings, KPI_LOAD_DATE)["status"] == "published"
         assert held.execute("select count(*) from teilnahmen").fetchall() == [(8,)]
-    newest = sandbox.analyst_path(warehouse.current_path(settings))
+    newest = analyst.path_for(warehouse.current_path(settings))
     assert newest != first
     assert sandbox.run(newest, "select count(*) as n from teilnahmen").frame["n"][0] == 8
     held.close()

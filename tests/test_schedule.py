@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from kohorte.schedule import next_run, nightly_schedule
+from kohorte.ops.schedule import next_run, nightly_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

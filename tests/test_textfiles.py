@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from kohorte.textfiles import (
+from kohorte.intake.textfiles import (
     UnreadableFile,
     blank_lines,
     detect_encoding,
@@ -41,7 +41,7 @@ def test_windows_1252_is_not_latin_1(tmp_path):
 
 
 def test_transcoding_across_chunk_boundaries(tmp_path, monkeypatch):
-    import kohorte.textfiles as textfiles
+    import kohorte.intake.textfiles as textfiles
 
     monkeypatch.setattr(textfiles, "CHUNK", 7)  # split multi-byte UTF-8 output mid-character
     source, target = tmp_path / "in.csv", tmp_path / "out.csv"

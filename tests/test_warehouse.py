@@ -8,7 +8,10 @@ import shutil
 import pytest
 from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
 
-from kohorte import pipeline, warehouse
+from kohorte import errors
+from kohorte.build import warehouse
+from kohorte.run import pipeline
+from kohorte.store import runlog
 
 KPI_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))
 
@@ -53,10 +56,10 @@ def test_a_failing_check_blocks_the_publish(published, tmp_path, monkeypatch):
         "build",
         lambda *a, **k: original(*a, **{**k, "sql_dir": sql_dir}),
     )
-    with pytest.raises(warehouse.ChecksFailed, match="assert_always_fails"):
+    with pytest.raises(errors.ChecksFailed, match="assert_always_fails"):
         load(published, KPI_LOAD_DATE)
     assert warehouse.current_path(published) == before
-    runs = warehouse.read_run_log(published)
+    runs = runlog.read_runs(published)
     assert runs[-1]["status"] == "failed"
     assert "assert_always_fails" in runs[-1]["message"]
     assert not list(warehouse.versions_dir(published).glob(".building-*"))

@@ -313,7 +313,7 @@ TEXTS.update(
     }
 )
 
-# Display labels of the contract's code values (kohorte/contract.py); a test checks that
+# Display labels of the contract's code values (kohorte/define/contract.py); a test checks that
 # every code has one in both languages.
 CODE_LABELS: dict[str, dict[str, str]] = {
     "regulaer": {"de": "regulär beendet", "en": "completed"},
@@ -356,7 +356,7 @@ def code(value: object) -> str:
     return labels[lang()] if labels else value
 
 
-KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.kpis by the app
+KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.define.kpis by the app
 
 
 def lang() -> str:

@@ -9,7 +9,7 @@ from dashboard import data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import download_buttons
-from kohorte import fmt
+from kohorte.read import fmt
 
 version = data.page_version()
 

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.i18n import lang, t
 from dashboard.tables import escape_markdown, show_table
-from kohorte import fmt
+from kohorte.read import fmt
 
 RUN_COLUMNS = {
     "run_id": "col_run",

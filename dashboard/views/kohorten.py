@@ -10,8 +10,8 @@ from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
-from kohorte import disclosure, fmt
-from kohorte.access import PARTICIPANT
+from kohorte.read import disclosure, fmt
+from kohorte.read.access import PARTICIPANT
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
 LABEL_KEYS = (

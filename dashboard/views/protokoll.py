@@ -10,9 +10,9 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.i18n import t
 from dashboard.tables import show_table
-from kohorte import audit
-from kohorte.access import AUDIT
 from kohorte.config import load_settings
+from kohorte.ops import audit
+from kohorte.read.access import AUDIT
 
 COLUMNS = {
     "zeit": "audit_time",

@@ -12,9 +12,11 @@ from streamlit_ace import st_ace
 from dashboard import auth, data
 from dashboard.i18n import t
 from dashboard.tables import download_buttons
-from kohorte import audit, sandbox
-from kohorte.access import SQL
+from kohorte.build import analyst
 from kohorte.config import load_settings
+from kohorte.ops import audit
+from kohorte.read import sandbox
+from kohorte.read.access import SQL
 
 
 def _history(name: str) -> list[str]:
@@ -115,7 +117,7 @@ def _show(outcome) -> None:
 principal = auth.require_principal()
 principal.require(SQL)  # not only hidden: refused for other roles
 version = data.page_version()
-analyst_file = sandbox.analyst_path(Path(version))
+analyst_file = analyst.path_for(Path(version))
 
 left, right = st.columns([3, 1])
 with right:

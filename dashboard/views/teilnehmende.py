@@ -9,7 +9,7 @@ from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import code, lang, t
 from dashboard.tables import show_table
-from kohorte import audit
+from kohorte.ops import audit
 
 LIST_COLUMNS = {
     "pid": "col_pid",

@@ -11,9 +11,9 @@ from dashboard import charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
-from kohorte import cards, fmt
-from kohorte.filters import Filters
-from kohorte.kpis import BY_ID, MONTHLY
+from kohorte.define.dimensions import Filters
+from kohorte.define.kpis import BY_ID, MONTHLY
+from kohorte.read import cards, fmt
 
 CARDS_PER_ROW = 4
 CARD_HEIGHT = 180  # equal cards, with room for value, trend and detail line

@@ -23,8 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kohorte import rawstore
-from kohorte.contract import kind_for_file
+from kohorte.define.contract import kind_for_file
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival, arrive
 from kohorte.intake.pseudonymise import pseudonymise
@@ -32,8 +31,9 @@ from kohorte.intake.report import FileResult, LineError, quarantine_file, refusa
 from kohorte.intake.stage import connection, stage
 from kohorte.intake.store import ORIGINAL_NOT_STORED, deferred, result_for, store
 from kohorte.intake.survey import Surveyed, survey
+from kohorte.intake.textfiles import UnreadableFile
 from kohorte.intake.validate import open_end_notes, validate
-from kohorte.textfiles import UnreadableFile
+from kohorte.store import rawstore
 
 __all__ = ["Arrival", "FileResult", "LineError", "Refused", "Surveyed", "ingest", "take"]
 
@@ -178,7 +178,7 @@ def ingest_file(
     duplicate_of: str | None = None,
 ) -> FileResult:
     """One file through every stage, as a batch of one (for tools and tests; the night
-    plans many files at once in ``kohorte.pipeline``)."""
+    plans many files at once in ``kohorte.run.pipeline``)."""
     taken = take(arrive(path, delivery_id, duplicate_of))
     if isinstance(taken, Refused):
         return settle_refused(taken, quarantine, raw)

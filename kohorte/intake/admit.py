@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from kohorte.contract import (
+from kohorte.define.contract import (
     KINDS,
     MARKER_SUFFIXES,
     MAX_FILE_BYTES,
@@ -29,8 +29,8 @@ from kohorte.contract import (
     Kind,
     kind_for_file,
 )
-from kohorte.privacy import mask
-from kohorte.textfiles import UnreadableFile
+from kohorte.define.privacy import mask
+from kohorte.intake.textfiles import UnreadableFile
 
 # the longest stored name: the quarantine adds a delivery id (28), "__" and ".report.json"
 MAX_NAME_BYTES = 200

@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from kohorte.contract import Kind
-from kohorte.intake.validate import ident
-from kohorte.privacy import pseudonyms
+from kohorte.define.contract import Kind
+from kohorte.define.privacy import pseudonyms
+from kohorte.store.db import ident
 
 
 def pseudonymise(

@@ -4,7 +4,7 @@ A ``FileResult`` is the outcome of one inbox file; ``quarantine`` moves a file's
 beside its JSON and German text report, readable by the service account only. Everything
 that leaves the quarantine (file log, warehouse, run summary, Prefect artifacts, pages)
 takes ``FileResult.public()``, in which anything that looks like a customer number is
-masked (``kohorte.privacy.mask``): ``pipeline.ingest_work`` hands on nothing else.
+masked (``kohorte.define.privacy.mask``): ``pipeline.ingest_work`` hands on nothing else.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kohorte import rawstore
-from kohorte.contract import ERROR_CATEGORIES
-from kohorte.privacy import mask
-from kohorte.textfiles import UnreadableFile
+from kohorte.define.contract import ERROR_CATEGORIES
+from kohorte.define.privacy import mask
+from kohorte.intake.textfiles import UnreadableFile
+from kohorte.store import rawstore
 
 # What can happen to an inbox entry in one run, with its German and English label: the
 # one list the intake, the run summary and the pages share.

@@ -25,9 +25,9 @@ import pyarrow as pa
 
 from kohorte.intake.report import LineError, refusal
 from kohorte.intake.survey import Surveyed
-from kohorte.intake.validate import ident
+from kohorte.intake.textfiles import UnreadableFile, blank_lines, transcode_to_utf8
 from kohorte.intake.workbook import read_xlsx
-from kohorte.textfiles import UnreadableFile, blank_lines, transcode_to_utf8
+from kohorte.store.db import ident
 
 STRUCTURAL_CATEGORIES = {"INVALID UNICODE": "encoding", "LINE SIZE OVER MAXIMUM": "size"}
 STRUCTURAL_REASONS = {

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from kohorte import rawstore
-from kohorte.contract import Kind
+from kohorte.define.contract import Kind
 from kohorte.intake.report import (
     FileResult,
     LineError,
@@ -26,6 +25,7 @@ from kohorte.intake.report import (
 )
 from kohorte.intake.stage import Staged
 from kohorte.intake.survey import Surveyed
+from kohorte.store import rawstore
 
 ORIGINAL_NOT_STORED = (
     "Gleicher Inhalt wie eine Datei dieses Laufs, die nicht übernommen wurde: bleibt im "

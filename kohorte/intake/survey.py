@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from kohorte.contract import Kind
+from kohorte.define.contract import Kind
+from kohorte.define.privacy import KUNDENNUMMER_ANYWHERE, mask
 from kohorte.intake.admit import Arrival
-from kohorte.privacy import KUNDENNUMMER_ANYWHERE, mask
-from kohorte.textfiles import (
+from kohorte.intake.textfiles import (
     UnreadableFile,
     blank_lines,
     detect_encoding,

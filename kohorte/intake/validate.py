@@ -11,7 +11,7 @@ import datetime as dt
 
 import duckdb
 
-from kohorte.contract import (
+from kohorte.define.contract import (
     DATE_PATTERN,
     EARLIEST_DATE,
     FORMULA_START,
@@ -19,8 +19,8 @@ from kohorte.contract import (
     Column,
     Kind,
 )
-from kohorte.db import scalar
-from kohorte.privacy import KUNDENNUMMER_IN_TEXT_SQL
+from kohorte.define.privacy import KUNDENNUMMER_IN_TEXT_SQL
+from kohorte.store.db import ident, literal, scalar
 
 # 3, 3,5, ,5 and 1.240,50 (thousands dots); a decimal point is refused (3.5 is ambiguous)
 NUMBER_PATTERN = r"^-?((([0-9]{1,3}(\.[0-9]{3})+)|[0-9]+)(,[0-9]+)?|,[0-9]+)$"
@@ -34,35 +34,26 @@ SPACES = "[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+"  # one space in names
 APOSTROPHE = "'"
 
 
-def ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _cleaned(col: Column, present: set[str]) -> str:
     """SQL for a column's text as checked: trimmed of spaces, tabs and invisible characters
     (non-breaking and zero-width spaces, byte-order marks); names also Unicode NFC with
     inner spaces collapsed, so one coach stays one coach; an open-end date is empty; an
     empty cell takes the contract's default, as a missing column does."""
     if col.name not in present:
-        return "null::varchar" if col.default is None else _lit(col.default)
+        return "null::varchar" if col.default is None else literal(col.default)
     value = ident(col.name)
     if col.type == "text":  # a control character is reported as it came (NFC stops at NUL)
-        visible = f"regexp_replace({value}, {_lit(INVISIBLE)}, '', 'g')"
+        visible = f"regexp_replace({value}, {literal(INVISIBLE)}, '', 'g')"
         value = (
-            f"case when regexp_matches({value}, {_lit(CONTROL_CHARS)}) then {value} else "
-            f"regexp_replace(nfc_normalize({visible}), {_lit(SPACES)}, ' ', 'g') end"
+            f"case when regexp_matches({value}, {literal(CONTROL_CHARS)}) then {value} else "
+            f"regexp_replace(nfc_normalize({visible}), {literal(SPACES)}, ' ', 'g') end"
         )
-    value = f"nullif(trim({value}, {_lit(TRIMMED)}), '')"
+    value = f"nullif(trim({value}, {literal(TRIMMED)}), '')"
     if col.open_end:
-        ends = ", ".join(_lit(v) for v in col.open_end)
+        ends = ", ".join(literal(v) for v in col.open_end)
         value = f"case when {value} in ({ends}) then null else {value} end"
     if col.default is not None:
-        value = f"coalesce({value}, {_lit(col.default)})"
+        value = f"coalesce({value}, {literal(col.default)})"
     return value
 
 
@@ -74,10 +65,10 @@ def open_end_notes(
     for col in kind.columns:
         if not col.open_end or col.name not in present:
             continue
-        values = ", ".join(_lit(v) for v in col.open_end)
+        values = ", ".join(literal(v) for v in col.open_end)
         for index, count in con.execute(
             f"select _file, count(*) from staged where trim({ident(col.name)}, "
-            f"{_lit(TRIMMED)}) in ({values}) group by 1"
+            f"{literal(TRIMMED)}) in ({values}) group by 1"
         ).fetchall():
             notes.setdefault(index, []).append(
                 f"{count} Zeile(n): {col.name} {' bzw. '.join(col.open_end)} (offenes Ende aus "
@@ -105,7 +96,7 @@ def _error_case(col: Column, as_of: dt.date) -> str:
     if col.type == "id":
         whens.append(
             (
-                f"left({ref}, 1) = {_lit(APOSTROPHE)}",
+                f"left({ref}, 1) = {literal(APOSTROPHE)}",
                 "Apostroph vor der Kundennummer (Excels Textkennzeichen): bitte ohne "
                 "Apostroph liefern",
                 kind,
@@ -113,7 +104,7 @@ def _error_case(col: Column, as_of: dt.date) -> str:
         )
         whens.append(
             (
-                f"not regexp_full_match(upper({ref}), {_lit(KUNDENNUMMER_PATTERN)})",
+                f"not regexp_full_match(upper({ref}), {literal(KUNDENNUMMER_PATTERN)})",
                 "ungültige Kundennummer (erwartet 3 Ziffern, 1 Buchstabe, 6 Ziffern; als Zahl "
                 "formatiert?)",
                 kind,
@@ -123,13 +114,13 @@ def _error_case(col: Column, as_of: dt.date) -> str:
         parsed = f"try_strptime({ref}, '%d.%m.%Y')"
         whens += [
             (
-                f"not regexp_full_match({ref}, {_lit(DATE_PATTERN)})",
+                f"not regexp_full_match({ref}, {literal(DATE_PATTERN)})",
                 "kein Datum im Format TT.MM.JJJJ",
                 kind,
             ),
             (f"{parsed} is null", "ungültiges Datum (gibt es nicht im Kalender)", kind),
             (
-                f"{parsed}::date < date {_lit(EARLIEST_DATE)}",
+                f"{parsed}::date < date {literal(EARLIEST_DATE)}",
                 f"Datum vor {EARLIEST_DATE[:4]}",
                 kind,
             ),
@@ -137,7 +128,7 @@ def _error_case(col: Column, as_of: dt.date) -> str:
         if col.not_after_as_of:
             whens.append(
                 (
-                    f"{parsed}::date > date {_lit(as_of.isoformat())}",
+                    f"{parsed}::date > date {literal(as_of.isoformat())}",
                     "Datum liegt in der Zukunft",
                     kind,
                 )
@@ -145,7 +136,7 @@ def _error_case(col: Column, as_of: dt.date) -> str:
     elif col.type in ("code", "yesno"):
         whens.append(
             (
-                f"lower({ref}) not in ({', '.join(_lit(c) for c in col.codes)})",
+                f"lower({ref}) not in ({', '.join(literal(c) for c in col.codes)})",
                 f"unbekannter Wert; erlaubt: {', '.join(col.codes)}",
                 kind,
             )
@@ -155,7 +146,7 @@ def _error_case(col: Column, as_of: dt.date) -> str:
         label = (
             "keine Zahl (Dezimalkomma erwartet)" if col.type == "decimal" else "keine ganze Zahl"
         )
-        whens.append((f"not regexp_full_match({ref}, {_lit(pattern)})", label, kind))
+        whens.append((f"not regexp_full_match({ref}, {literal(pattern)})", label, kind))
         number = _parsed(col, ref)
         if col.minimum is not None:
             whens.append(
@@ -166,9 +157,9 @@ def _error_case(col: Column, as_of: dt.date) -> str:
                 (f"{number} > {col.maximum}", f"Wert zu groß (max. {col.maximum:g})", kind)
             )
     elif col.type == "text":
-        starts = ", ".join(_lit(c) for c in FORMULA_START)
+        starts = ", ".join(literal(c) for c in FORMULA_START)
         whens += [
-            (f"regexp_matches({ref}, {_lit(CONTROL_CHARS)})", "enthält Steuerzeichen", kind),
+            (f"regexp_matches({ref}, {literal(CONTROL_CHARS)})", "enthält Steuerzeichen", kind),
             (
                 f"length({ref}) > {col.max_length}",
                 f"Text länger als {col.max_length} Zeichen",
@@ -180,14 +171,18 @@ def _error_case(col: Column, as_of: dt.date) -> str:
                 "security",
             ),
             (
-                f"regexp_matches({ref}, {_lit(KUNDENNUMMER_IN_TEXT_SQL)})",
+                f"regexp_matches({ref}, {literal(KUNDENNUMMER_IN_TEXT_SQL)})",
                 "enthält eine Kundennummer; aus Datenschutzgründen nicht übernommen",
                 "security",
             ),
         ]
     body = " ".join(
         f"when {cond} then "
-        + ("null" if reason is None else f"{{'reason': {_lit(reason)}, 'category': {_lit(cat)}}}")
+        + (
+            "null"
+            if reason is None
+            else f"{{'reason': {literal(reason)}, 'category': {literal(cat)}}}"
+        )
         for cond, reason, cat in whens
     )
     return f"case {body} end"
@@ -239,7 +234,7 @@ def validate(
         for c in kind.columns
     )
     errors = ", ".join(
-        f"{{'column': {_lit(c.name)}, 'reason': {ident('e_' + c.name)}.reason, "
+        f"{{'column': {literal(c.name)}, 'reason': {ident('e_' + c.name)}.reason, "
         f"'value': {_shown(c)}, 'category': {ident('e_' + c.name)}.category}}"
         for c in kind.columns
     )
@@ -248,8 +243,8 @@ def validate(
         f"{_parsed(c, ident('v_' + c.name))} as {ident(c.name)}" for c in kind.columns
     )
     rules = ", ".join(
-        f"{{'column': {_lit(r.column)}, 'reason': case when {r.when} and not storno "
-        f"then {_lit(r.reason)} end, "
+        f"{{'column': {literal(r.column)}, 'reason': case when {r.when} and not storno "
+        f"then {literal(r.reason)} end, "
         f"'value': null::varchar, 'category': 'rule'}}"
         for r in kind.rules
     )
@@ -292,7 +287,7 @@ def validate(
         con.execute(
             f"""
             update checked as c set _errors = [{{
-                'column': {_lit(kind.key[0])},
+                'column': {literal(kind.key[0])},
                 'reason': 'Schlüssel ({", ".join(kind.key)}) doppelt in dieser Datei',
                 'value': 'erstmals in Zeile ' || r._first,
                 'category': 'key'}}]

@@ -14,10 +14,10 @@ from xml.etree import ElementTree
 
 import pyarrow as pa
 
-from kohorte.contract import Kind
+from kohorte.define.contract import Kind
 from kohorte.intake.report import LineError
 from kohorte.intake.survey import check_header
-from kohorte.textfiles import UnreadableFile
+from kohorte.intake.textfiles import UnreadableFile
 
 MAX_XLSX_UNPACKED = 512 * 1024 * 1024  # a zip bomb disguised as XLSX is refused unopened
 FORMULA_ELEMENT = re.compile(rb"<(\w+:)?f[ >/]")

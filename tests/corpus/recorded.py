@@ -31,7 +31,7 @@ def _digest(rows: list[tuple]) -> str:
 def snapshot(settings, results) -> dict:
     """The comparable part of one ingest of the corpus inbox (content hashes, and the sizes of
     workbooks, are left out: workbooks built at run time carry their creation time)."""
-    from kohorte import rawstore
+    from kohorte.store import rawstore
 
     files = {}
     for result in results:
@@ -80,7 +80,7 @@ def ingest_corpus_inbox(home: Path):
     from conftest import FIXTURES, SAMPLE, deliver, make_settings
     from corpus.cases import CASES
 
-    from kohorte import pipeline
+    from kohorte.run import inbox, pipeline
 
     settings = make_settings(home)
     deliver(settings, *sorted(SAMPLE.iterdir()), *sorted((FIXTURES / "kpi").glob("*.csv")))
@@ -90,7 +90,7 @@ def ingest_corpus_inbox(home: Path):
     for path in settings.inbox.iterdir():  # a checkout's times would decide the order
         os.utime(path, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
     as_of = dt.date.fromisoformat(AS_OF)
-    planned = pipeline.plan(settings, RUN_ID)
+    planned = inbox.plan(settings, RUN_ID)
     work = pipeline.split(planned)
     results = [r for w in work for r in pipeline.ingest_work(settings, w, RUN_ID, as_of)]
     return settings, pipeline.in_plan_order(planned, results)

@@ -26,9 +26,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from kohorte import accounts
 from kohorte.config import Settings
-from kohorte.service import stop_group
+from kohorte.ops import accounts
+from kohorte.ops.service import stop_group
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
@@ -188,7 +188,7 @@ def _download(page: Page, label: str) -> Download:
 
 def _exports(settings: Settings) -> str:
     """The details of every export in the audit log, as one text."""
-    from kohorte import audit
+    from kohorte.ops import audit
 
     entries = audit.read(settings)
     return entries[entries["aktion"] == audit.EXPORT]["details"].str.cat()
@@ -384,7 +384,7 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(
 
     rows = CalamineWorkbook.from_path(xlsx_download.path()).get_sheet_by_index(0).to_python()
     assert rows[0] == ["Kennzahl", "Wert", "Zeitraum"]
-    from kohorte.kpis import CATALOGUE
+    from kohorte.define.kpis import CATALOGUE
 
     assert len(rows) == 1 + len(CATALOGUE)
     page.wait_for_timeout(500)  # the callback's rerun records the export

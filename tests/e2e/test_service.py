@@ -24,7 +24,8 @@ import pytest
 from conftest import FIXTURES, ROOT, TEST_KEY, deliver, make_settings
 from playwright.sync_api import expect, sync_playwright
 
-from kohorte import accounts, warehouse
+from kohorte.ops import accounts
+from kohorte.store import runlog
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
@@ -165,7 +166,7 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
     triggered = service.run("prefect", "deployment", "run", "nightly/nightly", api=True)
     assert triggered.returncode == 0, triggered.stdout + triggered.stderr
     published = _wait(
-        lambda: [r for r in warehouse.read_run_log(settings) if r["status"] == "published"],
+        lambda: [r for r in runlog.read_runs(settings) if r["status"] == "published"],
         240,
         "a published run",
         service.home / "logs" / "worker.log",
@@ -225,12 +226,12 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
     stopped = service.status()
     assert not stopped["service"]["supervisor"] and not stopped["service"]["prefect_healthy"]
     time.sleep(max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds()) + 3)
-    runs_before = len(warehouse.read_run_log(settings))
+    runs_before = len(runlog.read_runs(settings))
 
     service.start()  # back after the outage: the worker catches the late run up
     caught_up = _wait(
         lambda: (
-            len([r for r in warehouse.read_run_log(settings) if r["status"] == "published"])
+            len([r for r in runlog.read_runs(settings) if r["status"] == "published"])
             > len(published)
         ),
         300,

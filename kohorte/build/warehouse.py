@@ -1,0 +1,402 @@
+"""Build a fresh DuckDB warehouse from the raw store, check it, publish it atomically.
+
+Readers never share a file with the writer: every build is a new file
+``warehouse/versions/kohorte-<run>.duckdb``; publishing swaps the symlink
+``warehouse/current.duckdb`` with one ``rename``. A reader resolves the link once and opens
+that exact, immutable file read-only, so it never sees a half-built warehouse, never gets a
+lock error, and never hits DuckDB's per-process cache of an older file under the same path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from kohorte import __version__
+from kohorte.build import analyst
+from kohorte.config import Settings
+from kohorte.define import dimensions, kpis
+from kohorte.define.contract import KINDS
+from kohorte.define.kpis import CATALOGUE, monthly_columns
+from kohorte.errors import ChecksFailed, DiskFull, is_disk_full
+from kohorte.store import rawstore, runlog
+from kohorte.store.db import SQL, scalar, sql_files
+
+SQL_DIR: Traversable = SQL
+POINTER = "current.duckdb"
+SCHEMAS = ("raw", "staging", "marts", "meta")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced."""
+
+    path: Path
+    as_of: dt.date
+    checks: list[dict]
+    tables: dict[str, int]
+    seconds: float
+
+
+def versions_dir(settings: Settings) -> Path:
+    """Folder of immutable warehouse versions."""
+    return settings.warehouse / "versions"
+
+
+def current_path(settings: Settings) -> Path | None:
+    """The exact file of the published warehouse, or None before the first publish."""
+    pointer = settings.warehouse / POINTER
+    try:
+        target = os.readlink(pointer)
+    except (FileNotFoundError, OSError):
+        return None
+    path = (pointer.parent / target).resolve()
+    return path if path.exists() else None
+
+
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to one published version (never the pointer itself)."""
+    return duckdb.connect(str(path), read_only=True)
+
+
+def template_values() -> dict[str, str]:
+    """What the marts' templates are filled with: the dimensions' macro parameters and
+    predicate (``kohorte.define.dimensions``) and the KPIs' SQL (``kohorte.define.kpis``),
+    each generated from its one definition."""
+    values = dimensions.macro_sql()
+    values["whole_programme_args"] = ", ".join("null" for _ in dimensions.DIMENSIONS)
+    values["kpi_selects"] = kpis.kpi_selects()
+    values.update(kpis.monthly_sql())
+    values["median_kpis"] = ", ".join(f"'{k.id}'" for k in kpis.CATALOGUE if k.unit == "days")
+    return values
+
+
+def render(sql: str) -> str:
+    """A mart's SQL with its ``{placeholders}`` filled (see ``template_values``)."""
+    for name, value in template_values().items():
+        sql = sql.replace("{" + name + "}", value)
+    return sql
+
+
+def _sql_files(folder: Traversable) -> list[tuple[str, str]]:
+    """(name, sql) of a layer's files, ordered so that each runs after what it references."""
+    files = {name: render(sql) for name, sql in sql_files(folder).items()}
+    layer = folder.name
+    graph = {
+        name: {ref for ref in re.findall(rf"\b{layer}\.(\w+)", sql) if ref != name and ref in files}
+        for name, sql in files.items()
+    }
+    return [(name, files[name]) for name in TopologicalSorter(graph).static_order()]
+
+
+def staging_tables(sql_dir: Traversable = SQL_DIR) -> list[str]:
+    """``staging.stg_<kind>`` for every kind, from one template and the contract's keys."""
+    template = (sql_dir / "staging" / "latest_delivery_wins.sql").read_text(encoding="utf-8")
+    views = []
+    for kind in KINDS.values():
+        key = ", ".join("pid" if column == "kundennummer" else column for column in kind.key)
+        views.append(template.replace("{kind}", kind.name).replace("{key}", key))
+    return views
+
+
+def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawstore.Delivery]:
+    """Copy the accepted rows of every delivery in the manifest into ``raw.<kind>``."""
+    deliveries = rawstore.deliveries(settings.raw)
+    for kind in KINDS.values():
+        files = [
+            str(rawstore.parquet_path(settings.raw, kind.name, d.delivery_id))
+            for d in deliveries
+            if d.kind == kind.name
+        ]
+        columns = ", ".join(
+            f"{c.name} {c.sql_type}" for c in kind.columns if c.name != "kundennummer"
+        )
+        con.execute(
+            f"create table raw.{kind.name} (delivery_id varchar, line bigint, pid varchar, "
+            f"{columns})"
+        )
+        if files:
+            # deliveries stored before a contract column existed lack it: it stays empty
+            stored = {
+                row[0]
+                for row in con.execute(
+                    "describe select * from read_parquet($files, union_by_name = true)",
+                    {"files": files},
+                ).fetchall()
+            }
+            names = ", ".join(
+                name
+                for name in ["delivery_id", "line", "pid"]
+                + [c.name for c in kind.columns if c.name != "kundennummer"]
+                if name in stored
+            )
+            con.execute(
+                f"insert into raw.{kind.name} by name select {names} from read_parquet($files, "
+                f"union_by_name = true) "
+                f"order by delivery_id, line",
+                {"files": files},
+            )
+    table = pa.Table.from_pylist([d.__dict__ for d in deliveries]) if deliveries else None
+    if table is not None:
+        con.register("manifest", table)
+        con.execute("create table meta.deliveries as select * from manifest order by delivery_id")
+        con.unregister("manifest")
+    else:
+        con.execute(
+            "create table meta.deliveries (delivery_id varchar, kind varchar, file_name varchar, "
+            "sha256 varchar, size_bytes bigint, file_format varchar, encoding varchar, "
+            "rows_accepted bigint, rows_rejected bigint, received_at varchar, "
+            "rows_deleted bigint, parquet_sha256 varchar)"
+        )
+    _load_archive(con, settings)
+    return deliveries
+
+
+# The additive monthly figures (marts.monatszahlen) kept for participations retention
+# deleted, so the programme's totals do not change when its oldest people are forgotten.
+ARCHIVE_COLUMNS = (*monthly_columns(), "aktive_am_monatsende")
+
+
+def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """``meta.archiv_monatszahlen`` and ``meta.archiv_personen`` (deleted persons by month
+    of their first entry and of their first integration) from the retention archive;
+    empty if nothing was deleted yet."""
+    folder = settings.raw / rawstore.ARCHIVE_DIR
+    months = sorted(str(p) for p in folder.glob("monatszahlen-*.parquet"))
+    persons = sorted(str(p) for p in folder.glob("personen-*.parquet"))
+    sums = ", ".join(f"sum({c})::decimal(14, 2) as {c}" for c in ARCHIVE_COLUMNS)
+    if months:
+        con.execute(
+            f"create table meta.archiv_monatszahlen as select monat::date as monat, {sums} "
+            "from read_parquet($files) group by 1 order by 1",
+            {"files": months},
+        )
+    else:
+        columns = ", ".join(f"{c} decimal(14, 2)" for c in ARCHIVE_COLUMNS)
+        con.execute(f"create table meta.archiv_monatszahlen (monat date, {columns})")
+    if persons:
+        con.execute(
+            "create table meta.archiv_personen as select monat::date as monat, "
+            "sum(eingetreten)::bigint as eingetreten, sum(integriert)::bigint as integriert "
+            "from read_parquet($files) group by 1 order by 1",
+            {"files": persons},
+        )
+    else:
+        con.execute(
+            "create table meta.archiv_personen (monat date, eingetreten bigint, integriert bigint)"
+        )
+
+
+def _as_of(con: duckdb.DuckDBPyConnection, load_date: dt.date) -> dt.date:
+    """The data's as-of date: the latest date of any kind delivered (participations,
+    sessions, activities, outcomes, follow-ups), never after the load date. Every mart
+    ignores what lies after it (``marts.fenster``)."""
+    latest = scalar(
+        con,
+        """select greatest(
+            (select max(datum) from raw.anwesenheit),
+            (select max(datum) from raw.aktivitaeten),
+            (select max(datum) from raw.ergebnisse),
+            (select max(stichtag) from raw.verbleib),
+            (select max(greatest(eintritt, coalesce(austritt, eintritt)))
+             from raw.teilnehmende)
+        )""",
+    )
+    return min(latest, load_date) if latest else load_date
+
+
+def _write_meta(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    as_of: dt.date,
+    load_date: dt.date,
+    run_log: list[dict],
+) -> None:
+    con.execute(
+        "create table meta.build as select $run_id as run_id, now() as built_at, "
+        "$load_date::date as load_date, $as_of::date as as_of, $hours::decimal(4, 2) as "
+        "session_hours, $site as default_site, $version as kohorte_version",
+        {
+            "run_id": run_id,
+            "load_date": load_date,
+            "as_of": as_of,
+            "hours": settings.session_hours,
+            "site": settings.default_site,
+            "version": __version__,
+        },
+    )
+    catalogue = pa.Table.from_pylist(
+        [
+            {"position": i, "kennzahl": k.id, "bezeichnung": k.label_de, "einheit": k.unit}
+            for i, k in enumerate(CATALOGUE, start=1)
+        ]
+    )
+    con.register("catalogue", catalogue)
+    con.execute("create table meta.kpi_catalogue as select * from catalogue")
+    con.unregister("catalogue")
+    files = runlog.read_files(settings)
+    errors = [
+        {"delivery_id": f["delivery_id"], "file_name": f["file_name"], **e}
+        for f in files
+        for e in f.get("errors", [])
+    ]
+    files = [{k: v for k, v in f.items() if k not in ("errors", "error_counts")} for f in files]
+    for error in errors:
+        error.pop("value", None)  # values of bad lines stay in the quarantine report
+    _table(con, "meta.load_log", run_log, runlog.RUN_COLUMNS)
+    _table(con, "meta.load_files", files, runlog.FILE_COLUMNS)
+    _table(con, "meta.load_errors", errors, runlog.ERROR_COLUMNS)
+
+
+def _table(
+    con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns: dict[str, str]
+) -> None:
+    """Create a meta table with a fixed schema from a list of dicts (missing keys = null)."""
+    ddl = ", ".join(f'"{column}" {sql_type}' for column, sql_type in columns.items())
+    con.execute(f"create table {name} ({ddl})")
+    if rows:
+        schema = pa.schema([pa.field(c, pa.string()) for c in columns])
+        table = pa.Table.from_pylist(
+            [{c: None if row.get(c) is None else str(row[c]) for c in columns} for row in rows],
+            schema=schema,
+        )
+        con.register("meta_rows", table)
+        casts = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in columns.items())
+        con.execute(f"insert into {name} select {casts} from meta_rows")
+        con.unregister("meta_rows")
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Traversable = SQL_DIR) -> list[dict]:
+    """Run every ``sql/checks/assert_*.sql``; each returns offending rows (none = pass)."""
+    results = []
+    for name, sql in sql_files(sql_dir / "checks").items():
+        severity = "warn" if re.search(r"^--\s*severity:\s*warn", sql, re.M) else "error"
+        failing = scalar(con, f"select count(*) from ({sql.strip().rstrip(';')})")
+        results.append(
+            {
+                "name": name,
+                "severity": severity,
+                "failing_rows": failing,
+                "passed": failing == 0,
+            }
+        )
+    return results
+
+
+def build(
+    settings: Settings,
+    run_id: str,
+    run_log: list[dict],
+    load_date: dt.date | None = None,
+    sql_dir: Traversable = SQL_DIR,
+) -> BuildResult:
+    """Build a new warehouse file from the raw store; raise ChecksFailed if a check fails."""
+    started = time.perf_counter()
+    folder = versions_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".building-{run_id}.duckdb"
+    path.unlink(missing_ok=True)
+    load_date = load_date or dt.date.today()
+    con = duckdb.connect(str(path))
+    try:
+        for schema in SCHEMAS:
+            con.execute(f"create schema {schema}")
+        _load_raw(con, settings)
+        as_of = _as_of(con, load_date)
+        _write_meta(con, settings, run_id, as_of, load_date, run_log)
+        for sql in staging_tables(sql_dir):
+            con.execute(sql)
+        for _name, sql in _sql_files(sql_dir / "marts"):
+            con.execute(sql)
+        checks = run_checks(con, sql_dir)
+        con.register("checks", pa.Table.from_pylist(checks))
+        con.execute("create table meta.checks as select * from checks")
+        con.unregister("checks")
+        analyst.write_file(con, analyst.path_for(path))
+        tables = dict(
+            con.execute(
+                "select schema_name || '.' || table_name, estimated_size from duckdb_tables() "
+                "order by 1"
+            ).fetchall()
+        )
+        con.execute("checkpoint")
+    except BaseException as error:
+        con.close()
+        discard(path)
+        if is_disk_full(error):
+            raise DiskFull(folder, error) from error
+        raise
+    con.close()
+    failures = [c for c in checks if c["severity"] == "error" and not c["passed"]]
+    if failures:
+        discard(path)
+        raise ChecksFailed(failures)
+    return BuildResult(path, as_of, checks, tables, round(time.perf_counter() - started, 3))
+
+
+def discard(built: Path) -> None:
+    """Remove an unpublished build with everything DuckDB wrote beside it."""
+    for path in (built, analyst.path_for(built)):
+        path.unlink(missing_ok=True)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        shutil.rmtree(f"{path}.tmp", ignore_errors=True)  # DuckDB's spill folder
+
+
+def discard_unfinished(settings: Settings) -> list[Path]:
+    """Remove builds (with WAL, spill folder, analyst file) and pointer links a killed run
+    left behind; call only under the run lock, when no build can be running."""
+    folder = versions_dir(settings)
+    found = [
+        *sorted(folder.glob(".building-*")),
+        *sorted(folder.glob(f"{analyst.PREFIX}.building-*")),
+        *sorted(settings.warehouse.glob(f".{POINTER}.*")),
+    ]
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
+def publish(settings: Settings, built: Path, run_id: str) -> Path:
+    """Make a built file the current warehouse with one atomic rename of the pointer."""
+    folder = versions_dir(settings)
+    final = folder / f"kohorte-{run_id}.duckdb"
+    copy = analyst.path_for(built)
+    if copy.exists():  # the analysts' file first: the pointer then names a complete pair
+        os.replace(copy, analyst.path_for(final))
+        os.chmod(analyst.path_for(final), 0o444)
+    os.replace(built, final)
+    Path(f"{final}.wal").unlink(missing_ok=True)  # a stale WAL would make the file unopenable
+    os.chmod(final, 0o444)  # published versions are immutable
+    pointer = settings.warehouse / POINTER
+    tmp = settings.warehouse / f".{POINTER}.{run_id}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(final, settings.warehouse), tmp)
+    os.replace(tmp, pointer)
+    _prune(settings, keep=final)
+    return final
+
+
+def _prune(settings: Settings, keep: Path) -> None:
+    """Delete all but the newest versions; a reader holding an old file keeps its handle."""
+    versions = sorted(versions_dir(settings).glob("kohorte-*.duckdb"))
+    for old in versions[: -settings.warehouse_keep]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+            analyst.path_for(old).unlink(missing_ok=True)
+    for stale in versions_dir(settings).glob(".building-*.duckdb"):
+        if time.time() - stale.stat().st_mtime > 24 * 3600:
+            stale.unlink(missing_ok=True)  # left by a build that was killed

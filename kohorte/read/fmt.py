@@ -1,0 +1,76 @@
+"""Locale-aware formatting (Babel): German by default, decimal comma, dd.mm.yyyy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.numbers import format_decimal, format_percent
+
+LOCALES = {"de": "de_DE", "en": "en_GB"}
+DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "dd/MM/yyyy"}
+
+
+def number(value: float | None, lang: str = "de", decimals: int = 0) -> str:
+    """1.234 (de) or 1,234 (en); an em dash for a missing value."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=LOCALES[lang])
+
+
+def percent(value: float | None, lang: str = "de", decimals: int = 1) -> str:
+    """45,9 % (de) or 45.9% (en); an em dash for a missing value."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + " %"
+    if lang == "en":
+        pattern = pattern.replace(" %", "%")
+    return format_percent(value, format=pattern, locale=LOCALES[lang])
+
+
+def date(value: dt.date | None, lang: str = "de") -> str:
+    """25.11.2026 (de); an em dash for a missing value (None, NaT)."""
+    if value is None or value != value:  # NaT is not equal to itself
+        return "–"
+    return _format_date(value, DATE_PATTERNS[lang], locale=LOCALES[lang])
+
+
+def datetime(value: dt.datetime | None, lang: str = "de", tz: str = "Europe/Berlin") -> str:
+    """25.11.2026, 02:03 in the Jobcenter's time zone (naive values are taken as UTC)."""
+    if value is None:
+        return "–"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(ZoneInfo(tz))
+    return _format_datetime(local, DATE_PATTERNS[lang] + ", HH:mm", locale=LOCALES[lang])
+
+
+def kpi_value(value: float | None, unit: str, lang: str = "de") -> str:
+    """A KPI value by its unit: a share in percent, a ratio with one decimal, or a count."""
+    if unit == "rate":
+        return percent(value, lang)
+    return number(value, lang, 1 if unit == "ratio" else 0)
+
+
+NOT_REACHED = {"de": "nicht erreicht", "en": "not reached"}
+DAYS = {"de": "{n} Tage", "en": "{n} days"}
+
+
+def card_value(card, threshold: int, lang: str = "de") -> str:
+    """A protected KPI (``kohorte.read.cards.Card``) as shown everywhere: its value by unit,
+    ``<3`` for a small count, ``*`` for a figure withheld to protect one elsewhere, "–"
+    when there is nothing to count."""
+    if card.state == "hidden":
+        return f"<{threshold}"
+    if card.state == "protected":
+        return "*"
+    if card.state == "not_reached":
+        return NOT_REACHED[lang]
+    if card.value is None:
+        return "–"
+    if card.kpi.unit == "days":
+        return DAYS[lang].format(n=number(card.value, lang))
+    return kpi_value(card.value, card.kpi.unit, lang)

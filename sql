@@ -1,0 +1,1 @@
+kohorte/sql
