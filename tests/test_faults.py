@@ -1,4 +1,4 @@
-"""Fault tests (issue 6, item 3): the nightly load killed with SIGKILL, the disk full while
+"""Fault tests: the nightly load killed with SIGKILL, the disk full while
 the warehouse is built, a damaged file in the raw store. Figures go to
 ``test-artifacts/faults.json`` and are summarised in ``docs/reliability.md``."""
 

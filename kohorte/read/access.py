@@ -6,7 +6,7 @@ cannot fetch it.
 
 - ``teamleitung``: everything in the programme, the audit log and quarantined files.
 - ``coach``: participant-level data of their own caseload only; aggregates for all.
-- ``analyse``: pseudonymised data (and SQL, issue 5); no search by customer number.
+- ``analyse``: pseudonymised data (and the SQL sandbox); no search by customer number.
 - ``leitung`` (management): aggregates only.
 """
 

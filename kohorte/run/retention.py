@@ -11,7 +11,7 @@ Run after the nightly load (``flows/retention.py``, or ``kohorte retention``):
    that nothing else was lost.
 4. A warehouse is built without them. The programme's monthly totals before and after
    differ exactly by the deleted participations; that difference is written to the
-   archive (``raw/_archiv``) as numbers per month, with no pseudonym, and the published
+   archive (``raw/_archive``) as numbers per month, with no pseudonym, and the published
    warehouse adds it back, so the programme-wide figures already reported stay as they
    were. Filtered views (a site, a coach) cover the retained participations only.
 5. That warehouse is published, and every older version is deleted with the data in it.

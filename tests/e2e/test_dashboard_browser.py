@@ -477,7 +477,7 @@ def test_html_and_markdown_in_data_show_as_text(hostile_url: str, page: Page) ->
 def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     dashboard_url: str, page: Page, sample_settings: Settings
 ) -> None:
-    """Issue 5's browser path: a signed-in analyst runs the join over attendance and
+    """The analysts' browser path: a signed-in analyst runs the join over attendance and
     outcomes, downloads it, and finds it in the history."""
     _open(page, f"{dashboard_url}/sql", ANALYST)
     # the editor is Ace in a component frame, served by the dashboard itself
