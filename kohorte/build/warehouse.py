@@ -168,7 +168,7 @@ ARCHIVE_COLUMNS = (*monthly_columns(), "aktive_am_monatsende")
 
 
 def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """``meta.archiv_monatszahlen`` and ``meta.archiv_personen`` (deleted persons by month
+    """``meta.archive_monatszahlen`` and ``meta.archive_personen`` (deleted persons by month
     of their first entry and of their first integration) from the retention archive;
     empty if nothing was deleted yet."""
     folder = settings.raw / rawstore.ARCHIVE_DIR
@@ -177,23 +177,23 @@ def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     sums = ", ".join(f"sum({c})::decimal(14, 2) as {c}" for c in ARCHIVE_COLUMNS)
     if months:
         con.execute(
-            f"create table meta.archiv_monatszahlen as select monat::date as monat, {sums} "
+            f"create table meta.archive_monatszahlen as select monat::date as monat, {sums} "
             "from read_parquet($files) group by 1 order by 1",
             {"files": months},
         )
     else:
         columns = ", ".join(f"{c} decimal(14, 2)" for c in ARCHIVE_COLUMNS)
-        con.execute(f"create table meta.archiv_monatszahlen (monat date, {columns})")
+        con.execute(f"create table meta.archive_monatszahlen (monat date, {columns})")
     if persons:
         con.execute(
-            "create table meta.archiv_personen as select monat::date as monat, "
+            "create table meta.archive_personen as select monat::date as monat, "
             "sum(eingetreten)::bigint as eingetreten, sum(integriert)::bigint as integriert "
             "from read_parquet($files) group by 1 order by 1",
             {"files": persons},
         )
     else:
         con.execute(
-            "create table meta.archiv_personen (monat date, eingetreten bigint, integriert bigint)"
+            "create table meta.archive_personen (monat date, eingetreten bigint, integriert bigint)"
         )
 
 

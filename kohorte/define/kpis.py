@@ -82,7 +82,7 @@ class Kpi:
     # by calendar month in marts.monatszahlen (and, for rates, the monthly chart)
     monthly: Monthly | None = None
     source: str = "marts.teilnahmen"
-    # the persons retention deleted (``archiv_stand``, alias ``a``) are added back
+    # the persons retention deleted (``archive_stand``, alias ``a``) are added back
     with_archive: bool = False
     section: str = "kern"  # "kern": headline cards; "weitere": outcomes and activities
 
@@ -555,7 +555,7 @@ def kpi_selects() -> str:
     parts = []
     for kpi in CATALOGUE:
         join = FACTS[kpi.facts].format(window=kpi.join_condition)
-        archive = "inner join archiv_stand as a using (periode)" if kpi.with_archive else ""
+        archive = "inner join archive_stand as a using (periode)" if kpi.with_archive else ""
         group = "" if kpi.facts == "perioden" else "group by p.periode, p.stichtag, p.window_start"
         # no facts in the window: a count or rate is 0 of 0; a median stays "not reached"
         numerator, denominator = kpi.numerator_sql, kpi.denominator_sql

@@ -153,7 +153,7 @@ monate as (
     union all
     select date_trunc('month', integration)::date, 0, 1 from personen where integration is not null
     union all
-    select monat, eingetreten, integriert from meta.archiv_personen
+    select monat, eingetreten, integriert from meta.archive_personen
 )
 
 select monat, sum(eingetreten), sum(integriert) from monate group by monat order by monat

@@ -27,8 +27,8 @@ monate as (
 
 -- persons retention deleted, by month of first entry and of first integration; only the
 -- whole programme includes them, a filtered view covers retained people only
-archiv_personen as (
-    select * from meta.archiv_personen
+archive_personen as (
+    select * from meta.archive_personen
     where {whole_programme}
 ),
 
@@ -51,13 +51,13 @@ periods as (
 ),
 
 -- deleted persons counted by each reference date (month of first entry / integration)
-archiv_stand as (
+archive_stand as (
     select
         p.periode,
         coalesce(sum(a.eingetreten), 0) as eingetreten,
         coalesce(sum(a.integriert), 0) as integriert
     from periods as p
-    left join archiv_personen as a on a.monat <= p.stichtag
+    left join archive_personen as a on a.monat <= p.stichtag
     group by p.periode
 ),
 

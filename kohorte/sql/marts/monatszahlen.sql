@@ -6,7 +6,7 @@
 -- Exits are counted in the month of exit; their outcomes (28 days) and follow-up
 -- (6 months) arrive later, so a month stays provisional until the last of them is due.
 -- For the whole programme (no filter) the figures of participations that retention has
--- deleted are added from meta.archiv_monatszahlen, so the totals stay as published; a
+-- deleted are added from meta.archive_monatszahlen, so the totals stay as published; a
 -- filtered view covers the retained participations only.
 create or replace macro marts.monatszahlen_fuer({filter_params}) as table
 with
@@ -32,7 +32,7 @@ build as (
 
 archiv as (
     select *
-    from meta.archiv_monatszahlen
+    from meta.archive_monatszahlen
     where {whole_programme}
 ),
 
@@ -41,7 +41,7 @@ months as (
     select unnest(generate_series(
         least(
             (select min(eintritt_monat) from alle),
-            (select min(monat) from meta.archiv_monatszahlen)
+            (select min(monat) from meta.archive_monatszahlen)
         ),
         (select date_trunc('month', as_of)::date from build),
         interval 1 month

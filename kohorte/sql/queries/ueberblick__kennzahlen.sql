@@ -22,7 +22,7 @@ select
     (select count(*) from marts.auswahl({filter_args})) as auswahl_teilnahmen,
     -- a baseline is only meaningful if the programme ran through its whole window
     v.fenster_bis - interval 12 month >= (
-        select least(min(eintritt), (select min(monat) from meta.archiv_personen))
+        select least(min(eintritt), (select min(monat) from meta.archive_personen))
         from marts.teilnahmen
     ) as vorjahr_vollstaendig
 from kpis as k
