@@ -332,27 +332,23 @@ def sql(
     if current is None:
         typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
         raise typer.Exit(1)
-    con = sandbox.connect(analyst.path_for(current))
-    user = f"cli:{getpass.getuser()}"
     try:
-        result = sandbox.run(con, query, limit=limit)
-    except (sandbox.Refused, sandbox.TimedOut) as error:
-        audit.record(settings, user, "analyse", audit.SQL, abfrage=query[:2000], fehler=str(error))
-        typer.echo(f"Abgelehnt: {error}", err=True)
-        raise typer.Exit(2) from error
-    finally:
-        con.close()
-    audit.record(
-        settings, user, "analyse", audit.SQL, abfrage=query[:2000], zeilen=result.total_rows
-    )
+        outcome = sandbox.run(analyst.path_for(current), query, limit=limit)
+    except sandbox.Failure as failure:
+        outcome = failure
+    user = f"cli:{getpass.getuser()}"
+    audit.record(settings, user, "analyse", audit.SQL, **sandbox.audit_details(query, outcome))
+    if isinstance(outcome, sandbox.Failure):
+        typer.echo(f"Abgelehnt: {outcome}", err=True)
+        raise typer.Exit(2)
     if format == "csv":
-        typer.echo(result.frame.to_csv(index=False), nl=False)
+        typer.echo(outcome.frame.to_csv(index=False), nl=False)
     elif format == "json":
-        typer.echo(result.frame.to_json(orient="records", date_format="iso", force_ascii=False))
+        typer.echo(outcome.frame.to_json(orient="records", date_format="iso", force_ascii=False))
     else:
-        typer.echo(result.frame.to_string(index=False))
-    if result.truncated:
-        typer.echo(f"({result.total_rows} Zeilen, die ersten {limit} gezeigt)", err=True)
+        typer.echo(outcome.frame.to_string(index=False))
+    if outcome.notice:
+        typer.echo(f"({outcome.notice})", err=True)
 
 
 @app.command("analyst-file")

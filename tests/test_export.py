@@ -71,3 +71,20 @@ def test_exports_carry_the_small_count_protection():
     shown = protect_table(counts).display("<3").reset_index(names="coach")
     text = to_csv(shown).decode("utf-8-sig")
     assert "<3" in text and ";1;" not in text and ";1\r\n" not in text
+
+
+def test_empty_timestamps_and_control_characters_export_as_empty_and_visible_cells():
+    """What the SQL sandbox may hand on: a timestamp column with a null, and text with a
+    character XLSX cannot hold (a NUL). Both export; nothing raises."""
+    frame = pd.DataFrame(
+        {
+            "gebaut": pd.to_datetime(["2026-11-30 02:00", None]),
+            "name": ["Anja\x00Krüger", "Ben"],
+        }
+    )
+    text = to_csv(frame).decode("utf-8-sig").split("\r\n")
+    assert text[1:3] == ["30.11.2026;Anja\x00Krüger", ";Ben"]
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(to_xlsx(frame))).get_sheet_by_index(0)
+    values = rows.to_python()
+    assert values[1][1] == "Anja\ufffdKrüger" and values[2][1] == "Ben"
+    assert values[2][0] in ("", None)

@@ -248,3 +248,195 @@ def test_an_analyst_connection_open_all_night_neither_blocks_nor_breaks_publishi
     assert newest != first
     assert sandbox.run(newest, "select count(*) as n from teilnahmen").frame["n"][0] == 8
     held.close()
+
+
+def _last_sql_entry(settings) -> dict:
+    import json
+
+    from kohorte.ops import audit
+
+    entries = audit.read(settings)
+    return json.loads(entries[entries["aktion"] == audit.SQL]["details"].iloc[0])
+
+
+def test_dates_and_timestamps_beyond_pythons_range_come_back_as_text(con):
+    """Python's datetime ends at year 9999, DuckDB's at ``infinity``: such a column is
+    DuckDB's text for it, an ordinary one stays a date."""
+    import datetime as dt
+
+    frame = sandbox.run(
+        con,
+        """select 'infinity'::date as ende, '-infinity'::timestamp as anfang,
+                  date '10000-01-01' as fern, date '2026-01-05' as heute""",
+    ).frame
+    assert frame.iloc[0][["ende", "anfang", "fern"]].tolist() == [
+        "infinity",
+        "-infinity",
+        "10000-01-01",
+    ]
+    assert frame["heute"][0] == dt.date(2026, 1, 5)
+
+
+def test_types_pandas_cannot_hold_come_back_as_text(con):
+    """Unions, variants, lists, intervals, times with a zone: every DuckDB type gives a
+    result that every output writes (a union is DuckDB's text for its member)."""
+    import io
+
+    union = sandbox.run(con, "select union_value(zahl := 7) as u").frame
+    assert union["u"][0] == "7"
+    result = sandbox.run(con, "select * from test_all_types()")
+    assert result.total_rows == 3 and len(result.frame.columns) > 50
+    assert result.frame["union"].tolist()[:2] == ["Frank", "5"]
+    result.frame.to_json(orient="records", date_format="iso")
+    result.frame.to_parquet(io.BytesIO())
+
+
+def test_duplicate_column_names_are_made_unique_for_every_format(con, kpi_settings, monkeypatch):
+    frame = sandbox.run(con, "select 1 as a, 2 as a, 3 as a_2").frame
+    assert frame.columns.tolist() == ["a", "a_3", "a_2"]
+    monkeypatch.setenv("KOHORTE_HOME", str(kpi_settings.home))
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["sql", "select 1 as a, 2 as a", "--format", "json"])
+    assert as_json.exit_code == 0 and as_json.output.strip() == '[{"a":1,"a_2":2}]'
+    as_csv = runner.invoke(app, ["sql", "select 1 as a, 2 as a", "--format", "csv"])
+    assert as_csv.output == "a,a_2\n1,2\n"
+
+
+def test_text_that_is_no_utf8_is_refused_in_german_and_audited(con, kpi_settings, monkeypatch):
+    """A shell argument with bad bytes reaches Python as a lone surrogate."""
+    with pytest.raises(sandbox.Refused) as refused:
+        sandbox.run(con, "select '\udcff' as x")
+    assert "kein gültiges UTF-8" in refused.value.reason
+    assert "surrogates not allowed" in refused.value.original
+    monkeypatch.setenv("KOHORTE_HOME", str(kpi_settings.home))
+    shell = CliRunner().invoke(app, ["sql", "select '\udcff' as x"])
+    assert shell.exit_code == 2 and "Abgelehnt: Die Abfrage enthält" in shell.output
+    assert _last_sql_entry(kpi_settings)["abfrage"] == "select '\\udcff' as x"
+
+
+def test_every_failure_is_a_german_sentence_over_duckdbs_message(con):
+    with pytest.raises(sandbox.Refused) as refused:
+        sandbox.run(con, "select nichts from teilnahmen")
+    assert refused.value.reason.startswith("Die Abfrage passt nicht")
+    assert str(refused.value) == f"{refused.value.reason}\n{refused.value.original}"
+    assert refused.value.original.startswith("Binder Error: Referenced column")
+
+
+def test_an_unexpected_error_is_a_failure_the_shell_audits(con, kpi_settings, monkeypatch):
+    def broken(path):
+        raise OSError(f"Datenträger voll: {path}")
+
+    monkeypatch.setattr(sandbox, "_frame", broken)
+    with pytest.raises(sandbox.Failure) as failed:
+        sandbox.run(con, "select 1 as x")
+    assert failed.value.reason == sandbox.UNEXPECTED
+    assert "OSError: Datenträger voll" in failed.value.original
+    monkeypatch.setenv("KOHORTE_HOME", str(kpi_settings.home))
+    shell = CliRunner().invoke(app, ["sql", "select 1 as x"])
+    assert shell.exit_code == 2 and sandbox.UNEXPECTED in shell.output
+    entry = _last_sql_entry(kpi_settings)
+    assert entry["abfrage"] == "select 1 as x" and "OSError" in entry["fehler"]
+
+
+def test_parsing_happens_in_the_query_process_within_its_time_limit(con, monkeypatch):
+    """30,000 CTEs take DuckDB's parser about 20 s: that text is refused unread for its
+    length, and even allowed it costs the calling process nothing but the time limit."""
+    import resource
+    import time
+
+    ctes = "with " + ", ".join(f"c{i} as (select {i})" for i in range(30_000)) + " select 1"
+    started = time.perf_counter()
+    with pytest.raises(sandbox.Refused, match="zu lang: erlaubt sind 100.000 Zeichen"):
+        sandbox.run(con, ctes)
+    assert time.perf_counter() - started < 0.5
+    monkeypatch.setattr(sandbox, "MAX_SQL_CHARS", len(ctes))
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    with pytest.raises(sandbox.TimedOut):
+        sandbox.run(con, ctes, timeout_s=2)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    assert time.perf_counter() - started < 5
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert cpu < 0.5  # the parse ran in the killed process, not here
+
+
+def test_a_result_is_cut_by_bytes_with_a_german_notice(con):
+    """1,000 rows of 10 kB are 10 MB; with 1 MB allowed fewer than 100 reach the caller."""
+    result = sandbox.run(
+        con, "select repeat('x', 10000) as s from range(1000)", max_bytes=1_000_000
+    )
+    assert 0 < len(result.frame) < 100 and result.total_rows == 1000 and result.truncated
+    assert result.frame["s"].str.len().sum() <= 1_000_000
+    assert result.notice.startswith(f"Das Ergebnis wurde nach {len(result.frame)} von 1.000")
+    assert "mehr als 1 MB" in result.notice
+    by_rows = sandbox.run(con, "select * from range(50)", limit=10)
+    assert by_rows.notice == "Gezeigt werden die ersten 10 von 50 Zeilen (höchstens 10 je Abfrage)."
+    assert sandbox.run(con, "select 1 as x").notice == ""
+
+
+def test_server_folders_are_masked_in_results_and_messages(con, kpi_settings, published):
+    """DuckDB shows the analyst file's folder and, in messages, its home; the query process
+    masks the one and has a temporary folder of its own as the other, so a service's home
+    (``/root`` when run as root) never shows."""
+    folders = [str(analyst.path_for(published).parent), str(kpi_settings.home), str(Path.home())]
+    shown = []
+    for sql in (
+        "select * from duckdb_settings()",
+        "select * from duckdb_databases()",
+        "select current_setting('allowed_paths') as p, current_setting('temp_directory') as t",
+    ):
+        shown.append(sandbox.run(con, sql).frame.astype(str).to_csv())
+    with pytest.raises(sandbox.Refused) as secrets:
+        sandbox.run(con, "select * from duckdb_secrets()")
+    shown.append(str(secrets.value))
+    for text in shown:
+        assert "…/" in text and not any(folder in text for folder in folders), text
+    assert '"…/.duckdb/stored_secrets"' in str(secrets.value)
+
+
+def test_the_service_runs_as_an_unprivileged_user():
+    unit = (ROOT / "deploy" / "kohorte.service").read_text(encoding="utf-8")
+    assert re.search(r"^User=kohorte$", unit, re.M) and re.search(r"^Group=kohorte$", unit, re.M)
+    readme = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "useradd --system" in readme and "nologin" in readme
+
+
+def test_the_sql_page_shows_and_audits_every_failure(kpi_env, monkeypatch):
+    """A refusal, a result that converts only as text, and one that a download cannot
+    hold: the page shows each in German and the audit log has each."""
+    import itertools
+
+    from conftest import run_app as page
+
+    from kohorte.read import export
+    from kohorte.read.access import Principal
+
+    at = page(Principal("ana", "analyse"))
+    at.switch_page("views/sql.py").run()
+
+    editors = itertools.count(1)
+
+    def run(query: str) -> dict:  # typing into the editor is what put_into_editor does
+        at.session_state["sql_text"] = query
+        at.session_state["sql_editor"] = next(editors)
+        at.run()
+        assert not at.exception
+        return _last_sql_entry(kpi_env)
+
+    entry = run("select * from nirgends")
+    assert at.error[0].value.startswith("Diese Tabelle, Spalte oder Funktion gibt es")
+    assert "Catalog Error: Table with name nirgends" in at.error[0].value
+    assert entry["abfrage"] == "select * from nirgends" and "Catalog Error" in entry["fehler"]
+    entry = run("select 'infinity'::date as d, 1 as d")
+    assert not at.error and entry["zeilen"] == 1
+    assert at.dataframe[0].value.columns.tolist() == ["d", "d_2"]
+    entry = run("select 'a' || chr(0) as steuerzeichen")  # XLSX shows it as U+FFFD
+    assert not at.warning and entry["zeilen"] == 1
+
+    def refuse(frame, sheet="Kohorte"):
+        raise ValueError("kaputt")
+
+    monkeypatch.setattr(export, "to_xlsx", refuse)  # any value an export library refuses
+    entry = run("select 'b' as wert")
+    assert "keine Downloads" in at.warning[0].value and "ValueError: kaputt" in entry["fehler"]
+    assert len(at.dataframe[0].value) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from dashboard.tables import download_buttons
 from kohorte.build import analyst
 from kohorte.config import load_settings
 from kohorte.ops import audit
-from kohorte.read import sandbox
+from kohorte.read import export, sandbox
 from kohorte.read.access import SQL
 
 
@@ -83,35 +82,59 @@ def _schema(analyst_file: Path) -> None:
 
 
 def _run(analyst_file: Path, query: str) -> None:
-    """Run the query and keep its outcome for the reruns that follow (e.g. a download)."""
+    """Run the query, audit its outcome (a result or any failure) and keep it for the
+    reruns that follow (e.g. a download)."""
     try:
-        result = sandbox.run(analyst_file, query)
-    except (sandbox.Refused, sandbox.TimedOut) as error:
-        auth.record(audit.SQL, abfrage=query[:2000], fehler=str(error))
-        st.session_state["sql_result"] = str(error)
-    else:
-        auth.record(audit.SQL, abfrage=query[:2000], zeilen=result.total_rows)
-        st.session_state["sql_result"] = result
+        outcome = sandbox.run(analyst_file, query)
+    except sandbox.Failure as failure:
+        outcome = failure
+    auth.record(audit.SQL, **sandbox.audit_details(query, outcome))
+    st.session_state["sql_result"] = outcome
 
 
-def _show(outcome) -> None:
-    if isinstance(outcome, str):
-        st.error(outcome)
+def _failure(failure: sandbox.Failure) -> str:
+    """The German sentence, and below it the original message as code: verbatim (it may
+    hold ``*`` or ``_``), and DuckDB's caret stays under the place in the query."""
+    if not failure.original:
+        return failure.reason
+    return f"{failure.reason}\n\n```text\n{failure.original}\n```"
+
+
+def _show(outcome: sandbox.Result | sandbox.Failure, query: str) -> None:
+    if isinstance(outcome, sandbox.Failure):
+        st.error(_failure(outcome))
         return
     seconds = f"{outcome.seconds:.2f} s".replace(".", ",")
     st.caption(t("sql_rows", total=outcome.total_rows, shown=len(outcome.frame)) + f" · {seconds}")
+    if outcome.notice:
+        st.warning(outcome.notice)
     st.dataframe(outcome.frame, hide_index=True, width="stretch")
-    download_buttons(outcome.frame, "abfrage", "sql")
-    parquet = io.BytesIO()
-    outcome.frame.to_parquet(parquet, index=False)
-    st.download_button(
-        "Parquet",
-        parquet.getvalue(),
-        file_name="abfrage.parquet",
-        mime="application/vnd.apache.parquet",
-        key="sql_parquet",
-        icon=":material/download:",
-    )
+    _downloads(outcome, query)
+
+
+def _downloads(result: sandbox.Result, query: str) -> None:
+    """CSV, XLSX and Parquet of the result. A value a file format cannot hold (a control
+    character in XLSX, say) costs the downloads, not the page: shown, and audited once."""
+    try:
+        download_buttons(result.frame, "abfrage", "sql")
+        st.download_button(
+            "Parquet",
+            export.to_parquet(result.frame),
+            file_name="abfrage.parquet",
+            mime="application/vnd.apache.parquet",
+            key="sql_parquet",
+            icon=":material/download:",
+        )
+    except Exception as error:  # any value an export library refuses
+        failure = sandbox.Failure(
+            "Für dieses Ergebnis gibt es keine Downloads: ein Wert lässt sich nicht als "
+            "Datei schreiben.",
+            f"{type(error).__name__}: {error}",
+        )
+        if st.session_state.get("sql_download_failed") is not result:
+            st.session_state["sql_download_failed"] = result
+            auth.record(audit.SQL, **sandbox.audit_details(query, failure))
+        st.warning(_failure(failure))
 
 
 principal = auth.require_principal()
@@ -135,4 +158,4 @@ with left:
         st.session_state["sql_last"] = query
         _run(analyst_file, query)
     if query and "sql_result" in st.session_state:
-        _show(st.session_state["sql_result"])
+        _show(st.session_state["sql_result"], st.session_state["sql_last"])

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,6 +35,8 @@ def _safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _german_text(value: object) -> object:
+    if value is pd.NaT:  # an empty date or timestamp is an empty cell
+        return None
     if isinstance(value, bool):
         return "ja" if value else "nein"
     if isinstance(value, (dt.datetime, pd.Timestamp)):
@@ -50,6 +53,16 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
+def _cell(value: object) -> object:
+    """A value as an XLSX cell: empty for missing values, and control characters, which
+    the format cannot hold (a NUL in a name, say), shown as the replacement character."""
+    if pd.isna(value):
+        return None
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def to_xlsx(frame: pd.DataFrame, sheet: str = "Kohorte") -> bytes:
     """One-sheet XLSX with real numbers and dates and no formulas."""
     from openpyxl import Workbook
@@ -61,7 +74,7 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "Kohorte") -> bytes:
     ws.title = sheet[:31]
     ws.append(list(safe.columns))
     for row in safe.itertuples(index=False):
-        ws.append([None if pd.isna(v) else v for v in row])
+        ws.append([_cell(v) for v in row])
     for index, column in enumerate(safe.columns, start=1):
         if pd.api.types.is_datetime64_any_dtype(frame[frame.columns[index - 1]]) or (
             len(frame) and isinstance(frame.iloc[0, index - 1], dt.date)
@@ -72,4 +85,11 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "Kohorte") -> bytes:
         ws.column_dimensions[get_column_letter(index)].width = min(60, width + 2)
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+def to_parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet, for analysts' own tools: types as they are, no formatting."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
     return buffer.getvalue()

@@ -7,11 +7,17 @@ external access off (no files, no ATTACH, no COPY, no INSTALL/LOAD), its configu
 locked, one thread and a memory limit; a query runs in its own process, which is killed at the time
 limit. Only one SELECT statement is accepted. The result is streamed: the first ``limit`` rows are
 kept, the rest only counted.
+
+The calling process reads nothing of the query but its length and encoding: parsing, running
+and the conversion to types every output holds (``sandbox_child.PLAIN_TYPES``) happen in the
+query process, which hands back at most ``RESULT_BYTES``, with server folders masked.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import resource
 import subprocess
@@ -25,15 +31,25 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from kohorte.read import queries
+from kohorte.read import fmt, queries
 from kohorte.read.access import AGGREGATE, PARTICIPANT
-from kohorte.read.sandbox_child import MEMORY_LIMIT, check
+from kohorte.read.sandbox_child import (
+    MEMORY_LIMIT,
+    RESULT_BYTES,
+    UNEXPECTED,
+    mask,
+    server_folders,
+)
 from kohorte.read.sandbox_child import OUT_OF_MEMORY as OUT_OF_MEMORY  # re-exported
+from kohorte.read.sandbox_child import Failure as Failure
 from kohorte.read.sandbox_child import Refused as Refused
 from kohorte.read.sandbox_child import connect as connect
 
 TIMEOUT_S = 20.0
 ROW_LIMIT = 10_000
+MAX_SQL_CHARS = 100_000  # a longer text is refused before anything reads it
+AUDIT_CHARS = 2000  # of a query's text in the audit log
+log = logging.getLogger(__name__)
 
 # The dashboard's named queries read the warehouse; where every name they use has an
 # analyst table, the same query runs in the sandbox over the analyst tables (on the whole
@@ -107,16 +123,17 @@ def named_examples(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return examples
 
 
-class TimedOut(RuntimeError):
+class TimedOut(Failure, RuntimeError):
     """A query stopped at the time limit."""
 
 
 @dataclass(frozen=True)
 class Result:
-    frame: pd.DataFrame  # at most ``limit`` rows
+    frame: pd.DataFrame  # at most ``limit`` rows and ``max_bytes`` of Arrow
     total_rows: int
     truncated: bool
     seconds: float
+    notice: str = ""  # why not every row is shown, in German; empty when all are
 
 
 def run(
@@ -125,51 +142,135 @@ def run(
     limit: int = ROW_LIMIT,
     timeout_s: float = TIMEOUT_S,
     memory_limit: str = MEMORY_LIMIT,
+    max_bytes: int = RESULT_BYTES,
 ) -> Result:
-    """Run one checked SELECT in a child process, with a row limit and a time limit.
+    """Run one SELECT in a child process, with a row, a byte and a time limit.
 
     DuckDB's own interrupt and memory limit do not reach every operator (a huge
-    ``list(range(...))`` neither stops nor counts against the limit), so the query runs in
-    its own process with an address-space limit, and that process is killed at the time
-    limit: the query really stops, and the dashboard's process never shares its fate.
-    ``con`` is the analyst file's path (or a sandbox connection to it).
+    ``list(range(...))`` neither stops nor counts against the limit), and parsing a crafted
+    text can take minutes, so everything the analyst's text drives (parsing, running, the
+    conversion of types pandas cannot hold) happens in its own process with an
+    address-space limit, killed at the time limit: the query really stops, and the calling
+    process (the dashboard's) never shares its fate nor reads more than ``max_bytes``.
+    ``con`` is the analyst file's path (or a sandbox connection to it). Every failure is a
+    Failure (Refused, TimedOut) with a German sentence, for the caller to show and audit.
     """
     path = Path(con) if isinstance(con, (str, Path)) else _path_of(con)
-    check(_PARSER, sql)
+    try:
+        return _run(path, sql, limit, timeout_s, memory_limit, max_bytes)
+    except Failure:
+        raise
+    except Exception as error:  # a bug or a full disk: still a sentence, and audited
+        log.exception("a sandbox query failed unexpectedly")
+        original = mask(f"{type(error).__name__}: {error}", server_folders(path))
+        raise Failure(UNEXPECTED, original) from error
+
+
+def _run(
+    path: Path, sql: str, limit: int, timeout_s: float, memory_limit: str, max_bytes: int
+) -> Result:
+    text = _admitted(sql)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kohorte-sql-") as tmp:
         out = Path(tmp) / "result.arrow"
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "kohorte.read.sandbox_child", str(path), str(out),
-                 str(limit), memory_limit],
-                input=sql,
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                start_new_session=True,  # killed as a group at the time limit
-                preexec_fn=_limit_address_space,
-                check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise TimedOut(
-                f"Die Abfrage wurde nach {timeout_s:g} s abgebrochen (Zeitlimit)."
-            ) from None
-        lines = done.stdout.strip().splitlines()
-        if not lines:
-            raise Refused(
-                "Die Abfrage wurde beendet: sie braucht mehr Arbeitsspeicher als erlaubt."
-            )
-        summary = json.loads(lines[-1])
-        if "refused" in summary:
-            raise Refused(summary["refused"])
-        with pa.memory_map(str(out)) as source:
-            frame = pa.ipc.open_file(source).read_all().to_pandas()
+        command = [sys.executable, "-m", "kohorte.read.sandbox_child", str(path), str(out),
+                   str(limit), memory_limit, str(max_bytes)]  # fmt: skip
+        summary = _summary(_query_process(command, text, Path(tmp), timeout_s), path)
+        frame = _frame(out)
     total = summary["total"]
-    return Result(frame, total, total > limit, time.perf_counter() - started)
+    notice = _notice(len(frame), total, limit, max_bytes)
+    return Result(frame, total, total > len(frame), time.perf_counter() - started, notice)
 
 
-_PARSER = duckdb.connect()  # parses only; never sees data
+def _admitted(sql: str) -> bytes:
+    """The query as UTF-8 for the query process, after the only checks made here, which
+    are cheap and bounded: parsing, even of a text crafted to take minutes, happens in the
+    query process under its limits."""
+    if len(sql) > MAX_SQL_CHARS:
+        raise Refused(
+            f"Die Abfrage ist zu lang: erlaubt sind {fmt.number(MAX_SQL_CHARS)} Zeichen, "
+            f"sie hat {fmt.number(len(sql))}."
+        )
+    try:
+        return sql.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise Refused(
+            f"Die Abfrage enthält an Stelle {error.start + 1} ein Zeichen, das kein gültiges "
+            "UTF-8 ist (etwa aus einem Shell-Argument mit ungültigen Bytes).",
+            str(error),
+        ) from None
+
+
+def _query_process(
+    command: list[str], text: bytes, folder: Path, timeout_s: float
+) -> subprocess.CompletedProcess:
+    """Run the query process in ``folder``, also its home, so DuckDB sees no server folder
+    but the analyst file's (which the process masks)."""
+    try:
+        return subprocess.run(
+            command,
+            input=text,
+            capture_output=True,
+            timeout=timeout_s,
+            cwd=folder,
+            env={**os.environ, "HOME": str(folder)},
+            start_new_session=True,  # killed as a group at the time limit
+            preexec_fn=_limit_address_space,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        seconds = f"{timeout_s:g}".replace(".", ",")
+        raise TimedOut(f"Die Abfrage wurde nach {seconds} s abgebrochen (Zeitlimit).") from None
+
+
+def _summary(done: subprocess.CompletedProcess, path: Path) -> dict:
+    """The query process's summary line, or Refused with what it reported instead."""
+    lines = done.stdout.decode().strip().splitlines()
+    if not lines:  # killed at the address-space limit before it could say so
+        last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
+        raise Refused(
+            "Die Abfrage wurde beendet: sie braucht mehr Arbeitsspeicher als erlaubt.",
+            mask(last, server_folders(path)),
+        )
+    summary = json.loads(lines[-1])
+    if "reason" in summary:
+        raise Refused(**summary)
+    return summary
+
+
+def _frame(path: Path) -> pd.DataFrame:
+    """The query process's Arrow file as pandas: plain columns within the byte limit (see
+    ``sandbox_child.PLAIN_TYPES``), so this conversion is bounded and cannot fail on a type."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().to_pandas()
+
+
+def _notice(shown: int, total: int, limit: int, max_bytes: int) -> str:
+    """Why not every row is shown, in German; empty when all are."""
+    if shown == total:
+        return ""
+    if shown < min(limit, total):
+        return (
+            f"Das Ergebnis wurde nach {fmt.number(shown)} von {fmt.number(total)} Zeilen "
+            f"abgeschnitten: mehr als {fmt.number(max_bytes / 1e6)} MB gibt die Sandbox "
+            "nicht weiter. Bitte weniger oder kürzere Spalten oder Zeilen abfragen."
+        )
+    return (
+        f"Gezeigt werden die ersten {fmt.number(shown)} von {fmt.number(total)} Zeilen "
+        f"(höchstens {fmt.number(limit)} je Abfrage)."
+    )
+
+
+def audit_details(query: str, outcome: Result | Failure) -> dict[str, object]:
+    """What the audit log keeps of one query, the same for the page and the command line:
+    its text (shortened, and writable: a shell argument can hold bytes that are no UTF-8)
+    and its row count or its failure."""
+    text = query[:AUDIT_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(outcome, Failure):
+        return {"abfrage": text, "fehler": str(outcome)}
+    return {"abfrage": text, "zeilen": outcome.total_rows}
+
+
 ADDRESS_SPACE = 4 * 1024**3  # bytes a query process may map (DuckDB's own limit is lower)
 
 
