@@ -9,12 +9,12 @@ import streamlit as st
 from streamlit_ace import st_ace
 
 from dashboard import auth, data
-from dashboard.i18n import t
+from dashboard.i18n import lang, t
 from dashboard.tables import download_buttons
 from kohorte.build import analyst
 from kohorte.config import load_settings
 from kohorte.ops import audit
-from kohorte.read import export, sandbox
+from kohorte.read import export, fmt, sandbox
 from kohorte.read.access import SQL
 
 
@@ -104,8 +104,9 @@ def _show(outcome: sandbox.Result | sandbox.Failure, query: str) -> None:
     if isinstance(outcome, sandbox.Failure):
         st.error(_failure(outcome))
         return
-    seconds = f"{outcome.seconds:.2f} s".replace(".", ",")
-    st.caption(t("sql_rows", total=outcome.total_rows, shown=len(outcome.frame)) + f" · {seconds}")
+    total, shown = (fmt.number(n, lang()) for n in (outcome.total_rows, len(outcome.frame)))
+    seconds = fmt.number(outcome.seconds, lang(), decimals=2)
+    st.caption(t("sql_rows", total=total, shown=shown) + f" · {seconds} s")
     if outcome.notice:
         st.warning(outcome.notice)
     st.dataframe(outcome.frame, hide_index=True, width="stretch")

@@ -494,7 +494,7 @@ def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     # highlighted as SQL: keywords get Ace's keyword class
     expect(frame.locator(".ace_keyword", has_text="select").first).to_be_visible()
     page.keyboard.press("Control+Enter")
-    expect(page.get_by_text(re.compile(r"^\d+ Zeilen, \d+ gezeigt"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^[\d.]+ Zeilen, [\d.]+ gezeigt"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     assert _screenshot(page, "sql-result-de.png").stat().st_size > 0
     csv_download = _download(page, "CSV")
