@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run serve install test lint format browser docs sample deploy loadtest bench clean-data
+.PHONY: run serve install test check lint format browser docs sample deploy loadtest bench clean-data
 
 ## run: install, generate demo data if there is none, load it once, create the demo
 ## account on a fresh installation (its password is printed once), start the dashboard
@@ -38,13 +38,26 @@ install: .venv/.installed
 	$(UV) sync --frozen
 	@touch $@
 
-## test: lint, then the whole suite (unit, flow, deployment, real browser)
+## test: lint, then the whole suite (unit, flow, deployment, fault, service, real browser)
 test: install lint browser
 	$(UV) run pytest
+
+## check: the edit-test loop: lint, then every test that needs no Prefect server, no
+## browser or service and injects no faults (marks server, e2e, fault), with 3 instead of
+## 5 examples per property test; prints how long it took. `make test` runs them all.
+CHECK_MARKS := not server and not e2e and not fault
+check: install
+	@started=$$(date +%s.%N); \
+	$(MAKE) --no-print-directory lint && \
+	$(UV) run pytest -m "$(CHECK_MARKS)" --hypothesis-profile=check; \
+	status=$$?; \
+	echo "make check: $$(awk "BEGIN { printf \"%.0f\", $$(date +%s.%N) - $$started }") s wall time"; \
+	exit $$status
 
 lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 
 format: install
 	$(UV) run ruff check --fix .

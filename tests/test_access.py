@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load, run_app
+from conftest import TEST_KEY, run_app
 from streamlit.testing.v1 import AppTest
 
 from kohorte.build import warehouse
@@ -44,10 +44,8 @@ def con(kpi_settings):
 
 
 @pytest.fixture
-def kpi_env(settings: Settings) -> Settings:
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
-    return settings
+def kpi_env(kpi_home: Settings) -> Settings:
+    return kpi_home  # the KPI fixture delivered and loaded in this test's home
 
 
 _run = run_app

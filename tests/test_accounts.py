@@ -7,7 +7,7 @@ import json
 import stat
 
 import pytest
-from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load, run_app
+from conftest import run_app
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -95,9 +95,8 @@ def test_demo_account_is_created_once_and_its_password_printed_once(settings):
 
 
 @pytest.fixture
-def signed_up(settings):
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
+def signed_up(kpi_home):
+    settings = kpi_home  # the KPI fixture delivered and loaded in this test's home
     accounts.add_user(settings, "tl", "teamleitung", PASSWORD)
     return settings
 

@@ -131,11 +131,8 @@ def test_every_page_and_the_status_page_show_a_failed_night_in_red(kpi_env_with_
 
 
 @pytest.fixture
-def kpi_env_with_failure(settings):
-    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
-
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
+def kpi_env_with_failure(kpi_home):
+    settings = kpi_home  # the KPI fixture delivered and loaded in this test's home
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # after the load's publish
     _night(settings, "z-failed", "failed", later, "Festplatte voll")
     return settings

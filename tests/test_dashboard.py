@@ -76,11 +76,10 @@ def test_charts_use_the_german_locale(sample_env):
     assert all('"decimal": ","' in spec and '"thousands": "."' in spec for spec in specs)
 
 
-def test_a_new_publish_shows_without_a_restart(settings):
-    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+def test_a_new_publish_shows_without_a_restart(kpi_home):
+    from conftest import KPI_LOAD_DATE, load
 
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
+    settings = kpi_home  # the KPI fixture delivered and loaded in this test's home
     at = _run()
     dropout = next(m.value for m in at.metric if m.label == "Abbruchquote")
     # 1 of 7 exits (tests/fixtures/kpi/README.md): one person, so the rate is not shown
@@ -164,13 +163,12 @@ def test_cohort_page_sends_no_hidden_count_to_the_browser(sample_env):
     assert re.fullmatch(r"\d{2}\.\d{2}\.\d{4}", table["Eintritt"].iloc[0])
 
 
-def test_participant_found_by_customer_number_shows_the_timeline(settings):
-    from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load
+def test_participant_found_by_customer_number_shows_the_timeline(kpi_home):
+    from conftest import TEST_KEY
 
     from kohorte.define.privacy import pseudonym
 
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
+    # kpi_home: the KPI fixture delivered and loaded in this test's home
     at = _run()
     at.switch_page("views/teilnehmende.py").run()
     _assert_ok(at)
@@ -208,12 +206,8 @@ def test_malformed_filters_in_the_url_are_ignored(sample_env):
 
 
 @pytest.fixture
-def kpi_env(settings):
-    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
-
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
-    return settings
+def kpi_env(kpi_home):
+    return kpi_home  # the KPI fixture delivered and loaded in this test's home
 
 
 def test_coach_page_protects_small_counts(kpi_env, monkeypatch):

@@ -242,12 +242,8 @@ def test_an_empty_selection_shows_dashes_not_an_error(kpi_env):
 
 
 @pytest.fixture
-def kpi_env(settings):
-    from conftest import FIXTURES, KPI_LOAD_DATE, deliver
-
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
-    return settings
+def kpi_env(kpi_home):
+    return kpi_home  # the KPI fixture delivered and loaded in this test's home
 
 
 @pytest.mark.parametrize("role", ["teamleitung", "leitung", "analyse", "coach"])

@@ -1,8 +1,9 @@
 """`prefect deploy --all` against a real Prefect server registers the nightly deployment.
 
-A throwaway server (own PREFECT_HOME, own port) runs for this module only. Every Prefect
-command and the client check run in subprocesses with an explicit environment, so nothing
-here touches this process's settings or the other tests.
+The session's throwaway server (own PREFECT_HOME, own port; tests/prefect_server.py), which
+the flow tests use too: only this deployment's runs are looked at. Every Prefect command
+and the client check run in subprocesses with an explicit environment, so nothing here
+touches this process's settings or the other tests.
 """
 
 from __future__ import annotations
@@ -132,9 +133,12 @@ def test_a_run_triggered_by_hand_is_executed_by_a_worker(deployed: Server) -> No
         "-c",
         "import asyncio\n"
         "from prefect.client.orchestration import get_client\n"
+        "from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId\n"
         "async def main():\n"
         "    async with get_client() as client:\n"
-        "        for run in await client.read_flow_runs():\n"
+        "        deployment = await client.read_deployment_by_name('nightly/nightly')\n"
+        "        only = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))\n"
+        "        for run in await client.read_flow_runs(deployment_filter=only):\n"
         "            print('RUN', run.state_type.value)\n"
         "asyncio.run(main())\n",
     )

@@ -28,6 +28,8 @@ from kohorte.run import inbox, pipeline
 from kohorte.store import rawstore, runlog
 from kohorte.store.files import sha256_file
 
+pytestmark = pytest.mark.fault
+
 ARTIFACT = ROOT / "test-artifacts" / "faults.json"
 KPI_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))
 KILLS_PER_BATCH = 4

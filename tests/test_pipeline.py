@@ -98,10 +98,9 @@ def test_report_names_file_line_column_and_reason(settings):
 
 
 @pytest.fixture
-def loaded_sample(settings):
-    deliver(settings, *sorted(SAMPLE.iterdir()))
-    load(settings, SAMPLE_LOAD_DATE)
-    return settings
+def loaded_sample(sample_home):
+    """The sample delivered and loaded (a copy of the worker's load)."""
+    return sample_home
 
 
 def _snapshot(settings) -> dict:
@@ -125,9 +124,8 @@ def test_delivering_the_same_files_again_changes_no_number(loaded_sample):
     assert _snapshot(loaded_sample) == before
 
 
-def test_a_corrected_delivery_changes_exactly_the_corrected_rows(settings):
-    deliver(settings, *KPI_FILES)
-    load(settings, KPI_LOAD_DATE)
+def test_a_corrected_delivery_changes_exactly_the_corrected_rows(kpi_home):
+    settings = kpi_home  # the KPI fixture delivered and loaded
     before_parts = _query(settings, "select * from marts.teilnahmen order by teilnahme_id")
     before_att = _query(settings, "select pid, datum, status, stunden from staging.stg_anwesenheit")
     (settings.inbox / "teilnehmende_20260701_korrektur.csv").write_text(

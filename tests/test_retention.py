@@ -9,7 +9,7 @@ import time
 
 import duckdb
 import pytest
-from conftest import FIXTURES, KPI_LOAD_DATE, TEST_KEY, deliver, load
+from conftest import KPI_LOAD_DATE, TEST_KEY, load
 
 from kohorte.build import warehouse
 from kohorte.define.privacy import pseudonym
@@ -23,13 +23,10 @@ P1 = pseudonym(TEST_KEY.encode(), "012D000001")
 
 
 @pytest.fixture
-def loaded(settings):
-    """The KPI fixture with a retention of 6 months, as if today were 30.06.2026:
-    exits before 30.12.2025 are past it."""
-    settings = dataclasses.replace(settings, retention_months=6, quarantine_days=30)
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
-    return settings
+def loaded(kpi_home):
+    """The KPI fixture (delivered and loaded in this test's home) with a retention of 6
+    months, as if today were 30.06.2026: exits before 30.12.2025 are past it."""
+    return dataclasses.replace(kpi_home, retention_months=6, quarantine_days=30)
 
 
 def _totals(path):

@@ -6,7 +6,7 @@ import datetime as dt
 import shutil
 
 import pytest
-from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+from conftest import FIXTURES, KPI_LOAD_DATE, load
 
 from kohorte import errors
 from kohorte.build import warehouse
@@ -17,10 +17,9 @@ KPI_FILES = sorted((FIXTURES / "kpi").glob("*.csv"))
 
 
 @pytest.fixture
-def published(settings):
-    deliver(settings, *KPI_FILES)
-    load(settings, KPI_LOAD_DATE)
-    return settings
+def published(kpi_home):
+    """The KPI fixture delivered and loaded (a copy of the worker's load)."""
+    return kpi_home
 
 
 def test_publish_swaps_the_pointer_and_keeps_old_readers_working(published):
