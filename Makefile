@@ -67,7 +67,7 @@ format: install
 browser:
 	@scripts/ensure-chromium.sh
 
-## docs: render docs/data-contract.md and docs/kpis.md from their definitions
+## docs: regenerate the tables in docs/ (contract, KPIs, analyst tables) between their cog markers
 docs: install
 	$(UV) run kohorte docs
 
