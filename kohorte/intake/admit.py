@@ -31,6 +31,7 @@ from kohorte.define.contract import (
 )
 from kohorte.define.privacy import mask
 from kohorte.intake.textfiles import UnreadableFile
+from kohorte.store.files import sha256_of
 
 # the longest stored name: the quarantine adds a delivery id (28), "__" and ".report.json"
 MAX_NAME_BYTES = 200
@@ -157,11 +158,8 @@ def sha256_file(path: Path) -> str:
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
         marker = f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{path.name}"
         return "unhashed-" + hashlib.sha256(marker.encode("utf-8", "replace")).hexdigest()
-    digest = hashlib.sha256()
     with open_regular(path) as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_of(handle)
 
 
 def open_regular(path: Path):
