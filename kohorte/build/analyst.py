@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from kohorte.define.contract import markdown_table
 from kohorte.store.db import literal
 
 PREFIX = "analyse-"
@@ -201,8 +202,7 @@ def tables_markdown() -> str:
     """One section per analyst table (``docs/analyst-tables.md``, between cog markers)."""
     lines = []
     for table in TABLES:
-        lines += [f"## `{table.name}`", "", table.description, "", "| column | meaning |"]
-        lines.append("| --- | --- |")
-        lines += [f"| `{column}` | {text} |" for column, text in table.columns.items()]
-        lines.append("")
+        rows = [(f"`{column}`", text) for column, text in table.columns.items()]
+        lines += [f"## `{table.name}`", "", table.description, ""]
+        lines += [markdown_table(("column", "meaning"), rows)]
     return "\n".join(lines)

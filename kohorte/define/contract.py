@@ -361,13 +361,13 @@ def values_markdown() -> str:
         ("upload names left in place (start)", _codes(TEMPORARY_PREFIXES)),
         ("markers (`KOHORTE_INBOX_MARKERS=1`)", _codes(f"<name>{m}" for m in MARKER_SUFFIXES)),
     ]
-    return _table(("what", "value"), rows)
+    return markdown_table(("what", "value"), rows)
 
 
 def error_categories_markdown() -> str:
     """Every error category with its label in reports."""
     rows = [(f"`{name}`", label, what) for name, (label, what) in ERROR_CATEGORIES.items()]
-    return _table(("category", "label in reports", "what"), rows)
+    return markdown_table(("category", "label in reports", "what"), rows)
 
 
 def kinds_markdown() -> str:
@@ -391,7 +391,7 @@ def kinds_markdown() -> str:
             "",
             f"Natural key: {_codes(kind.key)}.",
             "",
-            _table(header, rows).rstrip("\n"),
+            markdown_table(header, rows).rstrip("\n"),
         ]
         lines += [f"- Rule on `{r.column}`: {r.reason} (`{r.when}` is an error)." for r in rules]
         lines.append("")
@@ -402,7 +402,8 @@ def _codes(values) -> str:
     return ", ".join(f"`{value}`" for value in values)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
+def markdown_table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    """A Markdown table, for the generated parts of the docs (contract, KPIs, analyst tables)."""
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"

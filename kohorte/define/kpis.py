@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from kohorte.define.contract import markdown_table
+
 # the facts a KPI aggregates, as the generated SQL joins them to the periods
 FACTS = {
     "teilnahmen": "left join teilnahmen as t on {window}",
@@ -700,6 +702,5 @@ def kpis_markdown() -> str:
 
 def monthly_columns_markdown() -> str:
     """The columns of ``marts.monatszahlen``, each with the KPI aggregate it comes from."""
-    lines = ["| column | month of | aggregate |", "| --- | --- | --- |"]
-    lines += [f"| `{n}` | `{m}` | `{sql}` |" for n, (m, sql, _) in monthly_columns().items()]
-    return "\n".join(lines) + "\n"
+    rows = [(f"`{n}`", f"`{m}`", f"`{sql}`") for n, (m, sql, _) in monthly_columns().items()]
+    return markdown_table(("column", "month of", "aggregate"), rows)
