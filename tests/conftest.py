@@ -123,8 +123,7 @@ def _groups(items: list[pytest.Item]) -> dict[str, str]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark (``server`` for every test that uses the Prefect server; ``fault`` as above),
-    group and order the tests; then start the session's Prefect server as soon as we know a
-    test will need it (with pytest-xdist the controller starts one for all workers)."""
+    group and order the tests."""
     for item in items:
         if "prefect_server" in item.fixturenames:
             item.add_marker(pytest.mark.server)
@@ -140,7 +139,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         with tempfile.NamedTemporaryFile("w", dir=shared, delete=False) as partial:
             json.dump(_groups(items), partial)
         os.replace(partial.name, Path(shared) / GROUPS_FILE)  # every worker writes the same
-    server_of_the_session.launch_early(items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the session's Prefect server as soon as we know a test will need it: after
+    ``-m`` and ``-k`` have deselected (``make check`` deselects every server test, and
+    starting one for nobody cost it 5 s of CPU), and before an xdist worker reports its
+    collection, so the controller, which starts one server for all workers, knows."""
+    server_of_the_session.launch_early(session.items)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -195,6 +202,22 @@ def pytest_xdist_node_collection_finished(node, ids) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     server_of_the_session.stop_early()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def streamlit_components_scanned_once() -> None:
+    """Every new AppTest scans all installed distributions' metadata for Streamlit
+    components (``manifest_scanner.scan_component_manifests``): 0,3 s each, 14 s of the
+    suite. The installed packages do not change during a session, so one scan per worker
+    serves every AppTest."""
+    import functools
+
+    from streamlit.components.v2 import manifest_scanner
+
+    if not hasattr(manifest_scanner.scan_component_manifests, "cache_info"):
+        manifest_scanner.scan_component_manifests = functools.cache(
+            manifest_scanner.scan_component_manifests
+        )
 
 
 def run_app(principal=None, query: dict | None = None):

@@ -10,6 +10,7 @@ each file's outcome, the quarantine and the published warehouse.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -137,7 +138,24 @@ def test_a_link_is_never_followed_nor_changed_through(corpus):
     target = corpus.settings.home.parent / "passwd"
     assert oct(target.stat().st_mode & 0o777) == "0o644"
     outputs = [p for p in corpus.settings.home.rglob("*") if p.is_file() and not p.is_symlink()]
-    assert not [p for p in outputs if b"root:x:0:0" in p.read_bytes()]
+    assert not [p for p in outputs if b"root:x:0:0" in _written_bytes(p)]
+
+
+def _written_bytes(path: Path) -> bytes:
+    """A file's content without its holes: the quarantined 2 GB case (k60) is sparse, and
+    reading its 2 GiB of nothing cost this test 12 s. Every byte that was written is read."""
+    chunks = []
+    with path.open("rb") as file:
+        fd, end, offset = file.fileno(), os.fstat(file.fileno()).st_size, 0
+        while offset < end:
+            try:
+                offset = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError:  # only a hole is left (ENXIO)
+                break
+            hole = os.lseek(fd, offset, os.SEEK_HOLE)
+            chunks.append(os.pread(fd, hole - offset, offset))
+            offset = hole
+    return b"".join(chunks)
 
 
 def test_messages_are_german_and_quote_no_customer_number(corpus):
