@@ -15,10 +15,14 @@ from cronsim import CronSim
 PREFECT_YAML: Traversable = resources.files("kohorte.ops") / "prefect.yaml"
 
 
+def deployments(path: Traversable = PREFECT_YAML) -> list[dict]:
+    """The deployments of prefect.yaml, as written there."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["deployments"]
+
+
 def nightly_schedule(path: Traversable = PREFECT_YAML) -> tuple[str, str]:
     """(cron, timezone) of the ``nightly`` deployment."""
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    deployment = next(d for d in config["deployments"] if d["name"] == "nightly")
+    deployment = next(d for d in deployments(path) if d["name"] == "nightly")
     schedule = deployment["schedules"][0]
     return schedule["cron"], schedule.get("timezone", "UTC")
 

@@ -209,8 +209,9 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
 
     # the Prefect server is down at 02:00: a run planned in Prefect's database (as the
     # scheduler plans the 02:00 run ahead of time) falls due while everything is stopped
-    # (far enough ahead that the worker's 2 s prefetch cannot take it before the stop)
-    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)
+    # (far enough ahead that the worker's 2 s prefetch cannot take it before the stop,
+    # which takes 3 to 7 s from here: the command that plans it, the status and the stop)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=15)
     planned = service.run(
         "prefect", "deployment", "run", "nightly/nightly", "--start-at",
         due.isoformat(timespec="seconds"), api=True,
@@ -239,5 +240,9 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
         service.home / "logs" / "worker.log",
     )
     assert caught_up and runs_before == len(published)  # nothing ran while it was down
+    # the second start found its deployments as the first registered them: not again
+    service_log = (service.home / "logs" / "service.log").read_text()
+    assert service_log.count("Deployments registered") == 1
+    assert "Deployments unchanged since they were registered" in service_log
     inspected = service.run("prefect", "flow-run", "inspect", late_run, api=True)
     assert "COMPLETED" in inspected.stdout, inspected.stdout[-2000:]
