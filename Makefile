@@ -31,11 +31,13 @@ serve: install
 	$(UV) run kohorte user demo
 	$(UV) run kohorte serve
 
-## install: the virtual environment from the lock file (bootstraps uv with pip if needed)
+## install: the virtual environment from the lock file (bootstraps uv with pip if needed),
+## compiled to bytecode once here, so the first test run, night or dashboard start after an
+## install does not compile the libraries in every process it starts
 install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@test -x "$(UV)" || scripts/bootstrap-uv.sh
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 ## test: lint, then the whole suite (unit, flow, deployment, fault, service, real browser)
