@@ -170,12 +170,9 @@ def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_
 
 
 @pytest.fixture
-def kpi_env(settings):
-    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
-
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
-    return settings
+def kpi_env(kpi_home):
+    """This test's own home with the KPI fixture loaded: a copy of the worker's load."""
+    return kpi_home
 
 
 def test_the_dashboards_queries_offered_as_examples_give_the_dashboards_answer(kpi_env):
@@ -230,15 +227,14 @@ def test_the_readme_recipe_for_the_duckdb_command_line_reads_the_analyst_file(kp
     assert write.returncode != 0 and "read-only" in (write.stdout + write.stderr)
 
 
-def test_an_analyst_connection_open_all_night_neither_blocks_nor_breaks_publishing(settings):
+def test_an_analyst_connection_open_all_night_neither_blocks_nor_breaks_publishing(kpi_home):
     """DuckDB, Python or DBeaver holding the analyst file open while the nightly load
     publishes three times: every publish succeeds, the open connection keeps reading its
     own (immutable) version, a new connection sees the newest."""
     import duckdb
-    from conftest import FIXTURES, KPI_LOAD_DATE, deliver, load
+    from conftest import KPI_LOAD_DATE, load
 
-    deliver(settings, *sorted((FIXTURES / "kpi").glob("*.csv")))
-    load(settings, KPI_LOAD_DATE)
+    settings = kpi_home
     first = analyst.path_for(warehouse.current_path(settings))
     held = duckdb.connect(str(first), read_only=True)  # as the DuckDB CLI or DBeaver would
     for _ in range(3):
