@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kohorte.define import attention
 from kohorte.define.contract import SETTLE_SECONDS
 
 PREFECT_ENV_DEFAULTS = {
@@ -26,6 +27,7 @@ class Settings:
     home: Path
     default_site: str = "Salzgitter"
     session_hours: float = 3.0
+    programme_weeks: int = 8  # a participation's planned length
     warehouse_keep: int = 3
     min_count: int = 3  # small-count protection: counts below this are never shown
     # Per-coach views monitor employees: in German public bodies they need the staff
@@ -157,6 +159,20 @@ class Settings:
         finally:
             tmp.unlink()
 
+    @property
+    def attention_file(self) -> Path:
+        """Thresholds of the attention rules (``kohorte.define.attention``); optional."""
+        return self.home / attention.FILE_NAME
+
+    def attention_thresholds(self) -> attention.Thresholds:
+        """The attention rules' thresholds: the defaults, changed by ``attention_file``
+        where it exists. A mistake in the file is a German ``ValueError``."""
+        try:
+            text = self.attention_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return attention.Thresholds()
+        return attention.parse(text, str(self.attention_file))
+
     def prefect_env(self) -> dict[str, str]:
         """Environment Prefect needs to run offline with its state under ``home``."""
         env = dict(PREFECT_ENV_DEFAULTS)
@@ -171,6 +187,7 @@ def load_settings() -> Settings:
         home=home,
         default_site=os.environ.get("KOHORTE_DEFAULT_SITE", "Salzgitter"),
         session_hours=float(os.environ.get("KOHORTE_SESSION_HOURS", "3")),
+        programme_weeks=int(os.environ.get("KOHORTE_PROGRAMME_WEEKS", "8")),
         warehouse_keep=int(os.environ.get("KOHORTE_WAREHOUSE_KEEP", "3")),
         min_count=int(os.environ.get("KOHORTE_MIN_COUNT", "3")),
         coach_views=bool(_flag(os.environ.get("KOHORTE_COACH_VIEWS"))),

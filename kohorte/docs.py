@@ -2,8 +2,8 @@
 
 The prose of each page is Markdown in the page itself; only the tables that repeat a
 definition are generated from it (the data contract, the KPI catalogue, the analyst
-tables), the way datasette keeps its docs with cog. ``kohorte docs`` rewrites them,
-``tests/test_docs.py`` fails when one is stale.
+tables, the attention rules), the way datasette keeps its docs with cog. ``kohorte docs``
+rewrites them, ``tests/test_docs.py`` fails when one is stale.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from pathlib import Path
 
 from cogapp import Cog
 
-GENERATED = ("docs/data-contract.md", "docs/kpis.md", "docs/analyst-tables.md")
+GENERATED = (
+    "docs/data-contract.md",
+    "docs/kpis.md",
+    "docs/analyst-tables.md",
+    "docs/attention.md",
+)
 
 
 def _cog(root: Path, *options: str) -> tuple[int, str]:

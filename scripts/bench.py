@@ -38,7 +38,8 @@ from kohorte.config import PREFECT_ENV_DEFAULTS, load_settings
 from kohorte.define.contract import kind_for_file
 from kohorte.define.dimensions import Filters
 from kohorte.ops import accounts
-from kohorte.read import queries
+from kohorte.define.attention import Thresholds
+from kohorte.read import attention, queries
 from kohorte.store import runlog
 from scripts.loadtest import (
     dashboard,
@@ -300,6 +301,7 @@ def query_cases(con) -> list[tuple[str, str, Filters, dict]]:
         "kohorten": [*cohorts[-6:], "gesamt"],
         "limit": 200,
         "pid": pid,
+        **attention.params(Thresholds(), 8),  # the attention list's default rules
     }
     cases = []
     for name in queries.names():

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from kohorte.config import load_settings
+from kohorte.define import attention
 from kohorte.define.dimensions import ARGS, Filters
 from kohorte.define.kpis import monthly_rates_sql
 from kohorte.read.access import PARTICIPANT, AccessDenied, Principal
@@ -34,8 +35,12 @@ def query_text(name: str) -> str:
     """The SQL of a named query."""
     if name not in _query_files():
         raise KeyError(f"Unbekannte Abfrage: {name}")
-    # the monthly rates come from the KPI catalogue, like the KPIs' own SQL
-    return _query_files()[name].replace("{monthly_rates}", monthly_rates_sql())
+    # the monthly rates come from the KPI catalogue, like the KPIs' own SQL, and the
+    # attention list's measures from its rules
+    sql = _query_files()[name].replace("{monthly_rates}", monthly_rates_sql())
+    for placeholder, generated in attention.query_sql().items():
+        sql = sql.replace("{" + placeholder + "}", generated)
+    return sql
 
 
 @cache

@@ -1,0 +1,72 @@
+-- access: participant
+-- Who needs attention today: the running participations of the selection (for a coach:
+-- her own) that a rule of kohorte/define/attention.py flags, one row per person, the most
+-- urgent first. Measures, flags and urgency are generated from the rules; the thresholds
+-- travel as parameters ($<rule>_<name>, $aktiv_<rule>), and so does the programme's
+-- length in weeks ($programm_wochen).
+with
+
+build as (
+    select as_of, session_hours::double as session_hours from meta.build
+),
+
+-- a person's latest running participation: entered by the as-of date, not yet left; it
+-- ends on its exit date once one is delivered, else after the programme's weeks
+laufend as (
+    select
+        t.teilnahme_id,
+        t.pid,
+        t.coach,
+        t.eintritt,
+        coalesce(t.austritt, (t.eintritt + ($programm_wochen * 7 - 1)::integer)::date)
+            as geplantes_ende
+    from marts.auswahl({filter_args}) as t
+    cross join build as b
+    where t.eintritt <= b.as_of and (t.austritt is null or t.austritt >= b.as_of)
+    qualify row_number() over (partition by t.pid order by t.eintritt desc) = 1
+),
+
+-- the events each of them owns (marts.fenster's rule; nothing after the as-of date)
+ereignisse as (
+    select e.* from marts.ereignisse as e inner join laufend using (teilnahme_id)
+),
+
+lage as (
+    select
+        l.teilnahme_id,
+        any_value(l.pid) as pid,
+        any_value(l.coach) as coach,
+        any_value(l.eintritt) as eintritt,
+        any_value(l.geplantes_ende) as geplantes_ende,
+        any_value(b.as_of) as as_of,
+        least($programm_wochen, datediff('day', any_value(l.eintritt), any_value(b.as_of)) // 7 + 1)
+            as woche,
+        max(e.datum) filter (where e.quelle = 'anwesenheit' and e.art = 'anwesend')
+            as letzter_termin,
+        count(e.datum) filter (where e.quelle = 'ergebnis') as ergebnisse,
+        {attention_measures}
+    from laufend as l
+    cross join build as b
+    left join ereignisse as e on e.teilnahme_id = l.teilnahme_id
+    group by l.teilnahme_id
+),
+
+flagged as (
+    select
+        *,
+        {attention_flags}
+    from lage
+),
+
+final as (
+    select
+        *,
+        {attention_urgency} as dringlichkeit,
+        {attention_count} as hinweise
+    from flagged
+)
+
+select * exclude (teilnahme_id)
+from final
+where dringlichkeit is not null
+order by dringlichkeit, hinweise desc, letzter_termin nulls first, pid
