@@ -13,7 +13,7 @@ import streamlit as st
 from kohorte.build import warehouse
 from kohorte.config import load_settings
 from kohorte.define.dimensions import Filters
-from kohorte.read import cards, disclosure, queries
+from kohorte.read import attention, cards, disclosure, queries
 from kohorte.read.access import AccessDenied, Principal
 
 
@@ -135,6 +135,26 @@ def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) 
             for n, d in zip(frame[prefix + "zaehler"], frame[prefix + "nenner"], strict=True)
         ]
     return frame.drop(columns=["zaehler", "nenner", "vorjahr_zaehler", "vorjahr_nenner"])
+
+
+def attention_list(
+    version: str, filters: Filters, language: str
+) -> tuple[pd.DataFrame, str | None]:
+    """Who needs attention today in the selection (a coach: her own), one row per person
+    with the reasons in ``language``; and the problem with ``aufmerksamkeit.toml``, if any
+    (the defaults apply until it is fixed)."""
+    settings = load_settings()
+    try:
+        thresholds, problem = settings.attention_thresholds(), None
+    except ValueError as error:
+        thresholds, problem = attention.Thresholds(), str(error)
+    frame = named(
+        version,
+        attention.QUERY,
+        filters,
+        **attention.params(thresholds, settings.programme_weeks),
+    )
+    return attention.listing(frame, thresholds, language), problem
 
 
 def min_count() -> int:

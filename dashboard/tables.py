@@ -47,6 +47,7 @@ def show_table(
     percents: set[str] | frozenset[str] = frozenset(),
     select: bool = False,
     codes: set[str] | frozenset[str] = frozenset(),
+    key: str = "table_select",
 ):
     """Translated headers and status codes; numbers, percents and dates formatted by Babel
     (the grid's own formatting would follow the browser's locale, not the UI language);
@@ -81,7 +82,7 @@ def show_table(
             column_config=config,
             on_select="rerun",
             selection_mode="single-row",
-            key="table_select",
+            key=key,
         )
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     return None

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))  # run as a script: import the project's own packa
 
 from kohorte.build import warehouse
 from kohorte.config import PREFECT_ENV_DEFAULTS, load_settings
+from kohorte.define.attention import Thresholds
 from kohorte.define.contract import kind_for_file
 from kohorte.define.dimensions import Filters
 from kohorte.ops import accounts
-from kohorte.define.attention import Thresholds
 from kohorte.read import attention, queries
 from kohorte.store import runlog
 from scripts.loadtest import (

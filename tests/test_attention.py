@@ -59,12 +59,19 @@ BY_RULE = {
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+def template(tmp_path_factory):
+    """The fixture loaded once for this module; tests that change a home get a copy."""
     from conftest import FIXTURES, deliver, load, make_settings
 
     settings = make_settings(tmp_path_factory.mktemp("aufmerksamkeit") / "home")
     deliver(settings, *sorted((FIXTURES / "aufmerksamkeit").glob("*.csv")))
     assert load(settings, AS_OF)["status"] == "published"
+    return settings
+
+
+@pytest.fixture(scope="module")
+def loaded(template):
+    settings = template
     con = warehouse.connect_readonly(warehouse.current_path(settings))
     names = {pseudonym(settings.pseudonym_key(), number): p for p, number in PERSONS.items()}
     yield con, names
@@ -171,3 +178,61 @@ def test_the_settings_read_the_file_in_the_home(settings):
     thresholds = settings.attention_thresholds()
     assert thresholds.off == {"bewerbungen"}
     assert thresholds.params()["bewerbungen_wochen"] == 3
+
+
+# --- on the Überblick ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(template, settings):
+    """This test's own home (``settings``, KOHORTE_HOME) with the fixture loaded."""
+    from conftest import copy_home
+
+    return copy_home(template, settings)
+
+
+def _attention_table(at):
+    return next(frame.value for frame in at.dataframe if "Grund" in frame.value.columns)
+
+
+def test_the_team_lead_sees_the_list_first_on_the_overview(home):
+    from conftest import run_app
+
+    at = run_app(Principal("tl", "teamleitung"))
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Heute: wer braucht Aufmerksamkeit"
+    table = _attention_table(at)
+    assert list(table.columns) == ["Pseudonym", "Coach", "Woche", "Grund", "Letzter Termin"]
+    assert len(table) == len(EXPECTED)
+    assert table["Grund"].iloc[0] == "Ende in 5 Tagen, noch kein nächster Schritt"
+    assert table["Letzter Termin"].tolist()[:3] == ["29.06.2026", "30.06.2026", ""]
+    assert any("8 Personen · Stand 30.06.2026" in c.value for c in at.caption)
+    assert not any("je Coach" in c.value for c in at.caption)  # no consent configured
+
+
+def test_a_coach_sees_her_own_and_the_counts_by_coach_need_consent(home, monkeypatch):
+    from conftest import run_app
+
+    at = run_app(Principal("anja", "coach", coach="Anja Krüger"))
+    assert len(_attention_table(at)) == 5
+    monkeypatch.setenv("KOHORTE_COACH_VIEWS", "1")
+    at = run_app(Principal("tl", "teamleitung"))
+    assert any(c.value == "je Coach: Anja Krüger 5 · Jörg Weiß 3" for c in at.caption)
+
+
+def test_management_sees_no_list(home):
+    from conftest import run_app
+
+    at = run_app(Principal("chef", "leitung"))
+    assert not at.exception and not at.error
+    assert "Heute: wer braucht Aufmerksamkeit" not in [s.value for s in at.subheader]
+
+
+def test_a_broken_threshold_file_is_named_and_the_defaults_apply(home):
+    from conftest import run_app
+
+    home.attention_file.write_text("[anwesenheit]\nprozent = 'siebzig'\n")
+    at = run_app(Principal("tl", "teamleitung"))
+    assert not at.exception and not at.error
+    assert any("prozent muss eine ganze Zahl" in w.value for w in at.warning)
+    assert len(_attention_table(at)) == len(EXPECTED)

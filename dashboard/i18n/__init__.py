@@ -313,6 +313,35 @@ TEXTS.update(
     }
 )
 
+TEXTS.update(
+    {
+        "attention_title": {
+            "de": "Heute: wer braucht Aufmerksamkeit",
+            "en": "Today: who needs attention",
+        },
+        "attention_hint": {
+            "de": "{n} · Stand {as_of} · am dringendsten oben · eine Zeile anklicken "
+            "öffnet die Zeitleiste",
+            "en": "{n} · as of {as_of} · most urgent first · click a row to open the timeline",
+        },
+        "attention_people": {"de": "{n} Personen", "en": "{n} people"},
+        "attention_person": {"de": "1 Person", "en": "1 person"},
+        "attention_none": {
+            "de": "Heute niemand: alle laufenden Teilnahmen sind im Takt (Stand {as_of}).",
+            "en": "Nobody today: every running participation is on track (as of {as_of}).",
+        },
+        "attention_by_coach": {"de": "je Coach", "en": "by coach"},
+        "attention_file": {
+            "de": "Die Schwellen der Liste konnten nicht gelesen werden, es gelten die "
+            "Standardwerte: {message}",
+            "en": "The list's thresholds could not be read; the defaults apply: {message}",
+        },
+        "col_week": {"de": "Woche", "en": "Week"},
+        "col_reasons": {"de": "Grund", "en": "Reason"},
+        "col_last_session": {"de": "Letzter Termin", "en": "Last session"},
+    }
+)
+
 # Display labels of the contract's code values (kohorte/define/contract.py); a test checks that
 # every code has one in both languages.
 CODE_LABELS: dict[str, dict[str, str]] = {

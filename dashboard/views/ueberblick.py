@@ -7,16 +7,59 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
-from dashboard.tables import chart_downloads, download_buttons
+from dashboard.tables import chart_downloads, download_buttons, show_table
 from kohorte.define.dimensions import Filters
 from kohorte.define.kpis import BY_ID, MONTHLY
 from kohorte.read import cards, fmt
 
 CARDS_PER_ROW = 4
 CARD_HEIGHT = 180  # equal cards, with room for value, trend and detail line
+
+
+ATTENTION_COLUMNS = {
+    "pid": "col_pid",
+    "coach": "coach",
+    "woche": "col_week",
+    "gruende": "col_reasons",
+    "letzter_termin": "col_last_session",
+}
+
+
+def attention(version: str, selection: Filters) -> None:
+    """Who needs attention today (kohorte.define.attention): the team lead's and a coach's
+    first list; a click on a row opens that person's timeline."""
+    principal = auth.require_principal()
+    if not principal.sees_attention_list:
+        return
+    st.subheader(t("attention_title"))
+    shown, problem = data.attention_list(version, selection, lang())
+    if problem is not None:
+        st.warning(t("attention_file", message=problem))
+    as_of = fmt.date(data.build_info(version)["as_of"], lang())
+    if shown.empty:
+        st.success(t("attention_none", as_of=as_of), icon=":material/check_circle:")
+        return
+    people = (
+        t("attention_person")
+        if len(shown) == 1
+        else t("attention_people", n=fmt.number(len(shown), lang()))
+    )
+    st.caption(t("attention_hint", n=people, as_of=as_of))
+    event = show_table(shown, ATTENTION_COLUMNS, select=True, key="attention_select")
+    if data.coach_views() and principal.sees_coach_pages and "coach" in shown.columns:
+        counts = shown["coach"].value_counts().sort_index()
+        st.caption(
+            f"{t('attention_by_coach')}: "
+            + " · ".join(f"{name} {fmt.number(n, lang())}" for name, n in counts.items())
+        )
+    if event is not None and event.selection.rows:
+        pid = shown.iloc[event.selection.rows[0]]["pid"]
+        st.switch_page(
+            "views/teilnehmende.py", query_params={**st.query_params.to_dict(), "pid": pid}
+        )
 
 
 def _label(kpi_id: str) -> str:
@@ -205,5 +248,6 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
 
 version = data.page_version()
 selection = filter_bar(version)
+attention(version, selection)
 kpi_cards(selection)
 trends(selection)

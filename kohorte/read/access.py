@@ -64,6 +64,12 @@ class Principal:
         return self.role in ("teamleitung", "coach")
 
     @property
+    def sees_attention_list(self) -> bool:
+        """The list of who needs attention today is a working list of people: for who
+        works with them (the team lead; a coach for her own caseload)."""
+        return self.role in ("teamleitung", "coach")
+
+    @property
     def sees_quarantine(self) -> bool:
         """Quarantined originals and their reports hold lines in clear."""
         return self.role == "teamleitung"
