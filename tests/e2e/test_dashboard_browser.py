@@ -364,6 +364,33 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
     assert _screenshot(page, "teilnehmende-de.png").stat().st_size > 0
 
 
+def test_the_attention_list_comes_first_and_a_click_opens_the_timeline(
+    dashboard_url: str, page: Page
+) -> None:
+    """The team lead's morning: "Heute" is the Überblick's first section, above the cards,
+    and a click on a person opens her timeline with the filters kept."""
+    _open(page, f"{dashboard_url}/?geschlecht=w")
+    heading = page.get_by_role("heading", name="Heute: wer braucht Aufmerksamkeit")
+    expect(heading).to_be_visible()
+    cards = page.get_by_test_id("stMetricLabel").first
+    expect(cards).to_be_visible()
+    heading_box, cards_box = heading.bounding_box(), cards.bounding_box()
+    assert heading_box is not None and cards_box is not None
+    assert heading_box["y"] < cards_box["y"]
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    page.wait_for_timeout(1000)  # the grid draws on a canvas
+    assert _screenshot(page, "heute-de.png").stat().st_size > 0
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 18)  # first data row's selection box
+    page.wait_for_url(re.compile(r"/teilnehmende\?.*pid=[0-9a-f]{16}"))
+    expect(
+        page.get_by_role("heading", name=re.compile(r"^Zeitleiste: [0-9a-f]{16}$"))
+    ).to_be_visible()
+    assert "geschlecht=w" in page.url
+
+
 def test_kpi_export_downloads_a_german_csv_and_xlsx(
     dashboard_url: str, page: Page, sample_settings: Settings
 ) -> None:
