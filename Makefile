@@ -17,7 +17,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 ## account on a fresh installation (its password is printed once), start the dashboard
 run: install
 	$(UV) run kohorte generate --if-empty
-	$(UV) run kohorte load
+	$(UV) run kohorte load || test $$? -eq 3  # 3: loaded, some lines or files rejected
 	$(UV) run kohorte user demo
 	@echo ""
 	@echo "Kohorte-Dashboard: http://127.0.0.1:$(PORT)  (beenden mit Strg+C)"

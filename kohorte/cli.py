@@ -24,6 +24,24 @@ app = typer.Typer(
 )
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version
+
+        typer.echo(f"kohorte {version('kohorte')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Kohorte: programme cockpit for job-coaching programmes."""
+
+
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -68,6 +86,9 @@ def generate(
     typer.echo(f"{len(files)} Dateien ({size / 2**20:.1f} MiB) nach {target} geschrieben.")
 
 
+LOADED_WITH_REJECTIONS = 3  # ``kohorte load``: published, but lines or files were rejected
+
+
 @app.command()
 def load(
     plain: Annotated[
@@ -75,7 +96,11 @@ def load(
     ] = False,
     load_date: Annotated[str | None, typer.Option(help="Pretend today is this date.")] = None,
 ) -> None:
-    """Run the nightly load once and print its summary."""
+    """Run the nightly load once and print its summary.
+
+    Exit code 0: published, nothing rejected; 3: published, but lines or files were
+    rejected (see their reports); 1: the load failed and the previous version stays
+    published."""
     from kohorte import errors
     from kohorte.run import pipeline
     from kohorte.store import runlog
@@ -98,7 +123,9 @@ def load(
     except (errors.AlreadyRunning, errors.NotPublished) as error:
         typer.echo(f"Fehler: {error}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(pipeline.render_summary(run, results))
+    typer.echo(pipeline.render_plain(run, results), nl=False)
+    if pipeline.rejected_anything(run):
+        raise typer.Exit(LOADED_WITH_REJECTIONS)
 
 
 def _result_from_log(entry: dict):
@@ -319,8 +346,11 @@ def sql(
     format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 1000,
 ) -> None:
-    """Run one query in the analysts' sandbox (read-only, pseudonymised tables only,
-    no file access, time and memory limits); exit code 2 when it is refused."""
+    """Run one query in the analysts' sandbox (read-only, pseudonymised tables only).
+
+    No file access, time and memory limits. Exit code 2: the sandbox refused the
+    statement (not one SELECT, or beyond the analyst tables); 1: an error in the SQL, or
+    the time or memory limit."""
     import getpass
 
     from kohorte.build import analyst
@@ -338,9 +368,12 @@ def sql(
         outcome = failure
     user = f"cli:{getpass.getuser()}"
     audit.record(settings, user, "analyse", audit.SQL, **sandbox.audit_details(query, outcome))
-    if isinstance(outcome, sandbox.Failure):
+    if isinstance(outcome, sandbox.Refused):
         typer.echo(f"Abgelehnt: {outcome}", err=True)
         raise typer.Exit(2)
+    if isinstance(outcome, sandbox.Failure):
+        typer.echo(f"Fehler: {outcome}", err=True)
+        raise typer.Exit(1)
     if format == "csv":
         typer.echo(outcome.frame.to_csv(index=False), nl=False)
     elif format == "json":

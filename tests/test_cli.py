@@ -47,8 +47,37 @@ def test_load_plain_prints_the_summary(settings):
     )
     result = runner.invoke(app, ["load", "--plain", "--load-date", "2026-01-02"])
     assert result.exit_code == 0, result.output
-    assert "Status: **published**" in result.output
+    assert "Status: veröffentlicht, Datenstand 01.01.2026" in result.output
     assert "1 angenommen" in result.output
+    assert "**" not in result.output and "|" not in result.output  # no Markdown
+
+
+def test_version():
+    from kohorte import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"kohorte {__version__}\n"
+
+
+def test_load_on_an_empty_inbox_says_so(settings):
+    result = runner.invoke(app, ["load", "--plain", "--load-date", "2026-01-02"])
+    assert result.exit_code == 0, result.output
+    assert "Dateien: keine neuen Lieferungen" in result.output
+
+
+def test_load_with_rejected_lines_exits_3_and_names_the_report(settings):
+    """Loaded, but not everything: a code of its own, so cron and systemd can tell it
+    from success (0) and from failure (1)."""
+    (settings.inbox / "verbleib_20260101.csv").write_text(
+        "kundennummer;stichtag;status\r\n012D000001;01.01.2026;svb_beschaeftigt\r\n"
+        "012D000002;31.02.2026;svb_beschaeftigt\r\n"
+    )
+    result = runner.invoke(app, ["load", "--plain", "--load-date", "2026-01-02"])
+    assert result.exit_code == 3, result.output
+    assert "Zeilen: 1 angenommen, 1 abgelehnt" in result.output
+    assert "Nicht vollständig geladen:" in result.output
+    assert "verbleib_20260101.csv: teilweise geladen." in result.output
+    assert ".report.txt)" in result.output
 
 
 def test_generate_into_the_inbox_only_if_empty(settings):

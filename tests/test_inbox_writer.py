@@ -160,7 +160,7 @@ def test_a_file_written_while_kohorte_load_runs_arrives_once(settings, env_home)
     writer.join(30)
     assert not writer.is_alive() and writer.error is None, writer.error
     assert during.returncode == 0, during.stderr[-3000:]
-    assert "Status: **published**" in during.stdout, during.stdout
+    assert "Status: veröffentlicht" in during.stdout, during.stdout
     first = _statuses(settings)
     # tonight the file was either left for the next night or (if the load came late to a
     # file that had settled) taken whole; never taken in part

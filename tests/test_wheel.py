@@ -92,7 +92,7 @@ def test_generate_load_and_kpis_from_the_installed_wheel(installed, tmp_path):
     assert generated.returncode == 0, generated.stderr
     loaded = _run(installed, home, "load", "--plain")
     assert loaded.returncode == 0, loaded.stderr
-    assert "Status: **published**" in loaded.stdout
+    assert "Status: veröffentlicht" in loaded.stdout
     report = _run(installed, home, "kpis", "--json")
     assert report.returncode == 0, report.stderr
     payload = json.loads(report.stdout)

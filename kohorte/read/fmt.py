@@ -21,6 +21,11 @@ def number(value: float | None, lang: str = "de", decimals: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=LOCALES[lang])
 
 
+def count(n: int, one: str, many: str, lang: str = "de") -> str:
+    """A count with its noun in the right number: "1 Zeile", "13.331 Zeilen"."""
+    return f"{number(n, lang)} {one if n == 1 else many}"
+
+
 def percent(value: float | None, lang: str = "de", decimals: int = 1) -> str:
     """45,9 % (de) or 45.9% (en); an em dash for a missing value."""
     if value is None:

@@ -37,11 +37,13 @@ from kohorte.read.sandbox_child import (
     MEMORY_LIMIT,
     RESULT_BYTES,
     UNEXPECTED,
+    failure_from,
     mask,
     server_folders,
 )
 from kohorte.read.sandbox_child import OUT_OF_MEMORY as OUT_OF_MEMORY  # re-exported
 from kohorte.read.sandbox_child import Failure as Failure
+from kohorte.read.sandbox_child import QueryError as QueryError
 from kohorte.read.sandbox_child import Refused as Refused
 from kohorte.read.sandbox_child import connect as connect
 
@@ -153,7 +155,8 @@ def run(
     address-space limit, killed at the time limit: the query really stops, and the calling
     process (the dashboard's) never shares its fate nor reads more than ``max_bytes``.
     ``con`` is the analyst file's path (or a sandbox connection to it). Every failure is a
-    Failure (Refused, TimedOut) with a German sentence, for the caller to show and audit.
+    Failure (Refused, QueryError, TimedOut) with a German sentence, for the caller to show
+    and audit.
     """
     path = Path(con) if isinstance(con, (str, Path)) else _path_of(con)
     try:
@@ -228,13 +231,13 @@ def _summary(done: subprocess.CompletedProcess, path: Path) -> dict:
     lines = done.stdout.decode().strip().splitlines()
     if not lines:  # killed at the address-space limit before it could say so
         last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
-        raise Refused(
+        raise QueryError(
             "Die Abfrage wurde beendet: sie braucht mehr Arbeitsspeicher als erlaubt.",
             mask(last, server_folders(path)),
         )
     summary = json.loads(lines[-1])
     if "reason" in summary:
-        raise Refused(**summary)
+        raise failure_from(summary)
     return summary
 
 

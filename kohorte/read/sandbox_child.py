@@ -80,13 +80,29 @@ class Failure(Exception):
     def __str__(self) -> str:
         return f"{self.reason}\n{self.original}" if self.original else self.reason
 
-    def summary(self) -> dict[str, str]:
-        """The query process's report of it (``Refused(**summary)`` in the caller)."""
-        return {"reason": self.reason, "original": self.original}
+    def summary(self) -> dict[str, object]:
+        """The query process's report of it (``failure_from(summary)`` in the caller)."""
+        return {
+            "reason": self.reason,
+            "original": self.original,
+            "refused": isinstance(self, Refused),
+        }
 
 
 class Refused(Failure, ValueError):
-    """A statement the sandbox does not run, or one DuckDB could not run."""
+    """A statement the sandbox does not run: not one SELECT, or reaching beyond the
+    analyst tables (files, databases, extensions, settings). ``kohorte sql`` exits 2."""
+
+
+class QueryError(Failure, ValueError):
+    """A statement DuckDB could not run: no valid SQL, a name that does not exist, a value
+    out of range, too little memory. ``kohorte sql`` exits 1."""
+
+
+def failure_from(summary: dict) -> Failure:
+    """The failure the query process reported (``Failure.summary``)."""
+    kind = Refused if summary.get("refused", True) else QueryError
+    return kind(summary["reason"], summary.get("original", ""))
 
 
 def connect(path: Path, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
@@ -148,10 +164,12 @@ def mask(text: str, folders: Iterable[str]) -> str:
     return text
 
 
-def refusal(error: duckdb.Error, folders: Iterable[str]) -> Refused:
-    """DuckDB's error as a German sentence with DuckDB's message, masked, below it."""
+def refusal(error: duckdb.Error, folders: Iterable[str]) -> Failure:
+    """DuckDB's error as a German sentence with DuckDB's message, masked, below it: a
+    refusal where the sandbox's limits stopped it, else an error in the query."""
     reason = next(sentence for kind, sentence in SENTENCES if isinstance(error, kind))
-    return Refused(reason, mask(str(error).strip(), folders))
+    kind = Refused if isinstance(error, duckdb.PermissionException) else QueryError
+    return kind(reason, mask(str(error).strip(), folders))
 
 
 def unique(names: list[str]) -> list[str]:
@@ -264,9 +282,9 @@ def report(path: Path, out: str, limit: int, memory_limit: str, max_bytes: int) 
     except duckdb.Error as error:
         return refusal(error, folders).summary()
     except MemoryError:
-        return Failure(OUT_OF_MEMORY, "MemoryError").summary()
+        return QueryError(OUT_OF_MEMORY, "MemoryError").summary()
     except Exception as error:  # whatever else: still a sentence, never a silent death
-        return Failure(UNEXPECTED, mask(f"{type(error).__name__}: {error}", folders)).summary()
+        return QueryError(UNEXPECTED, mask(f"{type(error).__name__}: {error}", folders)).summary()
     return {"total": total}
 
 

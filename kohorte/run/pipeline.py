@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from kohorte.errors import AlreadyRunning, DiskFull, RawStoreDamaged, is_disk_fu
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival
 from kohorte.intake.report import FILE_STATUSES, FileResult
+from kohorte.read import fmt
 from kohorte.run import inbox, recovery
 from kohorte.store import rawstore, runlog
 
@@ -206,27 +208,64 @@ def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict
 
 
 STATUS_DE = {status: labels[0] for status, labels in FILE_STATUSES.items()}
+RUN_STATUS_DE = {"published": "veröffentlicht", "failed": "fehlgeschlagen", "running": "läuft"}
+NO_DELIVERIES = "keine neuen Lieferungen"
+
+
+def summary_facts(run: dict, results: list[FileResult]) -> tuple[str, list[str], list[tuple]]:
+    """What a run's summary says, once for both renderers: the title, the fact lines, and
+    (file, status, message, report) of every file not loaded whole."""
+    as_of = fmt.date(dt.date.fromisoformat(run["as_of"])) if run.get("as_of") else "–"
+    status = RUN_STATUS_DE.get(run["status"], run["status"])
+    n = functools.partial(fmt.number, lang="de")
+    if run["files_total"]:
+        files = (
+            f"{fmt.count(run['files_total'], 'Datei', 'Dateien')}: geladen "
+            f"{n(run['files_loaded'])}, teilweise {n(run['files_partial'])}, Quarantäne "
+            f"{n(run['files_quarantined'])}, Duplikate {n(run['files_duplicate'])}, "
+            f"zurückgestellt {n(run.get('files_deferred', 0))}"
+        )
+    else:
+        files = f"Dateien: {NO_DELIVERIES}"
+    facts = [
+        f"Status: {status}, Datenstand {as_of}",
+        files,
+        f"Zeilen: {n(run['rows_accepted'])} angenommen, {n(run['rows_rejected'])} abgelehnt",
+        f"Dauer: Einlesen {fmt.number(run.get('seconds_ingest', 0), 'de', 1)} s, Aufbau "
+        f"{fmt.number(run.get('seconds_build', 0), 'de', 1)} s; Warehouse "
+        f"{run.get('warehouse', '–')}",
+    ]
+    problems = [
+        (r.file_name, STATUS_DE[r.status], r.message, r.report or "–")
+        for r in results
+        if r.status not in ("loaded", "duplicate")
+    ]
+    return f"Ladelauf {run['run_id']}", facts, problems
 
 
 def render_summary(run: dict, results: list[FileResult]) -> str:
-    """Markdown summary of a run (Prefect artifact and ``kohorte load`` output)."""
-    lines = [
-        f"# Ladelauf {run['run_id']}",
-        "",
-        f"- Status: **{run['status']}**, Datenstand {run.get('as_of', '-')}",
-        f"- Dateien: {run['files_total']} (geladen {run['files_loaded']}, teilweise "
-        f"{run['files_partial']}, Quarantäne {run['files_quarantined']}, Duplikate "
-        f"{run['files_duplicate']}, zurückgestellt {run.get('files_deferred', 0)})",
-        f"- Zeilen: {run['rows_accepted']} angenommen, {run['rows_rejected']} abgelehnt",
-        f"- Dauer: Einlesen {run.get('seconds_ingest', 0):.1f} s, Aufbau "
-        f"{run.get('seconds_build', 0):.1f} s; Warehouse `{run.get('warehouse', '-')}`",
-        "",
-    ]
-    problems = [r for r in results if r.status not in ("loaded", "duplicate")]
+    """Markdown summary of a run (the Prefect artifact)."""
+    title, facts, problems = summary_facts(run, results)
+    lines = [f"# {title}", "", *(f"- {fact}" for fact in facts), ""]
     if problems:
         lines += ["| Datei | Status | Meldung | Bericht |", "| --- | --- | --- | --- |"]
+        lines += [f"| {' | '.join(problem)} |" for problem in problems]
+    return "\n".join(lines) + "\n"
+
+
+def render_plain(run: dict, results: list[FileResult]) -> str:
+    """The same summary as plain text for a terminal or a cron mail (``kohorte load``)."""
+    title, facts, problems = summary_facts(run, results)
+    lines = [title, *(f"  {fact}" for fact in facts)]
+    if problems:
+        lines += ["", "Nicht vollständig geladen:"]
         lines += [
-            f"| {r.file_name} | {STATUS_DE[r.status]} | {r.message} | {r.report or '-'} |"
-            for r in problems
+            f"  {name}: {status}. {message} (Bericht: {report})"
+            for name, status, message, report in problems
         ]
     return "\n".join(lines) + "\n"
+
+
+def rejected_anything(run: dict) -> bool:
+    """Were lines or whole files of this run rejected (``kohorte load`` exits 3)?"""
+    return bool(run["rows_rejected"] or run["files_partial"] or run["files_quarantined"])
