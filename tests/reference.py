@@ -78,6 +78,7 @@ def compute(
     as_of: dt.date,
     hours: float,
     selected: Callable[[dict], bool] = lambda p: True,
+    programme_year_month: int = 1,
 ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     parts = participations(staging, as_of)
     parts_of = defaultdict(list)
@@ -143,6 +144,15 @@ def compute(
         def within(day, start=start, stichtag=stichtag):
             return day is not None and start < day <= stichtag
 
+        # the programme year: from the first of its month on or before the reference date
+        year = stichtag.year - (stichtag.month < programme_year_month)
+        year_start = dt.date(year, programme_year_month, 1)
+
+        def this_year(day, year_start=year_start, stichtag=stichtag):
+            return day is not None and year_start <= day <= stichtag
+
+        year_exits = [p for p in chosen if p["austritt"] and this_year(p["austritt"] + DAY)]
+
         exits = [p for p in chosen if within(p["austritt"])]
         closed = [p for p in chosen if p["austritt"] and within(p["austritt"] + 28 * DAY)]
         due = [p for p in chosen if p["austritt"] and within(months(p["austritt"], 6))]
@@ -180,6 +190,22 @@ def compute(
                     for p in chosen
                 ),
                 sum(p["first"] and p["eintritt"] <= stichtag for p in chosen),
+            ),
+            "in_arbeit_programmjahr": (
+                sum(
+                    p["integration"] is not None
+                    and p["integration"] == first_integration[p["pid"]]
+                    and this_year(p["integration"])
+                    for p in chosen
+                ),
+                None,
+            ),
+            "arbeit_in_8_wochen": (
+                sum(
+                    p["integration"] is not None and p["integration"] <= p["austritt"] + DAY
+                    for p in year_exits
+                ),
+                len(year_exits),
             ),
             "anwesenheitsquote": (
                 float(sum(min(float(s["stunden"]), hours) for s in sessions)),

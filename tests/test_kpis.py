@@ -16,6 +16,12 @@ EXPECTED = {
     "austritte_12m": (7, None),
     "integrationsquote": (2, 6),
     "in_arbeit_seit_start": (3, 8),
+    # programme year 2026 (January to 30.06.): first integrations P1 11.02., P3 30.03.,
+    # P8 22.06.2026
+    "in_arbeit_programmjahr": (3, None),
+    # exits whose next day lies in 01.01.-30.06.2026: P1, P2, P3, P4, P8; only P1's job
+    # (11.02.) starts by the day after leaving (10.02.): P3 30.03. and P8 22.06. are later
+    "arbeit_in_8_wochen": (1, 5),
     "anwesenheitsquote": (7.5, 15),
     "abbruchquote": (1, 7),
     "verbleibsquote_6m": (1, 2),
@@ -278,3 +284,33 @@ def test_a_session_in_two_overlapping_participations_counts_once(settings):
         assert kpi(Filters(coach="Coach B"), "anwesenheitsquote") == (3, 6)
     finally:
         con.close()
+
+
+def test_the_programme_year_starts_in_the_configured_month(kpi_home):
+    """Programme years from July: 01.07.2025 to 30.06.2026 holds the exits of P6 (25.07.)
+    and P7 (29.08.2025) too, and no further first integration (P7's job is subsidised)."""
+    import dataclasses
+
+    from conftest import KPI_LOAD_DATE, load
+
+    july = dataclasses.replace(kpi_home, programme_year_month=7)
+    assert load(july, KPI_LOAD_DATE)["status"] == "published"
+    con = warehouse.connect_readonly(warehouse.current_path(july))
+    try:
+        shown = {v.kpi.id: v for v in read_kpis(con)}
+    finally:
+        con.close()
+    assert (shown["in_arbeit_programmjahr"].numerator, shown["arbeit_in_8_wochen"].numerator) == (
+        3,
+        1,
+    )
+    assert shown["arbeit_in_8_wochen"].denominator == 7
+    assert shown["arbeit_in_8_wochen"].window_start == dt.date(2025, 7, 1)
+
+
+def test_programme_year_start_month_is_checked(monkeypatch):
+    from kohorte.config import load_settings
+
+    monkeypatch.setenv("KOHORTE_PROGRAMME_YEAR_START", "13")
+    with pytest.raises(ValueError, match="ein Monat von 1 bis 12"):
+        load_settings()

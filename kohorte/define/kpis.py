@@ -86,7 +86,9 @@ class Kpi:
     source: str = "marts.teilnahmen"
     # the persons retention deleted (``archive_stand``, alias ``a``) are added back
     with_archive: bool = False
-    section: str = "kern"  # "kern": headline cards; "weitere": outcomes and activities
+    # "kern": headline cards; "programmjahr": the programme year so far; "weitere":
+    # outcomes and activities
+    section: str = "kern"
 
     @property
     def label_de(self) -> str:
@@ -112,6 +114,11 @@ class Kpi:
         return WINDOW_12M.format(d=self.date_sql) if self.date_sql else ""
 
 
+# the programme year to the reference date (``p.programmjahr_start``: the first of the
+# month KOHORTE_PROGRAMME_YEAR_START, 1 = January, on or before it)
+WINDOW_PY = "{d} >= p.programmjahr_start and {d} <= p.stichtag"
+WINDOW_PY_DE = "Programmjahr bis Datenstand"
+WINDOW_PY_EN = "The programme year to the as-of date"
 EXIT_28 = "t.austritt + interval 28 day"
 EXIT_6M = "t.austritt + interval 6 month"
 WINDOW_DE = "12 Monate bis Datenstand"
@@ -263,6 +270,70 @@ CATALOGUE: tuple[Kpi, ...] = (
         window_sql="t.eintritt <= p.stichtag",
         start_sql="(select min(eintritt) from teilnahmen)",
         with_archive=True,
+    ),
+    Kpi(
+        "in_arbeit_programmjahr",
+        "count",
+        True,
+        "teilnahmen",
+        "count(*) filter (where t.erste_integration_der_person)"
+        " + any_value(a.integriert_programmjahr)",
+        "null",
+        Texts(
+            "In Arbeit im Programmjahr",
+            "Personen, deren erste Integration (wie bei „In Arbeit seit Programmstart“) im "
+            "Programmjahr begann. Über alle Programmjahre zusammen ergibt das „In Arbeit "
+            "seit Programmstart“.",
+            "-",
+            WINDOW_PY_DE,
+            "Das Programmjahr beginnt am Ersten des Monats KOHORTE_PROGRAMME_YEAR_START "
+            "(Standard 1: Januar). Verglichen wird mit demselben Stand ein Jahr früher.",
+        ),
+        Texts(
+            "In work this programme year",
+            'Persons whose first integration (as in "In work since programme start") '
+            "started in the programme year; over all programme years this adds up to "
+            '"In work since programme start".',
+            "-",
+            WINDOW_PY_EN,
+            "The programme year starts on the first of the month KOHORTE_PROGRAMME_YEAR_START "
+            "(default 1: January), compared with the same point a year earlier.",
+        ),
+        window_sql=WINDOW_PY.format(d="t.erste_integration_datum"),
+        start_sql="p.programmjahr_start",
+        with_archive=True,
+        section="programmjahr",
+    ),
+    Kpi(
+        "arbeit_in_8_wochen",
+        "rate",
+        True,
+        "teilnahmen",
+        "count(*) filter (where t.integriert_waehrend)",
+        EXITS,
+        Texts(
+            "Arbeit gefunden während der 8 Wochen",
+            "Austritte mit einer Integration, die spätestens am Tag nach dem Austritt "
+            "beginnt (wer am Tag vor dem ersten Arbeitstag austritt, fand die Arbeit "
+            "während der Teilnahme).",
+            "Austritte im Programmjahr (gezählt ab dem Tag nach dem Austritt, wenn das "
+            "Ergebnis feststeht).",
+            WINDOW_PY_DE,
+            "Strenger als die Integrationsquote: eine Arbeit, die erst in den 28 Tagen nach "
+            "dem Austritt beginnt, zählt hier nicht.",
+        ),
+        Texts(
+            "Found work within the 8 weeks",
+            "Exits with an integration starting by the day after leaving.",
+            "Exits in the programme year (counted from the day after the exit, when the "
+            "verdict is final).",
+            WINDOW_PY_EN,
+            "Stricter than the integration rate: a job starting in the 28 days after "
+            "leaving does not count here.",
+        ),
+        window_sql=WINDOW_PY.format(d="(t.austritt + interval 1 day)"),
+        start_sql="p.programmjahr_start",
+        section="programmjahr",
     ),
     Kpi(
         "anwesenheitsquote",
@@ -558,7 +629,11 @@ def kpi_selects() -> str:
     for kpi in CATALOGUE:
         join = FACTS[kpi.facts].format(window=kpi.join_condition)
         archive = "inner join archive_stand as a using (periode)" if kpi.with_archive else ""
-        group = "" if kpi.facts == "perioden" else "group by p.periode, p.stichtag, p.window_start"
+        group = (
+            ""
+            if kpi.facts == "perioden"
+            else "group by p.periode, p.stichtag, p.window_start, p.programmjahr_start"
+        )
         # no facts in the window: a count or rate is 0 of 0; a median stays "not reached"
         numerator, denominator = kpi.numerator_sql, kpi.denominator_sql
         if kpi.unit != "days":

@@ -33,7 +33,7 @@ archive_personen as (
 ),
 
 build as (
-    select as_of, session_hours from meta.build
+    select as_of, session_hours, programme_year_month from meta.build
 ),
 
 stichtage as (
@@ -42,12 +42,20 @@ stichtage as (
     select 'vorjahr', (as_of - interval 12 month)::date from build
 ),
 
+-- each period's 12 months, and the programme year up to its reference date (the
+-- programme-year KPIs: it starts on the first of KOHORTE_PROGRAMME_YEAR_START's month)
 periods as (
     select
-        periode,
-        stichtag,
-        (stichtag - interval 12 month)::date as window_start
-    from stichtage
+        s.periode,
+        s.stichtag,
+        (s.stichtag - interval 12 month)::date as window_start,
+        make_date(
+            year(s.stichtag) - (month(s.stichtag) < b.programme_year_month)::integer,
+            b.programme_year_month,
+            1
+        ) as programmjahr_start
+    from stichtage as s
+    cross join build as b
 ),
 
 -- deleted persons counted by each reference date (month of first entry / integration)
@@ -55,7 +63,9 @@ archive_stand as (
     select
         p.periode,
         coalesce(sum(a.eingetreten), 0) as eingetreten,
-        coalesce(sum(a.integriert), 0) as integriert
+        coalesce(sum(a.integriert), 0) as integriert,
+        coalesce(sum(a.integriert) filter (where a.monat >= p.programmjahr_start), 0)
+            as integriert_programmjahr
     from periods as p
     left join archive_personen as a on a.monat <= p.stichtag
     group by p.periode
