@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kohorte.define import attention
+from kohorte.define import attention, targets
 from kohorte.define.contract import SETTLE_SECONDS
 
 PREFECT_ENV_DEFAULTS = {
@@ -28,6 +28,7 @@ class Settings:
     default_site: str = "Salzgitter"
     session_hours: float = 3.0
     programme_weeks: int = 8  # a participation's planned length
+    programme_year_month: int = 1  # the month a programme year starts in (1: January)
     warehouse_keep: int = 3
     min_count: int = 3  # small-count protection: counts below this are never shown
     # Per-coach views monitor employees: in German public bodies they need the staff
@@ -173,6 +174,20 @@ class Settings:
             return attention.Thresholds()
         return attention.parse(text, str(self.attention_file))
 
+    @property
+    def targets_file(self) -> Path:
+        """Targets of the target agreement per KPI and programme year; optional."""
+        return self.home / targets.FILE_NAME
+
+    def targets(self) -> targets.Targets:
+        """The targets of ``targets_file`` (none without it); a mistake in the file is a
+        German ``ValueError``."""
+        try:
+            text = self.targets_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return targets.Targets()
+        return targets.parse(text, str(self.targets_file))
+
     def prefect_env(self) -> dict[str, str]:
         """Environment Prefect needs to run offline with its state under ``home``."""
         env = dict(PREFECT_ENV_DEFAULTS)
@@ -188,6 +203,7 @@ def load_settings() -> Settings:
         default_site=os.environ.get("KOHORTE_DEFAULT_SITE", "Salzgitter"),
         session_hours=float(os.environ.get("KOHORTE_SESSION_HOURS", "3")),
         programme_weeks=int(os.environ.get("KOHORTE_PROGRAMME_WEEKS", "8")),
+        programme_year_month=_month(os.environ.get("KOHORTE_PROGRAMME_YEAR_START", "1")),
         warehouse_keep=int(os.environ.get("KOHORTE_WAREHOUSE_KEEP", "3")),
         min_count=int(os.environ.get("KOHORTE_MIN_COUNT", "3")),
         coach_views=bool(_flag(os.environ.get("KOHORTE_COACH_VIEWS"))),
@@ -222,6 +238,13 @@ def load_settings() -> Settings:
         dask_workers=int(os.environ.get("KOHORTE_DASK_WORKERS", "2")),
         dask_address=os.environ.get("KOHORTE_DASK_ADDRESS") or None,
     )
+
+
+def _month(text: str) -> int:
+    """A month 1 to 12 from the environment; anything else is refused at start."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= 12:
+        raise ValueError(f"KOHORTE_PROGRAMME_YEAR_START={text!r}: ein Monat von 1 bis 12")
+    return int(text)
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str:

@@ -2,8 +2,8 @@
 
 The prose of each page is Markdown in the page itself; only the tables that repeat a
 definition are generated from it (the data contract, the KPI catalogue, the analyst
-tables, the attention rules), the way datasette keeps its docs with cog. ``kohorte docs``
-rewrites them, ``tests/test_docs.py`` fails when one is stale.
+tables, the attention rules, the example targets), the way datasette keeps its docs with
+cog. ``kohorte docs`` rewrites them, ``tests/test_docs.py`` fails when one is stale.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ GENERATED = (
     "docs/kpis.md",
     "docs/analyst-tables.md",
     "docs/attention.md",
+    "docs/targets.md",
 )
 
 
