@@ -11,9 +11,10 @@ import logging
 
 import streamlit as st
 
-from dashboard.i18n import t
+from dashboard.i18n import lang, t
 from kohorte.config import load_settings
 from kohorte.ops import accounts, audit
+from kohorte.read import fmt
 from kohorte.read.access import AccessDenied, Principal, principal_from_claims
 
 log = logging.getLogger("kohorte.dashboard")
@@ -81,7 +82,7 @@ def _check(settings, name: str, password: str) -> None:
         principal = accounts.verify(settings, name, password)
     except accounts.Locked as locked:
         audit.record(settings, name or "-", "-", audit.LOCKED)
-        st.error(t("sign_in_locked", until=f"{locked.until:%H:%M} UTC"))
+        st.error(t("sign_in_locked", until=fmt.datetime(locked.until, lang())))
         return
     except accounts.SignInFailed:
         audit.record(settings, name or "-", "-", audit.SIGN_IN_FAILED)

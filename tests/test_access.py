@@ -178,7 +178,7 @@ def test_team_lead_reads_the_audit_log(kpi_env):
     at.switch_page("views/protokoll.py").run()
     assert not at.exception
     log = at.dataframe[0].value
-    assert "teilnehmende_angesehen" in set(log["Aktion"])
+    assert "Teilnehmende angesehen" in set(log["Aktion"])  # in words, not the code
     assert any("lückenlos" in c.value for c in at.caption)
 
 

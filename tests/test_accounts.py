@@ -83,6 +83,24 @@ def test_user_commands(settings):
     assert runner.invoke(app, ["user", "remove", "anja"]).exit_code == 2
 
 
+def test_a_coach_name_is_checked_against_the_deliveries(kpi_home):
+    """The KPI fixture's coaches are Anja Krüger and Jörg Weiß: a typo is refused with the
+    nearest name, a new coach needs saying so."""
+    runner = CliRunner()
+    add = ["user", "add", "anja", "--role", "coach", "--password-stdin", "--coach"]
+    typo = runner.invoke(app, [*add, "Anja Kruger"], input=PASSWORD + "\n")
+    assert typo.exit_code == 2
+    assert "'Anja Kruger' kommt in den Lieferungen nicht vor. Meinten Sie: Anja Krüger?" in (
+        typo.output
+    )
+    assert accounts.list_users(kpi_home) == []
+    right = runner.invoke(app, [*add, "Anja Krüger"], input=PASSWORD + "\n")
+    assert right.exit_code == 0, right.output
+    new = ["user", "add", "mia", "--role", "coach", "--password-stdin", "--coach", "Mia Neu"]
+    assert runner.invoke(app, new, input=PASSWORD + "\n").exit_code == 2
+    assert runner.invoke(app, [*new, "--new-coach"], input=PASSWORD + "\n").exit_code == 0
+
+
 def test_demo_account_is_created_once_and_its_password_printed_once(settings):
     runner = CliRunner()
     first = runner.invoke(app, ["user", "demo"]).output
@@ -128,6 +146,21 @@ def test_locked_account_says_so(signed_up):
     assert "gesperrt" in at.error[0].value
     _sign_in(at, "tl", PASSWORD)
     assert "gesperrt" in at.error[0].value and not at.metric
+
+
+def test_the_lockout_says_until_when_in_berlin_time(signed_up, monkeypatch):
+    # 23:30 UTC on 15 January is 00:30 on the 16th in Berlin: the hour and the day differ
+    frozen = dt.datetime(2026, 1, 15, 23, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(accounts, "_now", lambda: frozen)
+    at = run_app()
+    for _ in range(signed_up.lockout_attempts):
+        _sign_in(at, "tl", "falsch-falsch")
+    until = "16.01.2026, 00:45"  # locked for lockout_minutes (15)
+    assert at.error[0].value == f"Zu viele Fehlversuche: Das Konto ist bis {until} Uhr gesperrt."
+    with pytest.raises(accounts.Locked, match=f"gesperrt bis {until} Uhr$"):
+        accounts.verify(signed_up, "tl", PASSWORD)
+    listed = CliRunner().invoke(app, ["user", "list"]).output
+    assert f"tl\tteamleitung, gesperrt bis {until} Uhr" in listed
 
 
 # --- the audit log -----------------------------------------------------------------------

@@ -32,7 +32,7 @@ FILE_COLUMNS = {
     "message": "col_message",
 }
 CHECK_COLUMNS = {
-    "name": "col_check",
+    "beschreibung": "col_check",
     "severity": "col_severity",
     "failing_rows": "col_failing",
     "passed": "col_passed",
@@ -45,7 +45,11 @@ info = data.build_info(version)
 left, middle, right = st.columns(3)
 left.metric(t("as_of"), fmt.date(info["as_of"], lang()), border=True)
 middle.metric(t("published"), fmt.datetime(info["built_at"], lang()), border=True)
-right.metric(t("next_run"), fmt.datetime(data.next_nightly_run(), lang()), border=True)
+next_run = data.next_nightly_run()  # None: no schedule deployed, nothing runs by itself
+if next_run is None:
+    right.info(t("no_schedule"), icon=":material/schedule:")
+else:
+    right.metric(t("next_run"), fmt.datetime(next_run, lang()), border=True)
 if data.standing_alert() is not None:
     st.caption(t("alert_hint"))
 
@@ -60,18 +64,19 @@ if problems.empty:
     st.success(t("no_problems"))
 # reports quote rejected lines in clear: the team lead's only
 reports = auth.require_principal().sees_quarantine
+opened = st.query_params.get("bericht")  # the Überblick's notice links to one report
 for problem in problems.to_dict("records"):
     # file names and messages come from outside: Markdown in them is shown as text
     label = escape_markdown(f"{problem['file_name']}: {problem['message']}")
     if not reports or not isinstance(problem["report"], str):  # left in the inbox: none
         st.text(f"{problem['file_name']}: {problem['message']}")
         continue
-    with st.expander(label):
+    with st.expander(label, expanded=bool(opened) and problem["delivery_id"] == opened):
         text = data.report(problem["report"]) if problem["report"] else None
         st.code(text or t("report_gone"), language=None)
 
 st.subheader(t("checks_title"))
-show_table(data.checks(version), CHECK_COLUMNS)
+show_table(data.checks(version, lang()), CHECK_COLUMNS)
 
 st.subheader(t("runs_title"))
 show_table(data.runs(version), RUN_COLUMNS, decimals={"sekunden": 1})

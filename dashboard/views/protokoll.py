@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from dashboard import auth, data
-from dashboard.i18n import t
+from dashboard.i18n import lang, t
 from dashboard.tables import show_table
 from kohorte.config import load_settings
 from kohorte.ops import audit
@@ -33,17 +33,22 @@ since = cols[0].date_input(
     t("audit_from"), value=today - dt.timedelta(days=30), format="DD.MM.YYYY", key="a_from"
 )
 until = cols[1].date_input(t("audit_to"), value=today, format="DD.MM.YYYY", key="a_to")
-users = cols[2].multiselect(t("audit_user"), sorted(entries["benutzer"].unique()), key="a_user")
-actions = cols[3].multiselect(t("audit_action"), list(audit.ACTIONS), key="a_action")
+users = cols[2].multiselect(
+    t("audit_user"),
+    sorted(entries["benutzer"].unique()),
+    placeholder=t("audit_all_users"),
+    key="a_user",
+)
+actions = cols[3].multiselect(
+    t("audit_action"),
+    list(audit.ACTIONS),
+    format_func=lambda action: audit.action_label(action, lang()),
+    placeholder=t("audit_all_actions"),
+    key="a_action",
+)
 
-day = entries["zeit"].dt.tz_convert("Europe/Berlin").dt.date
-shown = entries[(day >= since) & (day <= until)]
-if users:
-    shown = shown[shown["benutzer"].isin(users)]
-if actions:
-    shown = shown[shown["aktion"].isin(actions)]
-shown = shown.assign(zeit=shown["zeit"].dt.tz_convert("Europe/Berlin").dt.tz_localize(None))
-show_table(shown, COLUMNS)
+shown = audit.select(entries, since, until, users, actions)
+show_table(data.audit_shown(shown, lang()), COLUMNS)
 problems = audit.verify(settings)
 if problems:
     st.error(t("audit_broken", problems="; ".join(problems[:5])))

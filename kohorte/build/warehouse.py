@@ -226,7 +226,8 @@ def _write_meta(
     con.execute(
         "create table meta.build as select $run_id as run_id, now() as built_at, "
         "$load_date::date as load_date, $as_of::date as as_of, $hours::decimal(4, 2) as "
-        "session_hours, $site as default_site, $version as kohorte_version",
+        "session_hours, $site as default_site, $version as kohorte_version, "
+        "$programme_year_month::integer as programme_year_month",
         {
             "run_id": run_id,
             "load_date": load_date,
@@ -234,6 +235,7 @@ def _write_meta(
             "hours": settings.session_hours,
             "site": settings.default_site,
             "version": __version__,
+            "programme_year_month": settings.programme_year_month,
         },
     )
     catalogue = pa.Table.from_pylist(
@@ -292,6 +294,19 @@ def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Traversable = SQL_DIR) -
             }
         )
     return results
+
+
+def check_descriptions(sql_dir: Traversable = SQL_DIR) -> dict[str, dict[str, str]]:
+    """What each check asserts, in words: ``{name: {"de": ..., "en": ...}}`` from its
+    ``-- de:`` and ``-- en:`` header lines, the one place a check is described."""
+    described = {}
+    for name, sql in sql_files(sql_dir / "checks").items():
+        described[name] = {}
+        for lang in ("de", "en"):
+            match = re.search(rf"^--\s*{lang}:\s*(.+?)\s*$", sql, re.M)
+            if match:
+                described[name][lang] = match.group(1)
+    return described
 
 
 def build(

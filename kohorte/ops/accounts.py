@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kohorte.config import Settings
+from kohorte.read import fmt
 from kohorte.read.access import ROLES, Principal
 
 HASHER = PasswordHasher()
@@ -38,7 +39,7 @@ class Locked(SignInFailed):
     """Too many failed attempts; the account is locked for a while."""
 
     def __init__(self, until: dt.datetime) -> None:
-        super().__init__(f"gesperrt bis {until:%H:%M} Uhr UTC")
+        super().__init__(f"gesperrt bis {fmt.datetime(until)} Uhr")  # Berlin time
         self.until = until
 
 
@@ -105,6 +106,33 @@ def add_user(
             "locked_until": None,
         }
     return get_user(settings, name)
+
+
+def unknown_coach(settings: Settings, coach: str) -> str | None:
+    """Why ``coach`` is no caseload name of the published deliveries, with the nearest
+    names (a typo would give a coach an empty caseload); None when it is one, or when no
+    warehouse is published yet to check against."""
+    import difflib
+
+    from kohorte.build import warehouse
+    from kohorte.read import queries
+
+    path = warehouse.current_path(settings)
+    if path is None:
+        return None
+    con = warehouse.connect_readonly(path)
+    try:
+        known = list(queries.run(con, "filter__optionen").iloc[0]["coaches"])
+    finally:
+        con.close()
+    if coach in known:
+        return None
+    near = difflib.get_close_matches(coach, known, n=3, cutoff=0.6)
+    hint = f" Meinten Sie: {', '.join(near)}?" if near else ""
+    return (
+        f"Die Coach-Angabe {coach!r} kommt in den Lieferungen nicht vor.{hint} Eine neue "
+        "Coachin ohne Teilnehmende bisher: mit --new-coach anlegen."
+    )
 
 
 def get_user(settings: Settings, name: str) -> Account:

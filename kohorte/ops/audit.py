@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from kohorte.config import Settings
+from kohorte.read import fmt
 
 # what is recorded
 SIGN_IN = "anmeldung"
@@ -35,7 +36,39 @@ ACTIONS = (
     DELETE,
 )  # fmt: skip
 
+# what the Protokoll page calls each action and each detail (German, English)
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    SIGN_IN: ("Angemeldet", "Signed in"),
+    SIGN_IN_FAILED: ("Anmeldung fehlgeschlagen", "Sign-in failed"),
+    LOCKED: ("Konto gesperrt", "Account locked"),
+    SIGN_OUT: ("Abgemeldet", "Signed out"),
+    VIEW_PARTICIPANT: ("Teilnehmende angesehen", "Participant viewed"),
+    SEARCH: ("Nach Kundennummer gesucht", "Searched by customer number"),
+    EXPORT: ("Daten heruntergeladen", "Data downloaded"),
+    SQL: ("SQL-Abfrage", "SQL query"),
+    DENIED: ("Zugriff verweigert", "Access denied"),
+    DELETE: ("Löschfrist angewandt", "Retention deletion"),
+}
+DETAIL_LABELS: dict[str, tuple[str, str]] = {  # in the order shown
+    "seite": ("Seite", "Page"),
+    "datei": ("Datei", "File"),
+    "pseudonym": ("Pseudonym", "Pseudonym"),
+    "via": ("Anmeldung über", "Signed in via"),
+    "grund": ("Grund", "Reason"),
+    "abfrage": ("Abfrage", "Query"),
+    "zeilen": ("Zeilen", "Rows"),
+    "fehler": ("Fehler", "Error"),
+    "personen": ("Personen gelöscht", "People deleted"),
+}
+# an export records the page's URL parameters (its filters), not its title
+SELECTION_LABEL = ("Auswahl", "Selection")
+VIA_LABELS = {
+    "lokal": ("lokales Konto", "local account"),
+    "oidc": ("Behördenkonto", "organisation account"),
+}
+
 GENESIS = "0" * 64
+BERLIN = "Europe/Berlin"
 
 
 def _file(settings: Settings, when: dt.datetime) -> Path:
@@ -100,6 +133,80 @@ def read(settings: Settings) -> pd.DataFrame:
     # an empty log keeps its types: the page converts times without a special case
     frame["zeit"] = pd.to_datetime(frame["zeit"], utc=True)
     return frame.sort_values("zeit", ascending=False, ignore_index=True)
+
+
+def _language(lang: str) -> int:
+    return 1 if lang == "en" else 0
+
+
+def action_label(action: str, lang: str = "de") -> str:
+    """An action in words ("Teilnehmende angesehen"); an unknown code as it is."""
+    labels = ACTION_LABELS.get(action)
+    return labels[_language(lang)] if labels else action
+
+
+def _value(key: str, value: object, lang: str) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return fmt.number(value, lang)
+    if key == "via" and value in VIA_LABELS:
+        return VIA_LABELS[value][_language(lang)]
+    return str(value)
+
+
+def details_text(details: str | dict, lang: str = "de") -> str:
+    """An entry's details in words, "Seite: Überblick · Datei: kennzahlen.csv"; ``details``
+    as ``read`` gives them (JSON) or as recorded."""
+    if isinstance(details, str):
+        details = json.loads(details) if details else {}
+    order = list(DETAIL_LABELS)
+
+    def position(key: str) -> tuple:  # a selection (the URL's parameters) comes last
+        known = order.index(key) if key in order else len(order)
+        return isinstance(details[key], dict), known, key
+
+    parts = []
+    for key in sorted(details, key=position):
+        value = details[key]
+        if value is None or value == {} or value == []:
+            continue
+        labels = SELECTION_LABEL if isinstance(value, dict) else DETAIL_LABELS.get(key)
+        label = labels[_language(lang)] if labels else key
+        parts.append(f"{label}: {_value(key, value, lang)}")
+    return " · ".join(parts)
+
+
+def select(
+    entries: pd.DataFrame,
+    since: dt.date,
+    until: dt.date,
+    users: list[str] | None = None,
+    actions: list[str] | None = None,
+) -> pd.DataFrame:
+    """The entries of Berlin days ``since`` to ``until``, of those users and actions (none
+    given: all)."""
+    day = entries["zeit"].dt.tz_convert(BERLIN).dt.date
+    chosen = (day >= since) & (day <= until)
+    if users:
+        chosen &= entries["benutzer"].isin(users)
+    if actions:
+        chosen &= entries["aktion"].isin(actions)
+    return entries[chosen]
+
+
+def readable(entries: pd.DataFrame, lang: str = "de") -> pd.DataFrame:
+    """The entries as people read them: the time in Berlin as text (dd.mm.yyyy, HH:MM),
+    actions and details in words; order and other columns kept."""
+    return entries.assign(
+        zeit=[fmt.datetime(moment.to_pydatetime(), lang) for moment in entries["zeit"]],
+        aktion=[action_label(action, lang) for action in entries["aktion"]],
+        details=[details_text(details, lang) for details in entries["details"]],
+    )
 
 
 def verify(settings: Settings) -> list[str]:

@@ -1,4 +1,6 @@
 -- severity: warn
+-- de: Jede Anwesenheit gehört zu einer Teilnahme
+-- en: Every attendance belongs to a participation
 -- Attendance of a person with no participation whose window holds that day (the rule of
 -- marts.fenster): usually a missing or late participants' delivery. Reported on the
 -- Datenstand page, excluded from the KPIs.

@@ -1,3 +1,5 @@
+-- de: Jede Teilnahme gehört zu genau einer Kohorte (Eintrittsmonat und -woche)
+-- en: Every participation belongs to exactly one cohort (entry month and week)
 -- The selection macro without filters is the whole programme, and every participation
 -- falls into exactly one entry-month and one entry-week cohort (the cohort filter).
 with

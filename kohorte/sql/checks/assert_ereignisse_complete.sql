@@ -1,3 +1,5 @@
+-- de: Die Zeitleiste enthält jedes Ereignis genau einmal
+-- en: The timeline holds every event exactly once
 -- The timeline of marts.ereignisse holds every current row of the staging views, no more.
 select
     (select count(*) from marts.ereignisse) as ereignisse,

@@ -1,3 +1,5 @@
+-- de: Die Integrationskurven fallen nie und bleiben zwischen 0 und 100 %
+-- en: The integration curves never fall and stay between 0 and 100%
 -- The Kaplan-Meier curve of marts.integrationsverlauf never falls and stays within 0 and 1.
 select kohorte, tage, anteil_integriert
 from (

@@ -1,3 +1,5 @@
+-- de: Jede Kennzahl ist für beide Zeiträume berechnet
+-- en: Every KPI is computed for both periods
 -- Every KPI of the catalogue (kohorte/define/kpis.py) was computed for both periods, and nothing else.
 with
 

@@ -1,3 +1,5 @@
+-- de: Eintritte und Austritte je Monat ergeben zusammen alle Teilnahmen
+-- en: Monthly entries and exits add up to all participations
 -- Monthly entries and exits add up to the participations they come from (plus those
 -- retention deleted, kept as monthly totals in meta.archive_monatszahlen).
 select

@@ -1,3 +1,5 @@
+-- de: Jede Quote liegt zwischen 0 und 100 %
+-- en: Every rate lies between 0 and 100%
 -- Every share is a share: numerator within 0 and the denominator (ratios excepted).
 select k.kennzahl, k.periode, k.zaehler, k.nenner, k.quote
 from marts.kennzahlen as k

@@ -1,3 +1,5 @@
+-- de: Keine Zeile verloren oder doppelt gezählt: jede Lieferung hat so viele Zeilen wie angenommen
+-- en: No line lost or counted twice: every delivery holds the rows accepted from it
 -- Nothing lost, nothing counted twice: every delivery's rows in the raw tables equal the
 -- rows the manifest says were accepted, less those retention deleted.
 with

@@ -1,3 +1,5 @@
+-- de: Jeder Termin, jede Aktivität und jedes Ergebnis zählt in den Monatszahlen genau einmal
+-- en: Every session, activity and outcome counts exactly once in the monthly figures
 -- Every session, activity and outcome that a participation owns is in
 -- marts.teilnahme_monate exactly once (returns the months that differ).
 with
