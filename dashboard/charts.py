@@ -169,9 +169,12 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
     return localised(alt.layer(bars, line).properties(height=CHART_HEIGHT), lang)
 
 
-def monthly_rate(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
+def monthly_rate(
+    frame: pd.DataFrame, labels: dict[str, str], lang: str, target: float | None = None
+) -> alt.Chart:
     """One rate by month (``quote``) as a line per series (``reihe``: this year, and the same
-    month a year earlier dashed); provisional months (``stand``) are drawn as hollow points."""
+    month a year earlier dashed); provisional months (``stand``) are drawn as hollow points;
+    a target in force (a share) is a red dotted rule labelled ``labels["target"]``."""
     series = [labels["this_year"], labels["previous_year"]]
     states = [labels["final"], labels["provisional"]]
     base = alt.Chart(frame).encode(
@@ -217,16 +220,36 @@ def monthly_rate(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.
             alt.Tooltip("stand:N", title=labels["status"]),
         ],
     )
-    return localised(alt.layer(lines, points).properties(height=CHART_HEIGHT), lang)
+    layers = [lines, points]
+    if target is not None:
+        goal = alt.Chart(pd.DataFrame({"ziel": [target], "text": [labels["target"]]}))
+        layers.append(goal.mark_rule(color=TARGET_COLOUR, strokeDash=[2, 2]).encode(y="ziel:Q"))
+        layers.append(
+            goal.mark_text(align="left", dx=4, dy=-7, color=TARGET_COLOUR).encode(
+                y="ziel:Q", x=alt.value(0), text="text:N"
+            )
+        )
+    return localised(alt.layer(*layers).properties(height=CHART_HEIGHT), lang)
 
 
+TARGET_COLOUR = "#b03a2e"
 COHORT_PICK = "kohorte_wahl"  # the triangle's selection: a click picks a cohort
+
+
+TRIANGLE_WEEK_STEP = 46  # px a week: room for "100 %" in the PNG, where nothing stretches
+TRIANGLE_ROW = 22  # px a cohort
+TRIANGLE_DARK = 0.44  # from here white labels contrast more than black (4.5 : 1 both, measured)
+TRIANGLE_HIDDEN = "#d9d9d9"  # a withheld cell: grey, and told apart from "0 %" (pale blue)
 
 
 def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     """Heatmap: entry month x week since entry, coloured by the cumulative share integrated;
-    cells whose share must not be shown (``anteil`` missing) stay grey with their label.
-    A click on a cell selects its cohort (selection ``COHORT_PICK``)."""
+    cells whose share must not be shown (``anteil`` missing) are grey with their label.
+    A click on a cell selects its cohort (selection ``COHORT_PICK``).
+
+    Legible in a PNG too: each week gets room for its widest label, cells are parted by a
+    white line, and a label is white on dark cells, black elsewhere (contrast at
+    least 4.5 : 1 against the "blues" scheme clamped at 60 %)."""
     pick = alt.selection_point(name=COHORT_PICK, fields=["kohorte"], on="click")
     base = alt.Chart(frame).encode(
         x=alt.X("woche:O", title=labels["week"], axis=alt.Axis(labelAngle=0)),
@@ -237,16 +260,12 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
             axis=alt.Axis(labelOverlap=False),
         ),
     )
-    cells = base.mark_rect().encode(
-        color=alt.condition(
-            "isValid(datum.anteil)",
-            alt.Color(
-                "anteil:Q",
-                title=labels["share_integrated"],
-                scale=alt.Scale(scheme="blues", domain=[0, 0.6], clamp=True),
-                legend=alt.Legend(format=".0%"),
-            ),
-            alt.value("#eeeeee"),
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color(
+            "anteil:Q",
+            title=labels["share_integrated"],
+            scale=alt.Scale(scheme="blues", domain=[0, 0.6], clamp=True),
+            legend=alt.Legend(format=".0%"),
         ),
         tooltip=[
             alt.Tooltip("kohorte:O", title=labels["cohort"]),
@@ -255,9 +274,18 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
         ],
     )
     cells = cells.add_params(pick)
-    text = base.mark_text(fontSize=10).encode(text="text:N")
-    height = max(200, 20 * frame["kohorte"].nunique())
-    return localised(alt.layer(cells, text).properties(height=height), lang)
+    text = base.mark_text(fontSize=11).encode(
+        text="text:N",
+        color=alt.condition(
+            f"isValid(datum.anteil) && datum.anteil >= {TRIANGLE_DARK}",
+            alt.value("white"),
+            alt.value("black"),
+        ),
+    )
+    height = max(200, TRIANGLE_ROW * frame["kohorte"].nunique())
+    chart = alt.layer(cells, text).properties(width=alt.Step(TRIANGLE_WEEK_STEP), height=height)
+    # a missing share is drawn in grey (Vega-Lite would otherwise leave the cell out)
+    return localised(chart, lang).configure_scale(invalid={"color": {"value": TRIANGLE_HIDDEN}})
 
 
 def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:

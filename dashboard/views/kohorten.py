@@ -10,7 +10,7 @@ from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
-from kohorte.read import disclosure, fmt
+from kohorte.read import disclosure, export, fmt
 from kohorte.read.access import PARTICIPANT
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
@@ -76,10 +76,14 @@ def _triangle(version: str, filters, threshold: int, raster: str) -> None:
     chart = charts.cohort_triangle(frame, _labels(raster), lang())
     st.altair_chart(chart, width="stretch", on_select=_pick_cohort, key="triangle_chart")
     st.caption(t("triangle_pick"))
-    chart_downloads(chart, "kohorten-dreieck", "chart_triangle")
-    table = frame.pivot(index="kohorte", columns="woche", values="text").reset_index()
-    table.columns = [_labels(raster)["cohort"]] + [f"{t('week')} {w}" for w in table.columns[1:]]
-    download_buttons(table, "kohorten-dreieck", "triangle")
+    chart_downloads(chart, "kohorten-dreieck", "chart_triangle", title=t("triangle_title"))
+    # the export: a share as a number (in whole percent, as labelled), a hidden one as "<3"
+    cells = frame["anteil"].astype(object).where(frame["anteil"].notna(), frame["text"])
+    table = frame.assign(zelle=cells).pivot(index="kohorte", columns="woche", values="zelle")
+    weeks = [f"{t('week')} {w}" for w in table.columns]
+    table = table.reset_index().set_axis([_labels(raster)["cohort"], *weeks], axis=1)
+    kinds = dict.fromkeys(weeks, export.Kind("percent", 0))
+    download_buttons(table, "kohorten-dreieck", "triangle", title=t("triangle_title"), kinds=kinds)
 
 
 def _curves(version: str, filters, raster: str) -> None:
@@ -93,7 +97,7 @@ def _curves(version: str, filters, raster: str) -> None:
     st.subheader(t("curves_title"))
     chart = charts.integration_curves(frame, _labels(raster), lang())
     st.altair_chart(chart, width="stretch")
-    chart_downloads(chart, "integrationsverlauf", "chart_curves")
+    chart_downloads(chart, "integrationsverlauf", "chart_curves", title=t("curves_title"))
     st.caption(t("curves_note"))
 
 
@@ -122,7 +126,7 @@ def _funnel(version: str, filters, threshold: int) -> None:
     st.subheader(t("funnel_title"))
     chart = charts.funnel(pd.DataFrame(rows), _labels(), lang())
     st.altair_chart(chart, width="stretch")
-    chart_downloads(chart, "trichter", "chart_funnel")
+    chart_downloads(chart, "trichter", "chart_funnel", title=t("funnel_title"))
     st.caption(t("share_previous"))
 
 
