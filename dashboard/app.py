@@ -7,12 +7,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, data
+from dashboard import auth, data, german, print_style
 from dashboard.i18n import LANGUAGES, lang, t
 from kohorte.ops import audit
 from kohorte.read.access import (
     AGGREGATE,
     AUDIT,
+    CASELOAD,
     PARTICIPANT,
     SQL,
     STAFF,
@@ -40,14 +41,17 @@ def _header(title: str, principal: Principal | None) -> None:
         index=list(LANGUAGES).index(lang()),
         format_func=LANGUAGES.get,
         key="language_select",
+        placeholder=t("choose"),
     )
     if choice != lang():
         st.query_params["lang"] = choice
         st.rerun()
 
 
-# (view and URL path, title, icon, access it needs); the first is the default page at "/"
+# (view and URL path, title, icon, access it needs); the first a person may open is her
+# default page at "/": a coach's own caseload, everybody else's Überblick
 PAGES = (
+    ("fallbestand", "page_caseload", ":material/assignment_ind:", CASELOAD),
     ("ueberblick", "page_overview", ":material/dashboard:", AGGREGATE),
     ("kohorten", "page_cohorts", ":material/groups:", AGGREGATE),
     ("teilnehmende", "page_people", ":material/person_search:", PARTICIPANT),
@@ -56,14 +60,14 @@ PAGES = (
     ("sql", "page_sql", ":material/terminal:", SQL),
     ("protokoll", "page_audit", ":material/history:", AUDIT),
 )
-SIGN_IN_PATHS = ("", *(view for view, *_ in PAGES[1:]))
+SIGN_IN_PATHS = ("", *(view for view, *_ in PAGES))
 
 
 def _pages(principal: Principal) -> list:
     """The pages this person may open; others are not registered, so no URL reaches them.
     Per-coach views also need the staff council's consent (KOHORTE_COACH_VIEWS)."""
     pages = []
-    for position, (view, title, icon, access) in enumerate(PAGES):
+    for view, title, icon, access in PAGES:
         if not principal.may(access) or (access == STAFF and not data.coach_views()):
             continue
         pages.append(
@@ -72,7 +76,7 @@ def _pages(principal: Principal) -> list:
                 title=t(title),
                 icon=icon,
                 # the default page is served at "/"; Streamlit ignores its url_path
-                **({"default": True} if position == 0 else {"url_path": view}),
+                **({"default": True} if not pages else {"url_path": view}),
             )
         )
     return pages
@@ -86,6 +90,8 @@ def run() -> None:
         layout="wide",
         initial_sidebar_state="collapsed",
     )
+    print_style.apply()  # printing shows figures and tables, not buttons or selectors
+    german.apply(lang())  # Streamlit's own run indicator and date placeholders
     principal = auth.current()
     if principal is None:
         # every address shows the sign-in form and nothing else; after signing in the same

@@ -137,12 +137,11 @@ def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) 
     return frame.drop(columns=["zaehler", "nenner", "vorjahr_zaehler", "vorjahr_nenner"])
 
 
-def attention_list(
-    version: str, filters: Filters, language: str
-) -> tuple[pd.DataFrame, str | None]:
-    """Who needs attention today in the selection (a coach: her own), one row per person
-    with the reasons in ``language``; and the problem with ``aufmerksamkeit.toml``, if any
-    (the defaults apply until it is fixed)."""
+def _running(
+    version: str, filters: Filters
+) -> tuple[pd.DataFrame, attention.Thresholds, str | None]:
+    """The running participations with the attention rules' measures and flags, the
+    thresholds in force, and the problem with ``aufmerksamkeit.toml``, if any."""
     settings = load_settings()
     try:
         thresholds, problem = settings.attention_thresholds(), None
@@ -154,7 +153,38 @@ def attention_list(
         filters,
         **attention.params(thresholds, settings.programme_weeks),
     )
+    return frame, thresholds, problem
+
+
+def caseload(version: str, filters: Filters, language: str) -> pd.DataFrame:
+    """A coach's running participations with their flags in words (kohorte.read.attention);
+    for a coach the query layer narrows it to her own."""
+    frame, thresholds, _ = _running(version, filters)
+    return attention.caseload(frame, thresholds, language)
+
+
+def attention_list(
+    version: str, filters: Filters, language: str
+) -> tuple[pd.DataFrame, str | None]:
+    """Who needs attention today in the selection (a coach: her own), one row per person
+    with the reasons in ``language``; and the problem with ``aufmerksamkeit.toml``, if any
+    (the defaults apply until it is fixed)."""
+    frame, thresholds, problem = _running(version, filters)
     return attention.listing(frame, thresholds, language), problem
+
+
+def targets(version: str) -> tuple[dict, str | None]:
+    """The targets in force (``ziele.toml``) for the programme year of that version's
+    as-of date, by KPI; and the problem with the file, if any (then there are none)."""
+    from kohorte.define.targets import programme_year
+
+    settings = load_settings()
+    try:
+        defined, problem = settings.targets(), None
+    except ValueError as error:
+        return {}, str(error)
+    year = programme_year(build_info(version)["as_of"], settings.programme_year_month)
+    return defined.for_year(year), problem
 
 
 def min_count() -> int:
@@ -177,9 +207,19 @@ def files(version: str, limit: int = 200) -> pd.DataFrame:
     return named(version, "datenstand__dateien", limit=limit)
 
 
-def checks(version: str) -> pd.DataFrame:
-    """Data checks of that build."""
-    return named(version, "datenstand__pruefungen")
+def checks(version: str, language: str = "de") -> pd.DataFrame:
+    """Data checks of that build, each with what it asserts in words (``beschreibung``;
+    the file name where a check has no description)."""
+    frame = named(version, "datenstand__pruefungen")
+    described = warehouse.check_descriptions()
+    words = [described.get(name, {}).get(language, name) for name in frame["name"]]
+    return frame.assign(beschreibung=words)
+
+
+def last_load_problems(version: str) -> pd.DataFrame:
+    """Deliveries of the load that built that version which were refused or only partly
+    loaded, with their reports."""
+    return named(version, "datenstand__letzte_ladung")
 
 
 def report(name: str) -> str | None:
@@ -193,10 +233,15 @@ def report(name: str) -> str | None:
     return read_report(load_settings().quarantine, name)
 
 
-def next_nightly_run() -> dt.datetime:
-    """When the nightly load runs next, per prefect.yaml."""
+def next_nightly_run() -> dt.datetime | None:
+    """When the nightly load runs next, per prefect.yaml; None while no nightly runs are
+    expected here (the alerts' rule: ``kohorte serve`` deployed the schedule, or
+    KOHORTE_EXPECT_NIGHTLY)."""
+    from kohorte.ops import alerts
     from kohorte.ops.schedule import next_run
 
+    if alerts.scheduled_since(load_settings()) is None:
+        return None
     return next_run(dt.datetime.now(dt.UTC))
 
 
@@ -255,3 +300,15 @@ def audit_entries():
 
     auth.require_principal().require(AUDIT)
     return audit.read(load_settings())
+
+
+def audit_shown(entries: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Audit entries as people read them: Berlin time, actions, roles and details in
+    words."""
+    from dashboard.i18n import TEXTS
+    from kohorte.ops import audit
+    from kohorte.read.access import ROLES
+
+    shown = audit.readable(entries, language)
+    roles = {role: TEXTS[f"role_{role}"][language] for role in ROLES}
+    return shown.assign(rolle=shown["rolle"].map(lambda role: roles.get(role, role)))

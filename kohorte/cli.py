@@ -249,10 +249,22 @@ def user_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    new_coach: Annotated[
+        bool,
+        typer.Option(
+            "--new-coach",
+            help="A coach not yet in the deliveries (otherwise the name must be one of them).",
+        ),
+    ] = False,
 ) -> None:
     """Create an account; the password is asked for (hidden) and stored only as argon2 hash."""
     from kohorte.ops import accounts
 
+    if coach and not new_coach:
+        problem = accounts.unknown_coach(load_settings(), coach)
+        if problem is not None:
+            typer.echo(f"Fehler: {problem}", err=True)
+            raise typer.Exit(2)
     try:
         accounts.add_user(load_settings(), name, role, _ask_password(password_stdin), coach)
     except ValueError as error:
@@ -265,10 +277,12 @@ def user_add(
 def user_list() -> None:
     """All accounts with role, caseload and lock state (never a password or hash)."""
     from kohorte.ops import accounts
+    from kohorte.read import fmt
 
     for account in accounts.list_users(load_settings()):
         extra = f", Coach: {account.coach}" if account.coach else ""
-        locked = f", gesperrt bis {account.locked_until}" if account.locked_until else ""
+        until = account.locked_until and dt.datetime.fromisoformat(account.locked_until)
+        locked = f", gesperrt bis {fmt.datetime(until)} Uhr" if until else ""
         typer.echo(f"{account.name}\t{account.role}{extra}{locked}")
 
 

@@ -236,3 +236,41 @@ def test_a_broken_threshold_file_is_named_and_the_defaults_apply(home):
     assert not at.exception and not at.error
     assert any("prozent muss eine ganze Zahl" in w.value for w in at.warning)
     assert len(_attention_table(at)) == len(EXPECTED)
+
+
+def test_the_caseload_is_every_running_participation_with_its_flags(loaded):
+    con, names = loaded
+    joerg = Principal("joerg", "coach", coach="Jörg Weiß")
+    frame = listing.fetch(con, DEFAULTS, 8, principal=joerg)
+    shown = listing.caseload(frame, DEFAULTS, "de")
+    shown["pid"] = shown["pid"].map(names)
+    rows = {row.pid: row for row in shown.itertuples()}
+    # flagged first (J3, J5, J1 as in the list), then J2 and J4 with no flag
+    assert shown["pid"].tolist()[:3] == ["J3", "J5", "J1"]
+    assert set(rows) == {"J1", "J2", "J3", "J4", "J5"}
+    assert rows["J4"].naechster_schritt == "praktikum" and rows["J4"].gruende == ""
+    assert rows["J1"].bewerbungen == 2  # two on 16.06.; the employer contact is none
+    assert rows["J2"].woche == 2 and rows["J3"].woche == 8
+    # J5 attended 5 of the 9 June sessions from 11.06. and every one before: 10 of 14
+    assert rows["J5"].anwesenheit_anteil == pytest.approx(10 / 14)
+
+
+def test_a_coach_starts_on_her_caseload_with_her_own_cards(home):
+    from conftest import run_app
+
+    at = run_app(Principal("anja", "coach", coach="Anja Krüger"))
+    assert not at.exception and not at.error
+    subheaders = [s.value for s in at.subheader]
+    assert "Heute: wer braucht Aufmerksamkeit" in subheaders
+    assert "Meine laufenden Teilnahmen" in subheaders
+    caseload = next(f.value for f in at.dataframe if "Nächster Schritt" in f.value.columns)
+    assert len(caseload) == 7  # A1 to A6 and E2 run; E1 has left
+    assert list(caseload.columns) == [
+        "Pseudonym", "Woche", "Anwesenheitsquote", "Letzter Termin", "Bewerbungen",
+        "Nächster Schritt", "Hinweise",
+    ]  # fmt: skip
+    # her cards count her caseload: 7 running
+    assert next(m.value for m in at.metric if m.label == "Aktive Teilnehmende") == "7"
+    # the Überblick does not repeat her list
+    at.switch_page("views/ueberblick.py").run()
+    assert "Heute: wer braucht Aufmerksamkeit" not in [s.value for s in at.subheader]

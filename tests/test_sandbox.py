@@ -167,10 +167,13 @@ def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_
     assert not at.error, [e.value for e in at.error]
     assert any(re.match(r"[\d.]+ Zeilen, [\d.]+ gezeigt", c.value) for c in at.caption)
     assert len(at.dataframe[0].value) > 0
-    # typing into the editor (a browser component) is what put_into_editor does
+    # typing into the editor (a browser component) is what put_into_editor does; typed
+    # text waits for the button
     at.session_state["sql_text"] = "select * from read_csv('/etc/passwd')"
     at.session_state["sql_editor"] += 1
     at.run()
+    assert not at.error  # not run while being typed
+    at.button(key="sql_run").click().run()
     assert "file system operations are disabled" in at.error[0].value
     again = page(analyst)
     again.switch_page("views/sql.py").run()
@@ -428,6 +431,7 @@ def test_the_sql_page_shows_and_audits_every_failure(kpi_env, monkeypatch):
         at.session_state["sql_text"] = query
         at.session_state["sql_editor"] = next(editors)
         at.run()
+        at.button(key="sql_run").click().run()
         assert not at.exception
         return _last_sql_entry(kpi_env)
 

@@ -66,7 +66,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "User name or password is wrong.",
     },
     "sign_in_locked": {
-        "de": "Zu viele Fehlversuche: Das Konto ist bis {until} gesperrt.",
+        "de": "Zu viele Fehlversuche: Das Konto ist bis {until} Uhr gesperrt.",
         "en": "Too many failed attempts: the account is locked until {until}.",
     },
     "sign_in_oidc_hint": {
@@ -90,10 +90,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "page_sql": {"de": "SQL", "en": "SQL"},
     "sql_query": {"de": "Abfrage (eine SELECT-Anweisung)", "en": "Query (one SELECT statement)"},
     "sql_help": {
-        "de": "Strg+Enter führt aus. Nur die pseudonymisierten Analyse-Tabellen rechts; keine "
-        "Dateien, Zeit- und Speicherlimit.",
-        "en": "Ctrl+Enter runs it. Only the pseudonymised analyst tables on the right; no "
-        "files, time and memory limits.",
+        "de": "„Abfrage ausführen“ (oder Strg+Enter außerhalb des Editors) führt aus. Nur die "
+        "pseudonymisierten Analyse-Tabellen rechts; keine Dateien, Zeit- und Speicherlimit.",
+        "en": '"Run query" (or Ctrl+Enter outside the editor) runs it. Only the '
+        "pseudonymised analyst tables on the right; no files, time and memory limits.",
     },
     "alert_hint": {
         "de": "Details auf dem Server: `kohorte status`, die Protokolle in `logs/` und die "
@@ -101,7 +101,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Details on the server: `kohorte status`, the logs in `logs/` and the Prefect "
         "UI. The alert goes away with the next successful load.",
     },
-    "sql_run": {"de": "Erneut ausführen", "en": "Run again"},
+    "sql_run": {"de": "Abfrage ausführen", "en": "Run query"},
     "choose": {"de": "bitte wählen", "en": "choose"},
     "sql_rows": {"de": "{total} Zeilen, {shown} gezeigt", "en": "{total} rows, {shown} shown"},
     "sql_examples": {"de": "Beispiele", "en": "Examples"},
@@ -336,9 +336,71 @@ TEXTS.update(
             "Standardwerte: {message}",
             "en": "The list's thresholds could not be read; the defaults apply: {message}",
         },
+        "targets_file": {
+            "de": "Die Ziele (ziele.toml) konnten nicht gelesen werden und werden nicht "
+            "gezeigt: {message}",
+            "en": "The targets (ziele.toml) could not be read and are not shown: {message}",
+        },
+        "target": {"de": "Ziel", "en": "Target"},
+        "programme_year_title": {
+            "de": "Programmjahr {year} ({start} bis {end})",
+            "en": "Programme year {year} ({start} to {end})",
+        },
+        "reset_filters": {"de": "alle zurücksetzen", "en": "reset all"},
+        "choose": {"de": "Bitte wählen", "en": "Please choose"},
+        "page_caseload": {"de": "Mein Fallbestand", "en": "My caseload"},
+        "caseload_title": {"de": "Meine laufenden Teilnahmen", "en": "My running participations"},
+        "caseload_hint": {
+            "de": "{n} laufend · Anwesenheit seit Eintritt · nächster Schritt: das letzte "
+            "Ergebnis (Arbeit, Praktikum, Weiterbildung) · eine Zeile anklicken öffnet die "
+            "Zeitleiste",
+            "en": "{n} running · attendance since entry · next step: the latest outcome "
+            "(work, internship, further training) · click a row to open the timeline",
+        },
+        "caseload_none": {
+            "de": "Zurzeit keine laufende Teilnahme in dieser Auswahl.",
+            "en": "No running participation in this selection right now.",
+        },
+        "col_next_step": {"de": "Nächster Schritt", "en": "Next step"},
+        "col_flags": {"de": "Hinweise", "en": "Flags"},
         "col_week": {"de": "Woche", "en": "Week"},
         "col_reasons": {"de": "Grund", "en": "Reason"},
         "col_last_session": {"de": "Letzter Termin", "en": "Last session"},
+    }
+)
+
+TEXTS.update(
+    {
+        "no_schedule": {
+            "de": "Nächster nächtlicher Lauf: kein Zeitplan aktiv, `make serve` startet ihn.",
+            "en": "Next nightly run: no schedule active, `make serve` starts it.",
+        },
+        "notice_last_load": {
+            "de": "Letzte Ladung ({when}): {n} abgelehnt oder nur teilweise geladen. Was "
+            "warum abgelehnt wurde, steht im Bericht:",
+            "en": "Last load ({when}): {n} rejected or only partly loaded. What was rejected "
+            "and why is in the report:",
+        },
+        "notice_delivery": {"de": "1 Lieferung", "en": "1 delivery"},
+        "notice_deliveries": {"de": "{n} Lieferungen", "en": "{n} deliveries"},
+        "notice_report": {
+            "de": "{file} ({status}): Bericht auf der Seite Datenstand",
+            "en": "{file} ({status}): report on the data status page",
+        },
+        "audit_all_users": {"de": "alle Benutzer", "en": "all users"},
+        "audit_all_actions": {"de": "alle Aktionen", "en": "all actions"},
+    }
+)
+
+TEXTS.update(
+    {
+        # the head of every download (dashboard/tables.py)
+        "no_filters": {"de": "keine Filter", "en": "no filters"},
+        "export_kpis": {"de": "Kennzahlen", "en": "KPIs"},
+        "export_coaches": {"de": "Kennzahlen je Coach", "en": "KPIs by coach"},
+        "export_query": {"de": "Eigene Abfrage", "en": "Own query"},
+        "window_from": {"de": "Zeitraum von", "en": "Window from"},
+        "window_to": {"de": "Zeitraum bis", "en": "Window to"},
     }
 )
 

@@ -33,6 +33,7 @@ def _offer(label: str, options: dict[str, str], key: str) -> None:
         ["", *options],
         key=key,
         format_func=lambda k: k[:60] if k else t("choose"),
+        placeholder=t("choose"),
     )
     if choice and st.session_state.get(f"{key}_used") != choice:
         st.session_state[f"{key}_used"] = choice
@@ -44,11 +45,14 @@ def put_into_editor(query: str) -> None:
     new text needs a new editor (a new key)."""
     st.session_state["sql_text"] = query
     st.session_state["sql_editor"] = st.session_state.get("sql_editor", 0) + 1
+    st.session_state["sql_pending"] = True  # a chosen example or past query runs at once
 
 
 def editor() -> str:
     """The SQL editor: Ace (bundled with streamlit-ace, nothing loaded from the internet),
-    SQL highlighting; Ctrl+Enter (or its Apply button) hands the text to the page."""
+    SQL highlighting. It hands its text over as it changes (``auto_update``), so Ace shows
+    no button of its own (its label is English and cannot be changed); the page's German
+    button runs the text."""
     st.caption(t("sql_query"), help=t("sql_help"))
     return st_ace(
         value=st.session_state.get("sql_text", ""),
@@ -61,6 +65,7 @@ def editor() -> str:
         tab_size=2,
         wrap=True,
         show_gutter=True,
+        auto_update=True,
         key=f"sql_editor_{st.session_state.get('sql_editor', 0)}",
     )
 
@@ -117,7 +122,7 @@ def _downloads(result: sandbox.Result, query: str) -> None:
     """CSV, XLSX and Parquet of the result. A value a file format cannot hold (a control
     character in XLSX, say) costs the downloads, not the page: shown, and audited once."""
     try:
-        download_buttons(result.frame, "abfrage", "sql")
+        download_buttons(result.frame, "abfrage", "sql", title=t("export_query"), filtered=False)
         st.download_button(
             "Parquet",
             export.to_parquet(result.frame),
@@ -152,10 +157,13 @@ with right:
     _schema(analyst_file)
 with left:
     query = editor().strip()
-    # Ctrl+Enter (or Apply) hands a changed text over, which runs it; the button runs the
-    # same text again, e.g. after the night's publish
-    clicked = bool(query) and st.button(t("sql_run"), key="sql_run")
-    if query and (clicked or st.session_state.get("sql_last") != query):
+    # the button (or Ctrl+Enter outside the editor) runs the text; an example or a past
+    # query chosen on the right runs at once
+    clicked = st.button(
+        t("sql_run"), key="sql_run", type="primary", shortcut="Ctrl+Enter", disabled=not query
+    )
+    pending = st.session_state.pop("sql_pending", False)
+    if query and (clicked or pending):
         st.session_state["sql_last"] = query
         _run(analyst_file, query)
     if query and "sql_result" in st.session_state:

@@ -5,7 +5,7 @@ the team lead's first list, and each coach's, names the running participations t
 slipping away. Each rule here is one measure over a running participation's own events
 (the ownership rule of ``marts.fenster``), a condition on it, its thresholds with their
 defaults, an urgency and the reason in plain words. From this list come the SQL of the
-named query ``heute__aufmerksamkeit``, the reasons on the Überblick, the example file
+named query ``heute__laufend``, the reasons on the Überblick, the example file
 ``aufmerksamkeit.toml`` and the table in ``docs/attention.md``.
 
 "Today" is the data's as-of date (``meta.build.as_of``): a night without deliveries does
@@ -226,7 +226,7 @@ def parse(text: str, source: str = FILE_NAME) -> Thresholds:
 
 
 def query_sql() -> dict[str, str]:
-    """The generated parts of the named query ``heute__aufmerksamkeit``: one measure and
+    """The generated parts of the named query ``heute__laufend``: one measure and
     one flag column per rule (``m_<id>``, ``hinweis_<id>``), and the urgency of a row."""
     measures = ",\n        ".join(f"{rule.sql(rule.measure)} as m_{rule.id}" for rule in RULES)
     flags = ",\n        ".join(

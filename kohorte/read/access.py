@@ -23,10 +23,11 @@ STATUS = "status"  # load log, data checks: no personal data
 AUDIT = "audit"  # the audit log
 STAFF = "staff"  # outcomes per coach: monitoring of employees (staff council)
 SQL = "sql"  # ad-hoc SQL in the analysts' sandbox
+CASELOAD = "caseload"  # a coach's own start page: her running participations
 
 ALLOWED = {
     "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF, SQL},
-    "coach": {AGGREGATE, PARTICIPANT, STATUS},
+    "coach": {AGGREGATE, PARTICIPANT, STATUS, CASELOAD},
     "analyse": {AGGREGATE, PARTICIPANT, STATUS, SQL},
     "leitung": {AGGREGATE, STATUS},
 }

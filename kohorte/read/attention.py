@@ -1,7 +1,7 @@
 """The attention list as people read it: one row per person, the reasons in plain words.
 
 The rules and their SQL are ``kohorte.define.attention``; the query is
-``heute__aufmerksamkeit``. This module runs it with the thresholds in force and turns each
+``heute__laufend``. This module runs it with the thresholds in force and turns each
 row's flags into sentences, for the dashboard and the command line alike.
 """
 
@@ -15,8 +15,12 @@ from kohorte.define.dimensions import Filters
 from kohorte.read import fmt, queries
 from kohorte.read.access import Principal
 
-QUERY = "heute__aufmerksamkeit"
+QUERY = "heute__laufend"
 COLUMNS = ["pid", "coach", "woche", "gruende", "letzter_termin", "dringlichkeit"]
+CASELOAD = [
+    "pid", "woche", "anwesenheit_anteil", "letzter_termin", "bewerbungen",
+    "naechster_schritt", "gruende",
+]  # fmt: skip
 DAY_WORDS = {"de": ("Tag", "Tagen"), "en": ("day", "days")}
 
 
@@ -32,8 +36,8 @@ def fetch(
     filters: Filters | None = None,
     principal: Principal | None = None,
 ) -> pd.DataFrame:
-    """The flagged running participations of the selection (a coach's own only), most
-    urgent first, as the query returns them (flags and measures per rule)."""
+    """The running participations of the selection (a coach's own only), most urgent
+    first and the unflagged last, as the query returns them (flags and measures per rule)."""
     return queries.run(con, QUERY, filters, principal, **params(thresholds, programme_weeks))
 
 
@@ -59,9 +63,7 @@ def reason(rule: Rule, measure: object, thresholds: Thresholds, lang: str) -> st
     return rule.reason[lang].format(wert=shown, **values)
 
 
-def listing(frame: pd.DataFrame, thresholds: Thresholds, lang: str) -> pd.DataFrame:
-    """One row per person: pseudonym, coach (where the role receives it), week in the
-    programme, the reasons most urgent first, the last attended session, the urgency."""
+def _with_reasons(frame: pd.DataFrame, thresholds: Thresholds, lang: str) -> pd.DataFrame:
     rows = []
     for row in frame.to_dict("records"):
         reasons = [
@@ -70,5 +72,20 @@ def listing(frame: pd.DataFrame, thresholds: Thresholds, lang: str) -> pd.DataFr
             if row[f"hinweis_{rule.id}"]
         ]
         rows.append({**row, "gruende": " · ".join(reasons)})
-    shown = pd.DataFrame(rows, columns=[*frame.columns, "gruende"])
-    return shown[[c for c in COLUMNS if c in shown.columns]]
+    return pd.DataFrame(rows, columns=[*frame.columns, "gruende"])
+
+
+def listing(frame: pd.DataFrame, thresholds: Thresholds, lang: str) -> pd.DataFrame:
+    """Who needs attention: one row per flagged person with pseudonym, coach (where the
+    role receives it), week in the programme, the reasons most urgent first, the last
+    attended session, the urgency."""
+    shown = _with_reasons(frame[frame["dringlichkeit"].notna()], thresholds, lang)
+    return shown[[c for c in COLUMNS if c in shown.columns]].reset_index(drop=True)
+
+
+def caseload(frame: pd.DataFrame, thresholds: Thresholds, lang: str) -> pd.DataFrame:
+    """A coach's running participations, every one: week in the programme, attendance of
+    the participation so far, last attended session, applications, the latest outcome as
+    the next step, and the attention flags in words (empty where none)."""
+    shown = _with_reasons(frame, thresholds, lang)
+    return shown[[c for c in CASELOAD if c in shown.columns]].reset_index(drop=True)

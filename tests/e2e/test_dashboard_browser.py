@@ -47,6 +47,19 @@ ERROR_TEXTS = (
 )
 USER, PASSWORD = "e2e-teamleitung", "ein-langes-e2e-passwort"
 ANALYST = "e2e-analyse"
+COACH, MANAGER = "e2e-coach", "e2e-leitung"
+UNFILTERED = ("datenstand", "sql", "protokoll")  # pages without the filter bar
+NAV_TITLES = {
+    "ueberblick": "Überblick", "kohorten": "Kohorten", "teilnehmende": "Teilnehmende",
+    "datenstand": "Datenstand", "sql": "SQL", "protokoll": "Protokoll",
+}  # fmt: skip
+# Streamlit's (and its components') own English texts: none may show on a German page
+ENGLISH_DEFAULTS = (
+    "Running...", "Stop", "Choose options", "Choose an option", "No results", "empty",
+    "dd.mm.yyyy", "yyyy/mm/dd", "APPLY", "CTRL+ENTER", "Deploy", "Rerun", "Settings",
+    "Print", "Record a screencast", "About", "Clear cache", "Developer options",
+    "Made with Streamlit", "Page not found", "Show password", "Hide password",
+)  # fmt: skip
 SERVER_LOGS: dict[str, Path] = {}  # base URL -> the server's combined stdout/stderr
 
 
@@ -72,6 +85,10 @@ def _serve(settings: Settings, log_dir: Path, **extra_env: str) -> Iterator[str]
         accounts.add_user(settings, USER, "teamleitung", PASSWORD)
     with contextlib.suppress(ValueError):
         accounts.add_user(settings, ANALYST, "analyse", PASSWORD)
+    with contextlib.suppress(ValueError):
+        accounts.add_user(settings, COACH, "coach", PASSWORD, "Anja Krüger")
+    with contextlib.suppress(ValueError):
+        accounts.add_user(settings, MANAGER, "leitung", PASSWORD)
     log_path = log_dir / "streamlit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -349,7 +366,7 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
     _open(page, f"{dashboard_url}/teilnehmende?kohorte={cohort}")
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
-    expect(page.get_by_text("Kohorte (Monat oder Woche)")).to_be_visible()
+    expect(page.get_by_text(f"Kohorte (Monat oder Woche): {cohort}")).to_be_visible()  # chip
     page.wait_for_timeout(1000)  # the grid draws on a canvas
     box = grid.bounding_box()
     assert box is not None
@@ -391,6 +408,48 @@ def test_the_attention_list_comes_first_and_a_click_opens_the_timeline(
     assert "geschlecht=w" in page.url
 
 
+def _english_defaults(page: Page) -> list[str]:
+    """The known English framework texts on the page: visible text, placeholders, the
+    labels of buttons (also inside the SQL editor's frame)."""
+    texts = [page.inner_text("body")]
+    texts += page.eval_on_selector_all(
+        "input, textarea, button, [aria-label]",
+        "els => els.map(e => [e.placeholder || '', e.innerText || ''].join(' '))",
+    )
+    for frame in page.frames[1:]:
+        with contextlib.suppress(Exception):  # a frame may be gone by now
+            texts.append(frame.inner_text("body"))
+    words = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH_DEFAULTS) + r")\b")
+    return sorted({m.group(1) for text in texts for m in words.finditer(text)})
+
+
+@pytest.mark.parametrize(
+    ("who", "views"),
+    [
+        (USER, ("", "kohorten", "datenstand", "sql", "protokoll", "teilnehmende")),
+        (COACH, ("", "ueberblick", "datenstand", "kohorten", "teilnehmende")),
+        (ANALYST, ("", "kohorten", "datenstand", "sql", "teilnehmende")),
+        (MANAGER, ("", "datenstand", "kohorten")),
+    ],
+)
+def test_a_tour_of_every_page_keeps_the_filter_and_speaks_german(
+    dashboard_url: str, page: Page, who: str, views: tuple[str, ...]
+) -> None:
+    """Each role opens its pages through the navigation with a filter set: the filter
+    goes along (also past pages without filters, such as Datenstand), and no English
+    framework text shows anywhere."""
+    _open(page, f"{dashboard_url}/?geschlecht=w", who)
+    for view in views:
+        if view:  # the navigation's own links carry no query
+            page.get_by_role("link", name=NAV_TITLES[view], exact=True).first.click()
+            page.wait_for_url(re.compile(rf"/{view}(\?|$)"))
+        if view not in UNFILTERED:
+            expect(page.get_by_text("Geschlecht: weiblich").first).to_be_visible()
+            page.wait_for_url(re.compile(r"geschlecht=w"))
+        page.wait_for_timeout(800)  # let components and fragments settle
+        assert _english_defaults(page) == [], (who, view)
+
+
 def test_kpi_export_downloads_a_german_csv_and_xlsx(
     dashboard_url: str, page: Page, sample_settings: Settings
 ) -> None:
@@ -398,25 +457,33 @@ def test_kpi_export_downloads_a_german_csv_and_xlsx(
     _wait_for_overview(page, "Integrationsquote")
     csv_download = _download(page, "CSV")
     data = Path(csv_download.path()).read_bytes()
-    assert csv_download.suggested_filename == "kennzahlen.csv"
+    assert csv_download.suggested_filename == "kennzahlen_2026-03-26.csv"  # the as-of date
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 correctly
     lines = data.decode("utf-8-sig").split("\r\n")
-    assert lines[0] == "Kennzahl;Wert;Zeitraum"
+    # the head: title, as-of date, filters; then the table
+    assert lines[:5] == [
+        "Kennzahlen",
+        "Datenstand;26.03.2026",
+        "Filter;keine Filter",
+        "",
+        "Kennzahl;Wert;Zeitraum von;Zeitraum bis",
+    ]
     rate = next(line for line in lines if line.startswith("Integrationsquote;"))
-    assert re.fullmatch(
-        r"Integrationsquote;\d+,\d\s%;\d{2}\.\d{2}\.\d{4} – \d{2}\.\d{2}\.\d{4}", rate
-    )
+    assert re.fullmatch(r"Integrationsquote;\d+,\d %;\d{2}\.\d{2}\.\d{4};26\.03\.2026", rate)
     xlsx_download = _download(page, "XLSX")
     from python_calamine import CalamineWorkbook
 
     rows = CalamineWorkbook.from_path(xlsx_download.path()).get_sheet_by_index(0).to_python()
-    assert rows[0] == ["Kennzahl", "Wert", "Zeitraum"]
+    assert rows[0][0] == "Kennzahlen"  # the head's title, then as-of date and filters
+    assert rows[4] == ["Kennzahl", "Wert", "Zeitraum von", "Zeitraum bis"]
     from kohorte.define.kpis import CATALOGUE
 
-    assert len(rows) == 1 + len(CATALOGUE)
+    assert len(rows) == 5 + len(CATALOGUE)
+    rate = next(row for row in rows if row[0] == "Integrationsquote")
+    assert isinstance(rate[1], float) and 0 <= rate[1] <= 1  # a number, not "51,5 %"
     page.wait_for_timeout(500)  # the callback's rerun records the export
     exports = _exports(sample_settings)
-    assert "kennzahlen.csv" in exports and "kennzahlen.xlsx" in exports
+    assert "kennzahlen_2026-03-26.csv" in exports and "kennzahlen_2026-03-26.xlsx" in exports
 
 
 def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
@@ -435,12 +502,14 @@ def test_chart_downloads_as_svg_and_png(
     _wait_for_overview(page, "Integrationsquote")
     svg_download = _download(page, "SVG")
     svg = Path(svg_download.path()).read_text(encoding="utf-8")
-    assert svg_download.suggested_filename == "eintritte-austritte.svg"
+    assert svg_download.suggested_filename == "eintritte-austritte_2026-03-26.svg"
     assert svg.lstrip().startswith("<svg") and "Eintritte" in svg
+    assert "Datenstand: 26.03.2026" in svg and "Filter: keine Filter" in svg  # the subtitle
     png_download = _download(page, "PNG")
     assert Path(png_download.path()).read_bytes().startswith(b"\x89PNG")
     exports = _exports(sample_settings)
-    assert "eintritte-austritte.svg" in exports and "eintritte-austritte.png" in exports
+    assert "eintritte-austritte_2026-03-26.svg" in exports
+    assert "eintritte-austritte_2026-03-26.png" in exports
 
 
 def test_sign_in_refuses_a_wrong_password_and_keeps_the_bookmark(
@@ -520,13 +589,18 @@ def test_analyst_runs_a_join_downloads_it_and_finds_it_in_the_history(
     page.keyboard.insert_text(query)
     # highlighted as SQL: keywords get Ace's keyword class
     expect(frame.locator(".ace_keyword", has_text="select").first).to_be_visible()
-    page.keyboard.press("Control+Enter")
+    # Ace's own button would read "APPLY (CTRL+ENTER)": the page runs it with a German one
+    expect(frame.get_by_text(re.compile("apply", re.IGNORECASE))).to_have_count(0)
+    page.get_by_role("button", name="Abfrage ausführen").click()
     expect(page.get_by_text(re.compile(r"^[\d.]+ Zeilen, [\d.]+ gezeigt"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     assert _screenshot(page, "sql-result-de.png").stat().st_size > 0
     csv_download = _download(page, "CSV")
     lines = Path(csv_download.path()).read_bytes().decode("utf-8-sig").split("\r\n")
-    assert lines[0] == "teilnahme_id;termine;ergebnisse" and len(lines) > 10
+    # the head (title, as-of date, filters), an empty line, then the table
+    assert lines[0] == "Eigene Abfrage" and lines[2] == "Filter;keine Filter", lines[:4]
+    header = lines.index("") + 1
+    assert lines[header] == "teilnahme_id;termine;ergebnisse" and len(lines) > header + 10
     # a new session: the query is in this person's history
     _open(page, f"{dashboard_url}/sql", ANALYST)
     history = page.get_by_test_id("stSelectbox").filter(has_text="Mein Verlauf")

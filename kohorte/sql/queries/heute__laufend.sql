@@ -1,9 +1,10 @@
 -- access: participant
--- Who needs attention today: the running participations of the selection (for a coach:
--- her own) that a rule of kohorte/define/attention.py flags, one row per person, the most
--- urgent first. Measures, flags and urgency are generated from the rules; the thresholds
--- travel as parameters ($<rule>_<name>, $aktiv_<rule>), and so does the programme's
--- length in weeks ($programm_wochen).
+-- The running participations of the selection today (for a coach: her own), one row per
+-- person, with the measures and flags of the attention rules (kohorte/define/attention.py),
+-- the most urgent first and the unflagged last: the attention list is its flagged rows, a
+-- coach's caseload all of them. Measures, flags and urgency are generated from the rules;
+-- the thresholds travel as parameters ($<rule>_<name>, $aktiv_<rule>), and so does the
+-- programme's length in weeks ($programm_wochen).
 with
 
 build as (
@@ -18,6 +19,8 @@ laufend as (
         t.pid,
         t.coach,
         t.eintritt,
+        t.anwesenheit_anteil,
+        t.bewerbungen,
         coalesce(t.austritt, (t.eintritt + ($programm_wochen * 7 - 1)::integer)::date)
             as geplantes_ende
     from marts.auswahl({filter_args}) as t
@@ -44,6 +47,11 @@ lage as (
         max(e.datum) filter (where e.quelle = 'anwesenheit' and e.art = 'anwesend')
             as letzter_termin,
         count(e.datum) filter (where e.quelle = 'ergebnis') as ergebnisse,
+        -- the latest outcome (work, internship, further training): the next step taken
+        first(e.art order by e.datum desc, e.art) filter (where e.quelle = 'ergebnis')
+            as naechster_schritt,
+        any_value(l.anwesenheit_anteil) as anwesenheit_anteil,
+        any_value(l.bewerbungen) as bewerbungen,
         {attention_measures}
     from laufend as l
     cross join build as b
@@ -68,5 +76,4 @@ final as (
 
 select * exclude (teilnahme_id)
 from final
-where dringlichkeit is not null
-order by dringlichkeit, hinweise desc, letzter_termin nulls first, pid
+order by dringlichkeit nulls last, hinweise desc, letzter_termin nulls first, pid

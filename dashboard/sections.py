@@ -1,0 +1,197 @@
+"""Sections that more than one page shows: the KPI cards (with their targets) and who
+needs attention today."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import auth, data
+from dashboard.i18n import lang, t
+from dashboard.tables import download_buttons, show_table
+from kohorte.define.dimensions import Filters
+from kohorte.read import cards, fmt
+from kohorte.read import targets as goals
+
+ATTENTION_COLUMNS = {
+    "pid": "col_pid",
+    "coach": "coach",
+    "woche": "col_week",
+    "gruende": "col_reasons",
+    "letzter_termin": "col_last_session",
+}
+
+
+def attention(version: str, selection: Filters) -> None:
+    """Who needs attention today (kohorte.define.attention): the team lead's and a coach's
+    first list; a click on a row opens that person's timeline."""
+    principal = auth.require_principal()
+    if not principal.sees_attention_list:
+        return
+    st.subheader(t("attention_title"))
+    shown, problem = data.attention_list(version, selection, lang())
+    if problem is not None:
+        st.warning(t("attention_file", message=problem))
+    as_of = fmt.date(data.build_info(version)["as_of"], lang())
+    if shown.empty:
+        st.success(t("attention_none", as_of=as_of), icon=":material/check_circle:")
+        return
+    people = (
+        t("attention_person")
+        if len(shown) == 1
+        else t("attention_people", n=fmt.number(len(shown), lang()))
+    )
+    st.caption(t("attention_hint", n=people, as_of=as_of))
+    event = show_table(shown, ATTENTION_COLUMNS, select=True, key="attention_select")
+    if data.coach_views() and principal.sees_coach_pages and "coach" in shown.columns:
+        counts = shown["coach"].value_counts().sort_index()
+        st.caption(
+            f"{t('attention_by_coach')}: "
+            + " · ".join(f"{name} {fmt.number(n, lang())}" for name, n in counts.items())
+        )
+    if event is not None and event.selection.rows:
+        pid = shown.iloc[event.selection.rows[0]]["pid"]
+        st.switch_page(
+            "views/teilnehmende.py", query_params={**st.query_params.to_dict(), "pid": pid}
+        )
+
+
+CARDS_PER_ROW = 4
+CARD_HEIGHT = 180  # equal cards, with room for value, trend and detail line
+TARGET_HEIGHT = 50  # and, with targets in force, the progress bar and the target line
+
+
+def _signed(change: float, suffix: str, places: int = 0) -> str:
+    """A change with its sign, rounded as shown: "+3", "-1,2 Pp.", "±0"."""
+    change = round(float(change), places)
+    text = fmt.number(abs(change), lang(), places)
+    sign = "±" if change == 0 else ("+" if change > 0 else "-")
+    return f"{sign}{text} {suffix}"
+
+
+def _delta(card: cards.Card) -> str | None:
+    """Change against the same window a year earlier, where the read layer allows it."""
+    if card.change is None:
+        return None
+    if card.kpi.unit == "days":
+        return _signed(card.change, f"{t('days_delta')} {t('vs_last_year')}")
+    if card.kpi.unit == "ratio":
+        return _signed(card.change, t("vs_last_year"), 1)
+    if card.kpi.unit == "rate":
+        return _signed(card.change * 100, f"{t('points')} {t('vs_last_year')}", 1)
+    return _signed(card.change, t("vs_last_year"))
+
+
+def _window(card: cards.Card) -> str:
+    return f"{fmt.date(card.window_start, lang())} – {fmt.date(card.window_end, lang())}"
+
+
+def _help(card: cards.Card) -> str:
+    kpi = card.kpi
+    parts = [
+        f"**{t('window')}:** {_window(card)} ({kpi.text('window', lang())})",
+        f"**{t('numerator')}:** {kpi.text('numerator', lang())}",
+    ]
+    if kpi.unit in ("rate", "ratio"):
+        parts.append(f"**{t('denominator')}:** {kpi.text('denominator', lang())}")
+    return "  \n".join(parts)
+
+
+def _detail(card: cards.Card, threshold: int) -> str | None:
+    """The line under a card's value: counts behind a rate, why a value is missing."""
+    if card.state == cards.HIDDEN:
+        return t("suppressed", n=threshold)
+    if card.state == cards.PROTECTED:
+        return t("protected")
+    if card.state == cards.EMPTY:
+        return t("nothing_to_count")
+    if card.kpi.unit == "days" and card.denominator is not None:
+        return t("observed", n=fmt.number(card.denominator, lang()))
+    if card.numerator is not None:
+        return (
+            f"{fmt.number(card.numerator, lang())} {t('of')} {fmt.number(card.denominator, lang())}"
+        )
+    return None
+
+
+@st.fragment(run_every="60s")
+def kpi_cards(selection: Filters) -> None:
+    """KPI cards; refreshed every minute so a new publish shows without reloading the page."""
+    version = data.current_version()
+    if version is None:
+        st.info(t("no_data"))
+        return
+    info = data.build_info(version)
+    st.caption(
+        f"{t('as_of')}: **{fmt.date(info['as_of'], lang())}** · {t('last_load')}: "
+        f"{fmt.datetime(info['built_at'], lang())}"
+    )
+    shown = data.kpis(version, selection)
+    threshold = data.min_count()
+    in_force, problem = data.targets(version)
+    if problem is not None:
+        st.warning(t("targets_file", message=problem))
+    _cards([c for c in shown if c.kpi.section == "kern"], threshold, in_force)
+    year = [c for c in shown if c.kpi.section == "programmjahr"]
+    if year:
+        st.subheader(
+            t(
+                "programme_year_title",
+                year=year[0].window_start.year,
+                start=fmt.date(year[0].window_start, lang()),
+                end=fmt.date(year[0].window_end, lang()),
+            )
+        )
+        _cards(year, threshold, in_force)
+    st.subheader(t("more_kpis"))
+    _cards([c for c in shown if c.kpi.section == "weitere"], threshold, in_force)
+    download_buttons(
+        pd.DataFrame(
+            {
+                t("kpi"): [c.kpi.label(lang()) for c in shown],
+                t("value"): [  # numbers where shown, else the protected text ("<3")
+                    c.value
+                    if c.state == cards.SHOWN and c.value is not None
+                    else fmt.card_value(c, threshold, lang())
+                    for c in shown
+                ],
+                t("window_from"): [c.window_start for c in shown],
+                t("window_to"): [c.window_end for c in shown],
+            }
+        ),
+        "kennzahlen",
+        "kpis",
+        title=t("export_kpis"),
+        kinds={t("value"): [c.kpi.unit for c in shown]},
+    )
+    if info["warnungen"]:
+        st.warning(t("warnings", n=int(info["warnungen"])))
+
+
+def _cards(shown: list[cards.Card], threshold: int, in_force: dict) -> None:
+    """KPI cards, four to a row, each with its detail line inside the card, and its target
+    (``ziele.toml``) where one is in force."""
+    height = CARD_HEIGHT + (TARGET_HEIGHT if in_force else 0)
+    for start in range(0, len(shown), CARDS_PER_ROW):
+        row = shown[start : start + CARDS_PER_ROW]
+        for column, card in zip(st.columns(CARDS_PER_ROW), row, strict=False):
+            box = column.container(border=True, height=height)
+            delta = _delta(card)
+            unchanged = delta is not None and delta.startswith("±")
+            # a rise of a lower-is-better KPI is red; counts of events stay neutral
+            colour = {True: "normal", False: "inverse", None: "off"}[card.kpi.higher_is_better]
+            box.metric(
+                card.kpi.label(lang()),
+                fmt.card_value(card, threshold, lang()),
+                delta=delta,
+                delta_color="off" if unchanged else colour,
+                delta_arrow="off" if unchanged else "auto",
+                help=_help(card),
+            )
+            box.caption(_detail(card, threshold) or "&nbsp;")
+            target = in_force.get(card.kpi.id)
+            if target is not None:
+                shown_progress = goals.progress(card, target, lang())
+                if shown_progress.share is not None:
+                    box.progress(shown_progress.share)
+                box.caption(shown_progress.text)
