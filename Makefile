@@ -45,9 +45,10 @@ test: install lint browser
 	$(UV) run pytest
 
 ## check: the edit-test loop: lint, then every test that needs no Prefect server, no
-## browser or service and injects no faults (marks server, e2e, fault), with 3 instead of
-## 5 examples per property test; prints how long it took. `make test` runs them all.
-CHECK_MARKS := not server and not e2e and not fault
+## browser or service, injects no faults and runs no whole tool in subprocesses (marks
+## server, e2e, fault, slow), with 3 instead of 5 examples per property test; prints how
+## long it took. `make test` runs them all.
+CHECK_MARKS := not server and not e2e and not fault and not slow
 check: install
 	@started=$$(date +%s.%N); \
 	$(MAKE) --no-print-directory lint && \

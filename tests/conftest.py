@@ -205,6 +205,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> None:
+    """argon2 with its least cost in this process: the production parameters cost 0,11 s
+    a hash, and the sign-in and lockout tests hash dozens (Django's tests do the same with
+    a fast hasher). Subprocesses (``kohorte user ...``) keep the real parameters, and
+    ``test_accounts`` checks that the module's own hasher has them."""
+    from argon2 import PasswordHasher
+
+    from kohorte.ops import accounts
+
+    accounts.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts._dummy_hash.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def streamlit_components_scanned_once() -> None:
     """Every new AppTest scans all installed distributions' metadata for Streamlit
     components (``manifest_scanner.scan_component_manifests``): 0,3 s each, 14 s of the

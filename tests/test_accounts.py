@@ -101,6 +101,19 @@ def test_a_coach_name_is_checked_against_the_deliveries(kpi_home):
     assert runner.invoke(app, [*new, "--new-coach"], input=PASSWORD + "\n").exit_code == 0
 
 
+def test_the_module_hashes_with_argon2id_at_rfc_9106_cost():
+    """Tests swap in a cheap hasher (conftest); a process of its own has the real one."""
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-c", "from kohorte.ops import accounts as a; h = a.HASHER; "
+         "print(h.type.name, h.time_cost, h.memory_cost, h.parallelism)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert shown[0] == "ID" and int(shown[1]) >= 3 and int(shown[2]) >= 65536
+
+
 def test_demo_account_is_created_once_and_its_password_printed_once(settings):
     runner = CliRunner()
     first = runner.invoke(app, ["user", "demo"]).output

@@ -9,6 +9,8 @@ import pytest
 
 from scripts import bench
 
+pytestmark = pytest.mark.slow  # a whole tool in subprocesses: make test, not make check
+
 
 @pytest.fixture(scope="module")
 def micro(tmp_path_factory, monkeypatch_module):

@@ -147,6 +147,7 @@ def _statuses(settings: Settings) -> list[str]:
     return [f["status"] for f in runlog.read_files(settings) if f["file_name"] == NAME]
 
 
+@pytest.mark.slow  # a real writer racing a real `kohorte load`: make test, not make check
 def test_a_file_written_while_kohorte_load_runs_arrives_once(settings, env_home):
     """A real writer appends 400 rows over ~3 s while ``kohorte load --plain`` runs (settle
     interval 2 s), then the next night runs: each row is stored exactly once in total,

@@ -19,6 +19,8 @@ from conftest import ROOT
 
 UV = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
 
+pytestmark = pytest.mark.slow  # a whole tool in subprocesses: make test, not make check
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:

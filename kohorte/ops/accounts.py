@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -25,10 +26,15 @@ from kohorte.config import Settings
 from kohorte.read import fmt
 from kohorte.read.access import ROLES, Principal
 
-HASHER = PasswordHasher()
+HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 parameters
 MIN_PASSWORD = 10
-# verified when the name is unknown, so a wrong name costs as long as a wrong password
-_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so a wrong name costs as long as a wrong
+    password; made on first use, not on import (a hash costs a tenth of a second)."""
+    return HASHER.hash(secrets.token_hex(16))
 
 
 class SignInFailed(Exception):
@@ -177,7 +183,7 @@ def verify(settings: Settings, name: str, password: str) -> Principal:
     with _store(settings) as users:  # decided inside, raised after: the count is saved
         record = users.get(name)
         if record is None:
-            _verify_hash(_DUMMY_HASH, password)
+            _verify_hash(_dummy_hash(), password)
             failure = SignInFailed("Name oder Passwort falsch")
         elif record.get("locked_until") and (
             dt.datetime.fromisoformat(record["locked_until"]) > _now()
