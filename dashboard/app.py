@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, data, german, print_style
+from dashboard import auth, data, page_style, print_style
 from dashboard.i18n import LANGUAGES, lang, t
 from kohorte.ops import audit
 from kohorte.read.access import (
@@ -91,7 +91,7 @@ def run() -> None:
         initial_sidebar_state="collapsed",
     )
     print_style.apply()  # printing shows figures and tables, not buttons or selectors
-    german.apply(lang())  # Streamlit's own run indicator and date placeholders
+    page_style.apply(lang())  # German run indicator and date placeholders, compact title
     principal = auth.current()
     if principal is None:
         # every address shows the sign-in form and nothing else; after signing in the same

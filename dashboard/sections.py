@@ -13,6 +13,7 @@ from kohorte.define.dimensions import Filters
 from kohorte.read import cards, fmt
 from kohorte.read import targets as goals
 
+ATTENTION_ROWS = 5  # the most urgent in sight; the rest scrolls, the cards stay near
 ATTENTION_COLUMNS = {
     "pid": "col_pid",
     "coach": "coach",
@@ -42,7 +43,9 @@ def attention(version: str, selection: Filters) -> None:
         else t("attention_people", n=fmt.number(len(shown), lang()))
     )
     st.caption(t("attention_hint", n=people, as_of=as_of))
-    event = show_table(shown, ATTENTION_COLUMNS, select=True, key="attention_select")
+    event = show_table(
+        shown, ATTENTION_COLUMNS, select=True, key="attention_select", rows=ATTENTION_ROWS
+    )
     if data.coach_views() and principal.sees_coach_pages and "coach" in shown.columns:
         counts = shown["coach"].value_counts().sort_index()
         st.caption(

@@ -52,6 +52,7 @@ def show_table(
     select: bool = False,
     codes: set[str] | frozenset[str] = frozenset(),
     key: str = "table_select",
+    rows: int | None = None,
 ):
     """Translated headers and status codes; numbers, percents and dates formatted by Babel
     (the grid's own formatting would follow the browser's locale, not the UI language);
@@ -90,6 +91,8 @@ def show_table(
             on_select="rerun",
             selection_mode="single-row",
             key=key,
+            # at most ``rows`` rows high; the rest scrolls inside the table
+            height="auto" if rows is None or len(shown) <= rows else 35 * (rows + 1) + 3,
         )
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     return None

@@ -25,9 +25,9 @@ CASELOAD_COLUMNS = {
 version = data.page_version()
 selection = filter_bar(version)
 principal = auth.require_principal()
+sections.attention(version, selection)  # first: who needs her today
 # her own cards: the same definitions and protection as the Überblick, for her caseload
 sections.kpi_cards(replace(selection, coach=principal.coach) if principal.coach else selection)
-sections.attention(version, selection)
 st.subheader(t("caseload_title"))
 caseload = data.caseload(version, selection, lang())
 if caseload.empty:
