@@ -83,6 +83,23 @@ def test_a_withheld_value_gets_the_target_alone(state):
     assert shown == goals.Progress("Ziel: mindestens 100", None, None)
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.996, "99 %"),
+        (0.994, "99 %"),
+        (1.0, "100 %"),
+        (0.0, "0 %"),
+        (0.002, "<1 %"),
+        (0.5, "50 %"),
+    ],
+)
+def test_a_share_is_never_rounded_onto_an_end_it_has_not_reached(value, shown):
+    from kohorte.read import fmt
+
+    assert fmt.share(value, "de", 0) == shown
+
+
 def test_progress_in_english():
     target = targets.Target("arbeit_in_8_wochen", 2026, "mindestens", 0.333)
     shown = goals.progress(_card("arbeit_in_8_wochen", 0.292), target, "en")
@@ -177,3 +194,19 @@ def test_the_target_line_is_labelled_with_the_target():
     spec = charts.monthly_rate(frame, labels, "de", target=0.4).to_dict()
     goal = [d for d in spec["datasets"].values() if d and "ziel" in d[0]]
     assert goal == [[{"ziel": 0.4, "text": "Ziel 40,0 %"}]]
+
+
+def test_the_integration_figures_are_told_apart(kpi_home):
+    """Four counts of integrations on one screen get a name and a line each."""
+    from conftest import run_app
+
+    at = run_app(Principal("tl", "teamleitung"))
+    [box] = [e for e in at.expander if e.label == "Welche Integrationszahl ist welche?"]
+    lines = box.markdown[0].value.splitlines()
+    names = [line.split("**")[1] for line in lines]
+    assert names == [
+        "Integrationsquote", "Integrationen (K2-Zählung)", "In Arbeit seit Programmstart",
+        "In Arbeit im Programmjahr", "Trichter",
+    ]  # fmt: skip
+    labels = {m.label for m in at.metric}
+    assert set(names[:4]) - {"Integrationsquote"} <= labels | {"Integrationen (K2-Zählung)"}

@@ -90,10 +90,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "page_sql": {"de": "SQL", "en": "SQL"},
     "sql_query": {"de": "Abfrage (eine SELECT-Anweisung)", "en": "Query (one SELECT statement)"},
     "sql_help": {
-        "de": "„Abfrage ausführen“ (oder Strg+Enter außerhalb des Editors) führt aus. Nur die "
-        "pseudonymisierten Analyse-Tabellen rechts; keine Dateien, Zeit- und Speicherlimit.",
-        "en": '"Run query" (or Ctrl+Enter outside the editor) runs it. Only the '
-        "pseudonymised analyst tables on the right; no files, time and memory limits.",
+        "de": "„Abfrage ausführen“ führt sie aus. Nur die pseudonymisierten Analyse-Tabellen "
+        "rechts; keine Dateien, Zeit- und Speicherlimit.",
+        "en": '"Run query" runs it. Only the pseudonymised analyst tables on the right; no '
+        "files, time and memory limits.",
     },
     "alert_hint": {
         "de": "Details auf dem Server: `kohorte status`, die Protokolle in `logs/` und die "
@@ -253,7 +253,12 @@ TEXTS.update(
         },
         "funnel_title": {"de": "Vom Eintritt zur Integration", "en": "From entry to integration"},
         "step": {"de": "Schritt", "en": "Step"},
-        "share_previous": {"de": "% des vorherigen Schritts", "en": "% of previous step"},
+        "share_previous": {
+            "de": "Ein echter Trichter: jeder Schritt zählt nur, wer auch alle vorigen erreicht "
+            "hat. In Klammern der Anteil am vorigen Schritt (nie auf 100 % aufgerundet).",
+            "en": "A true funnel: each step counts only those who reached every step before. "
+            "In brackets the share of the previous step (never rounded up to 100%).",
+        },
         "step_eintritt": {"de": "Eintritt", "en": "Entry"},
         "step_regelmaessig": {
             "de": "regelmäßig anwesend (≥ 70 %)",
@@ -348,6 +353,38 @@ TEXTS.update(
         },
         "reset_filters": {"de": "alle zurücksetzen", "en": "reset all"},
         "choose": {"de": "Bitte wählen", "en": "Please choose"},
+        "integration_counts_title": {
+            "de": "Welche Integrationszahl ist welche?",
+            "en": "Which integration figure is which?",
+        },
+        "integration_counts": {
+            "de": "- **Integrationsquote** (Zähler): Austritte der letzten 12 Monate, deren "
+            "Integration zwischen Eintritt und 28 Tagen nach Austritt begann; je Teilnahme "
+            "einmal.\n"
+            "- **Integrationen (K2-Zählung)**: Integrationen mit Beginn in den letzten 12 "
+            "Monaten, je Person und Kalendermonat höchstens eine (Zählweise der "
+            "SGB-II-Statistik), auch von Teilnahmen, die noch laufen.\n"
+            "- **In Arbeit seit Programmstart**: Personen (nicht Teilnahmen), die seit dem "
+            "ersten Eintritt in Arbeit kamen, jede nur einmal.\n"
+            "- **In Arbeit im Programmjahr**: dieselben Personen, gezählt im Programmjahr "
+            "ihrer ersten Integration.\n"
+            "- **Trichter** (Seite Kohorten): Teilnahmen der Auswahl, die regelmäßig kamen, "
+            "sich bewarben, ein Gespräch hatten und integriert wurden, alle Schritte "
+            "zusammen; jeder Zeitraum, nicht nur 12 Monate.",
+            "en": "- **Integration rate** (numerator): exits of the last 12 months whose "
+            "integration started between entry and 28 days after exit; once per "
+            "participation.\n"
+            "- **Integrations (K2 count)**: integrations starting in the last 12 months, at "
+            "most one per person and calendar month (the SGB II statistics' count), running "
+            "participations included.\n"
+            "- **In work since programme start**: persons (not participations) who found "
+            "work since the first entry, each once.\n"
+            "- **In work this programme year**: the same persons, counted in the programme "
+            "year of their first integration.\n"
+            "- **Funnel** (Cohorts page): participations of the selection that attended "
+            "regularly, applied, had an interview and were integrated, every step together; "
+            "all time, not only 12 months.",
+        },
         "page_caseload": {"de": "Mein Fallbestand", "en": "My caseload"},
         "caseload_title": {"de": "Meine laufenden Teilnahmen", "en": "My running participations"},
         "caseload_hint": {

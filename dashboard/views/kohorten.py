@@ -118,7 +118,7 @@ def _funnel(version: str, filters, threshold: int) -> None:
         if hidden:
             shown = f"<{threshold}" if disclosure.is_small(count, threshold) else "*"
         if share is not None:
-            shown += f" ({fmt.percent(share, lang(), 0)})"
+            shown += f" ({fmt.share(share, lang(), 0)})"
         rows.append(
             {"schritt": t(f"step_{step}"), "anzahl": None if hidden else count, "text": shown}
         )

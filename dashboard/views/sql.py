@@ -157,11 +157,10 @@ with right:
     _schema(analyst_file)
 with left:
     query = editor().strip()
-    # the button (or Ctrl+Enter outside the editor) runs the text; an example or a past
-    # query chosen on the right runs at once
-    clicked = st.button(
-        t("sql_run"), key="sql_run", type="primary", shortcut="Ctrl+Enter", disabled=not query
-    )
+    # the button runs the text (no keyboard shortcut: Streamlit would label it "Ctrl", and
+    # the editor's frame keeps the keys to itself); an example or a past query chosen on the
+    # right runs at once
+    clicked = st.button(t("sql_run"), key="sql_run", type="primary", disabled=not query)
     pending = st.session_state.pop("sql_pending", False)
     if query and (clicked or pending):
         st.session_state["sql_last"] = query

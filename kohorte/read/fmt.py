@@ -36,6 +36,19 @@ def percent(value: float | None, lang: str = "de", decimals: int = 1) -> str:
     return format_percent(value, format=pattern, locale=LOCALES[lang])
 
 
+def share(value: float | None, lang: str = "de", decimals: int = 0) -> str:
+    """A share as ``percent``, but never rounded onto an end it has not reached: 99,6 % of
+    the way reads "99 %" (not "100 %"), 0,2 % reads "<1 %" (not "0 %")."""
+    if value is None:
+        return "–"
+    step = 10.0 ** -(decimals + 2)  # the smallest share the places can show
+    if 0 < value < 1 and round(value, decimals + 2) >= 1:
+        return percent(1 - step, lang, decimals)
+    if 0 < value < 1 and round(value, decimals + 2) <= 0:
+        return "<" + percent(step, lang, decimals)
+    return percent(value, lang, decimals)
+
+
 def date(value: dt.date | None, lang: str = "de") -> str:
     """25.11.2026 (de); an em dash for a missing value (None, NaT)."""
     if value is None or value != value:  # NaT is not equal to itself

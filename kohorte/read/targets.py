@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from kohorte.define.targets import Target
@@ -66,8 +65,7 @@ def progress(card: Card, target: Target, lang: str) -> Progress:
         return Progress(f"{head} · {words[side].format(d=distance)}", None, False)
     if card.kpi.unit == "count" and target.direction == "mindestens" and target.value > 0:
         share = min(card.value / target.value, 1.0)
-        # rounded down: 99,6 % of the way is not "100 %"
-        shown = fmt.percent(math.floor(share * 100) / 100, lang, 0)
+        shown = fmt.share(share, lang, 0)  # 99,6 % of the way is not "100 %"
         said = words["met"] if met else words["share"].format(p=shown)
         return Progress(f"{head} · {said}", share, met)
     return Progress(f"{head} · {words['met'] if met else words['missed']}", None, met)

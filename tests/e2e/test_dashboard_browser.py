@@ -56,7 +56,7 @@ NAV_TITLES = {
 # Streamlit's (and its components') own English texts: none may show on a German page
 ENGLISH_DEFAULTS = (
     "Running...", "Stop", "Choose options", "Choose an option", "No results", "empty",
-    "dd.mm.yyyy", "yyyy/mm/dd", "APPLY", "CTRL+ENTER", "Deploy", "Rerun", "Settings",
+    "dd.mm.yyyy", "yyyy/mm/dd", "APPLY", "CTRL+ENTER", "Ctrl", "Deploy", "Rerun", "Settings",
     "Print", "Record a screencast", "About", "Clear cache", "Developer options",
     "Made with Streamlit", "Page not found", "Show password", "Hide password",
 )  # fmt: skip
