@@ -118,7 +118,7 @@ def _month_axis(labels: dict[str, str]) -> alt.X:
     return alt.X(
         "yearmonth(monat):O",
         title=labels["month"],
-        axis=alt.Axis(format="%b %y", labelAngle=0, labelOverlap=True),
+        axis=alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True),  # "Okt 2026"
     )
 
 
@@ -337,7 +337,7 @@ def timeline(
         alt.Chart(periods)
         .mark_bar(height=14, color="#c9dcea")
         .encode(
-            x=alt.X("eintritt:T", title=None, axis=alt.Axis(format="%d.%m.%y")),
+            x=alt.X("eintritt:T", title=None, axis=alt.Axis(format="%d.%m.%Y")),
             x2="ende:T",
             y=y,
             tooltip=[
