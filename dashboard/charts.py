@@ -133,19 +133,20 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
         id_vars=["monat"], value_vars=["eintritte", "austritte"], var_name="art", value_name="n"
     )
     long["art"] = long["art"].map({"eintritte": labels["entries"], "austritte": labels["exits"]})
+    # one legend for all three series: the bars and the active-participants line
+    series = [labels["entries"], labels["exits"], labels["active_month_end"]]
+    colour = alt.Color(
+        "art:N",
+        title=None,
+        legend=alt.Legend(orient="top"),
+        scale=alt.Scale(domain=series, range=["#1f5f8b", "#e8983e", "#555555"]),
+        sort=series,
+    )
     base = alt.Chart(long).encode(x=_month_axis(labels))
     bars = base.mark_bar().encode(
-        xOffset=alt.XOffset("art:N", sort=[labels["entries"], labels["exits"]]),
+        xOffset=alt.XOffset("art:N", sort=series[:2]),
         y=alt.Y("n:Q", title=labels["count"]),
-        color=alt.Color(
-            "art:N",
-            title=None,
-            legend=alt.Legend(orient="top"),
-            scale=alt.Scale(
-                domain=[labels["entries"], labels["exits"]], range=["#1f5f8b", "#e8983e"]
-            ),
-            sort=[labels["entries"], labels["exits"]],
-        ),
+        color=colour,
         tooltip=[
             alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
             alt.Tooltip("art:N", title=" "),
@@ -153,11 +154,12 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
         ],
     )
     line = (
-        alt.Chart(frame)
-        .mark_line(point=True, color="#555")
+        alt.Chart(frame.assign(art=labels["active_month_end"]))
+        .mark_line(point=True)
         .encode(
             x=_month_axis(labels),
             y="aktive_am_monatsende:Q",
+            color=colour,
             tooltip=[
                 alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
                 alt.Tooltip(
@@ -289,7 +291,12 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
 
 
 def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
-    """Kaplan-Meier step curves of the share integrated by days since entry."""
+    """Kaplan-Meier step curves of the share integrated by days since entry; each starts at
+    0 % on the day of entry (a job on that very day rises from there at day 0)."""
+    starts = pd.DataFrame(
+        {"kohorte": frame["kohorte"].unique(), "tage": 0, "anteil_integriert": 0.0}
+    )
+    frame = pd.concat([starts, frame], ignore_index=True)  # the start first at day 0
     chart = (
         alt.Chart(frame)
         .mark_line(interpolate="step-after")
@@ -299,6 +306,7 @@ def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -
                 "anteil_integriert:Q",
                 title=labels["share_integrated"],
                 axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=True),
             ),
             color=alt.Color("kohorte:N", title=labels["cohort"]),
             tooltip=[

@@ -148,8 +148,9 @@ def kpi_cards(selection: Filters) -> None:
         _cards(year, threshold, in_force)
     with st.expander(t("integration_counts_title")):
         st.markdown(t("integration_counts"))
-    st.subheader(t("more_kpis"))
-    _cards([c for c in shown if c.kpi.section == "weitere"], threshold, in_force)
+    # the rarer figures fold away, so the first screen holds the list and the headline cards
+    with st.expander(t("more_kpis"), icon=":material/bar_chart:"):
+        _cards([c for c in shown if c.kpi.section == "weitere"], threshold, in_force)
     download_buttons(
         pd.DataFrame(
             {

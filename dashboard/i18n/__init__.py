@@ -240,16 +240,22 @@ TEXTS.update(
         "week": {"de": "Woche", "en": "Week"},
         "share_integrated": {"de": "Anteil integriert", "en": "Share integrated"},
         "curves_title": {
-            "de": "Zeit bis zur ersten Integration (Kaplan-Meier)",
-            "en": "Time to first integration (Kaplan-Meier)",
+            "de": "Wie schnell finden Teilnehmende Arbeit?",
+            "en": "How soon do participants find work?",
         },
         "days_since_entry": {"de": "Tage seit Eintritt", "en": "Days since entry"},
         "all_cohorts": {"de": "alle", "en": "all"},
         "curves_note": {
-            "de": "Noch Aktive und ohne Integration Ausgetretene zählen bis zum Ende ihrer "
-            "Beobachtung (Austritt + 28 Tage) mit und dann als zensiert, nicht als Misserfolg.",
-            "en": "Participants still active or who left without integration count until "
-            "their observation ends (exit + 28 days) and are then censored, not failures.",
+            "de": "Jede Linie beginnt am Eintrittstag bei 0 % und zeigt, welcher Anteil einer "
+            "Eintrittskohorte nach so vielen Tagen eine Arbeit gefunden hat. Wer noch teilnimmt "
+            "oder ohne Arbeit ausgeschieden ist, zählt mit, solange wir wissen, wie es ihm geht "
+            "(bis 28 Tage nach dem Austritt), und danach nicht mehr: weder als Erfolg noch als "
+            "Misserfolg (Kaplan-Meier-Schätzung).",
+            "en": "Each line starts on the day of entry at 0% and shows the share of an entry "
+            "cohort that has found work after so many days. Those still taking part, or who "
+            "left without work, count as long as we know how they are doing (up to 28 days "
+            "after leaving), and after that not at all: neither as success nor as failure "
+            "(Kaplan-Meier estimate).",
         },
         "funnel_title": {"de": "Vom Eintritt zur Integration", "en": "From entry to integration"},
         "step": {"de": "Schritt", "en": "Step"},
