@@ -41,6 +41,8 @@ def describe(selection: Filters) -> list[str]:
             shown = code("ja" if value else "nein")
         elif dimension.metadata["type"] == "date":
             shown = fmt.date(value, lang())
+        elif dimension.name == "kohorte":
+            shown = fmt.cohort(value, lang())
         else:
             shown = code(value)
         words.append(f"{t(LABELS[dimension.name])}: {shown}")
@@ -100,7 +102,9 @@ def filter_bar(version: str) -> Filters:
         coach = _select(cols[1], t("coach"), coaches, current.coach, "f_coach") if coaches else None
         # newest first; entry months, then ISO entry weeks
         cohorts = options["kohorten"][::-1] + options["wochen"][::-1]
-        kohorte = _select(cols[2], t("cohort_filter"), cohorts, current.kohorte, "f_cohort")
+        kohorte = _select(
+            cols[2], t("cohort_filter"), cohorts, current.kohorte, "f_cohort", cohort=True
+        )
         gender = _select(
             cols[3], t("gender"), ["w", "m", "d"], current.geschlecht, "f_gender", coded=True
         )
@@ -130,7 +134,15 @@ def filter_bar(version: str) -> Filters:
     return chosen
 
 
-def _select(column, label, values, current, key, coded: bool = False):
+def _shown(value, coded: bool, cohort: bool) -> str:
+    if value == ALL:
+        return value
+    if cohort:
+        return fmt.cohort(value, lang())
+    return code(value) if coded else value
+
+
+def _select(column, label, values, current, key, coded: bool = False, cohort: bool = False):
     choices = [ALL, *values]
     index = choices.index(current) if current in choices else 0
     value = column.selectbox(
@@ -138,7 +150,7 @@ def _select(column, label, values, current, key, coded: bool = False):
         choices,
         index=index,
         key=key,
-        format_func=(lambda v: code(v) if coded and v != ALL else v),
+        format_func=lambda v: _shown(v, coded, cohort),
         placeholder=t("choose"),
     )
     return None if value == ALL else value

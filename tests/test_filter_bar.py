@@ -68,3 +68,26 @@ def test_chips_follow_a_change_in_the_same_run(home):
     at = run_app(TEAM_LEAD, {"geschlecht": "w"})
     at.selectbox(key="f_gender").set_value("m").run()
     assert _chips(at) == ["Geschlecht: männlich"]
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "shown"),
+    [
+        ("2026-10", "de", "Okt 2026"),
+        ("2026-03", "de", "Mär 2026"),
+        ("2026-10", "en", "Oct 2026"),
+        ("2026-W48", "de", "KW 48/2026"),
+        ("2026-W05", "en", "Week 5, 2026"),
+        ("gesamt", "de", "gesamt"),
+    ],
+)
+def test_cohorts_read_as_months_and_calendar_weeks(value, lang, shown):
+    from kohorte.read import fmt
+
+    assert fmt.cohort(value, lang) == shown
+
+
+def test_a_cohort_filter_shows_as_month_in_its_chip(home):
+    at = run_app(TEAM_LEAD, {"kohorte": "2026-01"})
+    assert _chips(at) == ["Kohorte (Monat oder Woche): Jan 2026"]
+    assert at.selectbox(key="f_cohort").value == "2026-01"  # the URL keeps the ISO value

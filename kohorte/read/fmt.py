@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as _format_date
@@ -47,6 +48,22 @@ def share(value: float | None, lang: str = "de", decimals: int = 0) -> str:
     if 0 < value < 1 and round(value, decimals + 2) <= 0:
         return "<" + percent(step, lang, decimals)
     return percent(value, lang, decimals)
+
+
+COHORT_MONTH = re.compile(r"(\d{4})-(\d{2})")
+COHORT_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+WEEK_WORDS = {"de": "KW {w}/{y}", "en": "Week {w}, {y}"}
+
+
+def cohort(value: str, lang: str = "de") -> str:
+    """An entry cohort as people write it: "2026-10" reads "Okt 2026", the ISO week
+    "2026-W48" reads "KW 48/2026"; anything else unchanged."""
+    if match := COHORT_MONTH.fullmatch(value):
+        first = dt.date(int(match.group(1)), int(match.group(2)), 1)
+        return _format_date(first, "LLL yyyy", locale=LOCALES[lang])
+    if match := COHORT_WEEK.fullmatch(value):
+        return WEEK_WORDS[lang].format(w=int(match.group(2)), y=match.group(1))
+    return value
 
 
 def date(value: dt.date | None, lang: str = "de") -> str:

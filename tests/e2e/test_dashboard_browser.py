@@ -29,6 +29,7 @@ from playwright.sync_api import (
 from kohorte.config import Settings
 from kohorte.ops import accounts
 from kohorte.ops.service import stop_group
+from kohorte.read import fmt
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
@@ -366,7 +367,8 @@ def test_cohort_click_through_to_a_participants_timeline(dashboard_url: str, pag
     _open(page, f"{dashboard_url}/teilnehmende?kohorte={cohort}")
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
-    expect(page.get_by_text(f"Kohorte (Monat oder Woche): {cohort}")).to_be_visible()  # chip
+    # the chip names the cohort as people write it ("Jan 2026")
+    expect(page.get_by_text(f"Kohorte (Monat oder Woche): {fmt.cohort(cohort)}")).to_be_visible()
     page.wait_for_timeout(1000)  # the grid draws on a canvas
     box = grid.bounding_box()
     assert box is not None
