@@ -21,10 +21,7 @@ def last_night_notice(version: str) -> None:
     problems = data.last_load_problems(version)
     if problems.empty:
         return
-    count = len(problems)
-    deliveries = (
-        t("notice_delivery") if count == 1 else t("notice_deliveries", n=fmt.number(count, lang()))
-    )
+    deliveries = fmt.count(len(problems), t("delivery"), t("deliveries"), lang())
     when = fmt.datetime(data.build_info(version)["built_at"], lang())
     st.warning(t("notice_last_load", when=when, n=deliveries), icon=":material/report:")
     params = {"lang": lang()} if lang() != "de" else {}

@@ -37,11 +37,7 @@ def attention(version: str, selection: Filters) -> None:
     if shown.empty:
         st.success(t("attention_none", as_of=as_of), icon=":material/check_circle:")
         return
-    people = (
-        t("attention_person")
-        if len(shown) == 1
-        else t("attention_people", n=fmt.number(len(shown), lang()))
-    )
+    people = fmt.count(len(shown), t("person"), t("persons"), lang())
     st.caption(t("attention_hint", n=people, as_of=as_of))
     event = show_table(
         shown, ATTENTION_COLUMNS, select=True, key="attention_select", rows=ATTENTION_ROWS
@@ -52,6 +48,12 @@ def attention(version: str, selection: Filters) -> None:
             f"{t('attention_by_coach')}: "
             + " · ".join(f"{name} {fmt.number(n, lang())}" for name, n in counts.items())
         )
+    open_timeline(shown, event)
+
+
+def open_timeline(shown, event) -> None:
+    """The person of the row clicked in ``shown`` (a selectable ``show_table``), opened on
+    Teilnehmende with the page's filters kept; nothing when no row is chosen."""
     if event is not None and event.selection.rows:
         pid = shown.iloc[event.selection.rows[0]]["pid"]
         st.switch_page(

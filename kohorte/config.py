@@ -168,11 +168,7 @@ class Settings:
     def attention_thresholds(self) -> attention.Thresholds:
         """The attention rules' thresholds: the defaults, changed by ``attention_file``
         where it exists. A mistake in the file is a German ``ValueError``."""
-        try:
-            text = self.attention_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return attention.Thresholds()
-        return attention.parse(text, str(self.attention_file))
+        return _optional(self.attention_file, attention.parse, attention.Thresholds())
 
     @property
     def targets_file(self) -> Path:
@@ -182,11 +178,7 @@ class Settings:
     def targets(self) -> targets.Targets:
         """The targets of ``targets_file`` (none without it); a mistake in the file is a
         German ``ValueError``."""
-        try:
-            text = self.targets_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return targets.Targets()
-        return targets.parse(text, str(self.targets_file))
+        return _optional(self.targets_file, targets.parse, targets.Targets())
 
     def prefect_env(self) -> dict[str, str]:
         """Environment Prefect needs to run offline with its state under ``home``."""
@@ -238,6 +230,15 @@ def load_settings() -> Settings:
         dask_workers=int(os.environ.get("KOHORTE_DASK_WORKERS", "2")),
         dask_address=os.environ.get("KOHORTE_DASK_ADDRESS") or None,
     )
+
+
+def _optional(path: Path, parse, default):
+    """``parse(text, source)`` of an optional file in the home; ``default`` without it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return default
+    return parse(text, str(path))
 
 
 def _month(text: str) -> int:

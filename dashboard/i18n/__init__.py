@@ -335,8 +335,8 @@ TEXTS.update(
             "öffnet die Zeitleiste",
             "en": "{n} · as of {as_of} · most urgent first · click a row to open the timeline",
         },
-        "attention_people": {"de": "{n} Personen", "en": "{n} people"},
-        "attention_person": {"de": "1 Person", "en": "1 person"},
+        "person": {"de": "Person", "en": "person"},
+        "persons": {"de": "Personen", "en": "people"},
         "attention_none": {
             "de": "Heute niemand: alle laufenden Teilnahmen sind im Takt (Stand {as_of}).",
             "en": "Nobody today: every running participation is on track (as of {as_of}).",
@@ -424,8 +424,8 @@ TEXTS.update(
             "en": "Last load ({when}): {n} rejected or only partly loaded. What was rejected "
             "and why is in the report:",
         },
-        "notice_delivery": {"de": "1 Lieferung", "en": "1 delivery"},
-        "notice_deliveries": {"de": "{n} Lieferungen", "en": "{n} deliveries"},
+        "delivery": {"de": "Lieferung", "en": "delivery"},
+        "deliveries": {"de": "Lieferungen", "en": "deliveries"},
         "notice_report": {
             "de": "{file} ({status}): Bericht auf der Seite Datenstand",
             "en": "{file} ({status}): report on the data status page",

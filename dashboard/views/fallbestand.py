@@ -11,6 +11,7 @@ from dashboard import auth, data, sections
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import show_table
+from kohorte.read import fmt
 
 CASELOAD_COLUMNS = {
     "pid": "col_pid",
@@ -33,7 +34,7 @@ caseload = data.caseload(version, selection, lang())
 if caseload.empty:
     st.info(t("caseload_none"))
 else:
-    st.caption(t("caseload_hint", n=len(caseload)))
+    st.caption(t("caseload_hint", n=fmt.number(len(caseload), lang())))
     event = show_table(
         caseload,
         CASELOAD_COLUMNS,
@@ -42,8 +43,4 @@ else:
         codes={"naechster_schritt"},
         key="caseload_select",
     )
-    if event is not None and event.selection.rows:
-        pid = caseload.iloc[event.selection.rows[0]]["pid"]
-        st.switch_page(
-            "views/teilnehmende.py", query_params={**st.query_params.to_dict(), "pid": pid}
-        )
+    sections.open_timeline(caseload, event)

@@ -10,6 +10,7 @@ lock error, and never hits DuckDB's per-process cache of an older file under the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -296,9 +297,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Traversable = SQL_DIR) -
     return results
 
 
+@functools.cache
 def check_descriptions(sql_dir: Traversable = SQL_DIR) -> dict[str, dict[str, str]]:
     """What each check asserts, in words: ``{name: {"de": ..., "en": ...}}`` from its
-    ``-- de:`` and ``-- en:`` header lines, the one place a check is described."""
+    ``-- de:`` and ``-- en:`` header lines, the one place a check is described. Read once
+    per process: the files ship inside the package and do not change while it runs."""
     described = {}
     for name, sql in sql_files(sql_dir / "checks").items():
         described[name] = {}
