@@ -94,23 +94,34 @@ def filter_bar(version: str) -> Filters:
     with st.expander(t("filters"), expanded=False):
         first, last, _ = st.columns([1, 1, 3])
         von = first.date_input(
-            t("entry_from"), value=current.von, format="DD.MM.YYYY", key="f_from"
+            t(LABELS["von"]), value=current.von, format="DD.MM.YYYY", key="f_from"
         )
-        bis = last.date_input(t("entry_to"), value=current.bis, format="DD.MM.YYYY", key="f_to")
+        bis = last.date_input(t(LABELS["bis"]), value=current.bis, format="DD.MM.YYYY", key="f_to")
         cols = st.columns(5)
-        standort = _select(cols[0], t("site"), options["standorte"], current.standort, "f_site")
-        coach = _select(cols[1], t("coach"), coaches, current.coach, "f_coach") if coaches else None
+        standort = _select(
+            cols[0], t(LABELS["standort"]), options["standorte"], current.standort, "f_site"
+        )
+        coach = (
+            _select(cols[1], t(LABELS["coach"]), coaches, current.coach, "f_coach")
+            if coaches
+            else None
+        )
         # newest first; entry months, then ISO entry weeks
         cohorts = options["kohorten"][::-1] + options["wochen"][::-1]
         kohorte = _select(
-            cols[2], t("cohort_filter"), cohorts, current.kohorte, "f_cohort", cohort=True
+            cols[2], t(LABELS["kohorte"]), cohorts, current.kohorte, "f_cohort", cohort=True
         )
         gender = _select(
-            cols[3], t("gender"), ["w", "m", "d"], current.geschlecht, "f_gender", coded=True
+            cols[3],
+            t(LABELS["geschlecht"]),
+            ["w", "m", "d"],
+            current.geschlecht,
+            "f_gender",
+            coded=True,
         )
         lzb_choice = _select(
             cols[4],
-            t("lzb"),
+            t(LABELS["lzb"]),
             ["ja", "nein"],
             None if current.lzb is None else ("ja" if current.lzb else "nein"),
             "f_lzb",
