@@ -58,6 +58,7 @@ from dashboard.charts import COHORT_PICK
 from kohorte.config import load_settings
 from kohorte.ops import accounts
 from kohorte.ops.service import healthy, stop_group
+from kohorte.read import fmt
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 APP = ROOT / "dashboard" / "app.py"
@@ -538,7 +539,7 @@ class SocketPerson:
         elif kind == "Kohorte anklicken":
             # the newest entry month, as a click into the triangle's first row picks it
             options = client.widget("selectbox", "f_cohort").options
-            cohort = next(o for o in options if re.fullmatch(r"\d{4}-\d{2}", o))
+            cohort = next(iso for o in options if (iso := _month_of(o)))
             chart = next(c for c in client.of("vega_lite_chart") if c.id)
             pick = {"selection": {COHORT_PICK: [{"kohorte": cohort}]}}
             await client.rerun(_state(chart.id, json.dumps(pick)))
@@ -632,6 +633,15 @@ async def publisher(env: dict[str, str], stop: asyncio.Event, results: Results) 
         else:
             results.publishes.append(time.monotonic() - began)
             print(f"  veröffentlicht ({time.monotonic() - began:.1f} s)", flush=True)
+
+
+def _month_of(label: str) -> str | None:
+    """The ISO month behind a cohort choice as the filter shows it ("Okt 2026" -> "2026-10");
+    the selection in the triangle and the address carry the ISO value."""
+    if not (match := re.fullmatch(r".+ (\d{4})", label)):
+        return None
+    months = (f"{match.group(1)}-{m:02d}" for m in range(1, 13))
+    return next((iso for iso in months if fmt.cohort(iso) == label), None)
 
 
 async def warm_up(base_url: str, name: str) -> None:
