@@ -156,17 +156,18 @@ def chart_downloads(
     named like the tables' downloads (``kohorten-dreieck_2026-03-26.png``)."""
     as_of, filters = export_context(filtered)
     subtitle = [f"{t('as_of')}: {fmt.date(as_of, lang())}", f"{t('filters')}: {filters}"]
-    # a copy with the title: the chart on the page keeps its subheader instead; on the
-    # page a chart stretches to its column, in a file it needs a width of its own
-    titled = chart.properties(
-        title=alt.TitleParams(
-            title or "", subtitle=subtitle, anchor="start", subtitleColor="#333333"
-        )
-    )
-    if chart.width is alt.Undefined:
-        titled = titled.properties(width=EXPORT_WIDTH)
 
     def render(fmt_name: str) -> bytes:
+        # a copy with the title, made on the click (copying a chart costs as much as
+        # drawing it): the chart on the page keeps its subheader instead; on the page a
+        # chart stretches to its column, in a file it needs a width of its own
+        titled = chart.properties(
+            title=alt.TitleParams(
+                title or "", subtitle=subtitle, anchor="start", subtitleColor="#333333"
+            )
+        )
+        if chart.width is alt.Undefined:
+            titled = titled.properties(width=EXPORT_WIDTH)
         buffer = io.StringIO() if fmt_name == "svg" else io.BytesIO()
         options = {"scale_factor": 2} if fmt_name == "png" else {}
         titled.save(buffer, format=fmt_name, **options)
