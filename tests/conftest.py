@@ -38,7 +38,7 @@ TEST_KEY = "test-pseudonym-key"
 # nightly steps: five in the suite (derandomized, so the same five programmes every run),
 # three in `make check` (pytest --hypothesis-profile=check).
 hypothesis_settings.register_profile("suite", max_examples=5)
-hypothesis_settings.register_profile("check", max_examples=3)
+hypothesis_settings.register_profile("check", max_examples=2)
 hypothesis_settings.load_profile("suite")
 
 

@@ -191,7 +191,7 @@ def test_the_reference_agrees_with_the_hand_computed_fixture(tmp_path):
         con.close()
 
 
-QUICK = settings(  # max_examples from the profile (tests/conftest.py): 5, in `make check` 3
+QUICK = settings(  # max_examples from the profile (tests/conftest.py): 5, in `make check` 2
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,  # the same examples in every run: CI is reproducible
