@@ -96,6 +96,27 @@ def test_every_kpi_explains_itself_in_english_too():
         assert kpi.text("label", "en") != kpi.text("label", "de")
 
 
+def test_what_people_read_names_no_code_table_or_setting():
+    """Card tooltips, page texts and notes are in plain words: no code value of the data
+    contract ("svb_beschaeftigung"), no table ("marts.teilnahmen"), no environment variable
+    ("KOHORTE_SESSION_HOURS"). The README and the docs name those for administrators."""
+    from dashboard.i18n import TEXTS
+
+    codes = {code for kind in contract.KINDS.values() for c in kind.columns for code in c.codes}
+    technical = re.compile(
+        r"KOHORTE_\w+|\b(?:raw|staging|marts|meta|analyse)\.[a-z_]+"
+        r"|\b(?:" + "|".join(sorted(c for c in codes if "_" in c)) + r")\b"
+    )
+    texts = [
+        (kpi.id, part, lang, kpi.text(part, lang))
+        for kpi in kpis.CATALOGUE
+        for part in ("label", "numerator", "denominator", "window", "note")
+        for lang in ("de", "en")
+    ] + [(key, "", lang, text) for key, by in TEXTS.items() for lang, text in by.items()]
+    found = [(key, part, lang) for key, part, lang, text in texts if technical.search(text)]
+    assert not found, found
+
+
 def test_each_kpi_has_exactly_one_definition():
     """The KPIs' SQL, monthly rates, labels and docs come from kohorte/define/kpis.py: no SQL
     file, page or module names a KPI by its id, and the generated SQL holds each one

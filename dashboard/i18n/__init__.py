@@ -316,10 +316,10 @@ TEXTS.update(
     {
         "page_coaches": {"de": "Coaches", "en": "Coaches"},
         "coach_note": {
-            "de": "Auswertung je Coach: nur mit Zustimmung des Personalrats einschalten "
-            "(KOHORTE_COACH_VIEWS). Kleine Fallzahlen sind geschützt.",
-            "en": "Per-coach figures: switch on only with the staff council's consent "
-            "(KOHORTE_COACH_VIEWS). Small counts are protected.",
+            "de": "Auswertung je Coach, mit Zustimmung des Personalrats eingeschaltet. "
+            "Kleine Fallzahlen sind geschützt.",
+            "en": "Per-coach figures, switched on with the staff council's consent. "
+            "Small counts are protected.",
         },
     }
 )

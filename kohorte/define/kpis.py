@@ -221,8 +221,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         EXITS,
         Texts(
             "Integrationsquote",
-            "Austritte mit einer Integration (Ergebnis svb_beschaeftigung, ausbildung oder "
-            "selbststaendigkeit) mit Beginn zwischen Eintritt und 28 Tagen nach Austritt.",
+            "Austritte mit einer Integration (sozialversicherungspflichtige Beschäftigung, "
+            "Ausbildung oder Selbstständigkeit) mit Beginn zwischen Eintritt und 28 Tagen nach Austritt.",
             CLOSED_DE,
             WINDOW_28_DE,
             "Minijobs und geförderte Beschäftigung zählen nicht (SGB II § 48a, K2). Austritte, "
@@ -286,8 +286,8 @@ CATALOGUE: tuple[Kpi, ...] = (
             "seit Programmstart“.",
             "-",
             WINDOW_PY_DE,
-            "Das Programmjahr beginnt am Ersten des Monats KOHORTE_PROGRAMME_YEAR_START "
-            "(Standard 1: Januar). Verglichen wird mit demselben Stand ein Jahr früher.",
+            "Das Programmjahr beginnt am Ersten des eingestellten Monats (Standard: Januar). "
+            "Verglichen wird mit demselben Stand ein Jahr früher.",
         ),
         Texts(
             "In work this programme year",
@@ -296,8 +296,8 @@ CATALOGUE: tuple[Kpi, ...] = (
             '"In work since programme start".',
             "-",
             WINDOW_PY_EN,
-            "The programme year starts on the first of the month KOHORTE_PROGRAMME_YEAR_START "
-            "(default 1: January), compared with the same point a year earlier.",
+            "The programme year starts on the first of the configured month (default: January), "
+            "compared with the same point a year earlier.",
         ),
         window_sql=WINDOW_PY.format(d="t.erste_integration_datum"),
         start_sql="p.programmjahr_start",
@@ -346,7 +346,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Anwesenheitsquote",
             "Anwesende Stunden, je Termin höchstens die Terminlänge.",
             "Geplante Stunden: Termine der Teilnahmen (auch entschuldigte) x Stunden je "
-            "Termin (KOHORTE_SESSION_HOURS, Standard 3).",
+            "Termin (eingestellt, Standard 3 Stunden).",
             f"Termine in den {WINDOW_DE}",
             "Termine ohne passende Teilnahme zählen nicht; sie erscheinen als Warnung der "
             "Datenprüfung.",
@@ -394,7 +394,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Beschäftigt 6 Monate nach Austritt",
             "Austritte, deren Verbleib (Stichtag 150 bis 210 Tage nach Austritt, der "
             "nächste an 6 Kalendermonaten; bei gleichem Abstand der frühere) "
-            "svb_beschaeftigt, ausbildung oder selbststaendig ist.",
+            "sozialversicherungspflichtig beschäftigt, in Ausbildung oder selbstständig ist.",
             "Austritte, deren Nachbetrachtung fällig ist (Austritt + 6 Kalendermonate im Fenster).",
             "Fälligkeit (Austritt + 6 Monate) in den 12 Monaten bis Datenstand",
             "Angelehnt an die Eingliederungsquote der BA. Fehlt die Verbleibsmeldung, zählt "
@@ -423,8 +423,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         Texts(
             "Beschäftigt bei Austritt (ESF)",
             "Austritte, deren letztes Ergebnis zwischen Eintritt und 28 Tagen nach Austritt "
-            "eine Beschäftigung ist (svb_beschaeftigung, selbststaendigkeit, minijob, "
-            "gefoerderte_beschaeftigung); liegen am letzten Tag mehrere Ergebnisse, genügt "
+            "eine Beschäftigung ist (sozialversicherungspflichtig, selbstständig, Minijob oder "
+            "gefördert); liegen am letzten Tag mehrere Ergebnisse, genügt "
             "eine Beschäftigung darunter.",
             CLOSED_DE,
             WINDOW_28_DE,
@@ -509,7 +509,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         "null",
         Texts(
             "Integrationen (K2-Zählung)",
-            "Integrationen (svb_beschaeftigung, ausbildung, selbststaendigkeit) im Fenster "
+            "Integrationen (sozialversicherungspflichtige Beschäftigung, Ausbildung, "
+            "Selbstständigkeit) im Fenster "
             "einer Teilnahme, höchstens eine je Person und Kalendermonat (die erste des "
             "Monats; am selben Tag die erste Art nach Namen).",
             "-",
