@@ -174,11 +174,14 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
 def monthly_rate(
     frame: pd.DataFrame, labels: dict[str, str], lang: str, target: float | None = None
 ) -> alt.Chart:
-    """One rate by month (``quote``) as a line per series (``reihe``: this year, and the same
-    month a year earlier dashed); provisional months (``stand``) are drawn as hollow points;
-    a target in force (a share) is a red dotted rule labelled ``labels["target"]``."""
-    series = [labels["this_year"], labels["previous_year"]]
+    """One rate by month (``quote``) as a line per series (``reihe``: this year; its rolling
+    3-month average, bold; the same month a year earlier, dashed); this year's and last
+    year's months are points whose tooltip gives the counts (``anzahl``, "12 von 40"), the
+    provisional months (``stand``) hollow; a target in force (a share) is a red dotted rule
+    labelled ``labels["target"]``."""
+    series = [labels["this_year"], labels["rolling"], labels["previous_year"]]
     states = [labels["final"], labels["provisional"]]
+    colours = alt.Scale(domain=series, range=["#7aa6c8", "#1f5f8b", "#9a9a9a"])
     base = alt.Chart(frame).encode(
         x=_month_axis(labels),
         y=alt.Y(
@@ -191,36 +194,44 @@ def monthly_rate(
             "reihe:N",
             title=None,
             sort=series,
-            scale=alt.Scale(domain=series, range=["#1f5f8b", "#9a9a9a"]),
+            scale=colours,
             legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2),
         ),
     )
     lines = base.mark_line().encode(
         strokeDash=alt.StrokeDash(
-            "reihe:N", sort=series, scale=alt.Scale(domain=series, range=[[1, 0], [4, 3]]),
+            "reihe:N", sort=series,
+            scale=alt.Scale(domain=series, range=[[1, 0], [1, 0], [4, 3]]), legend=None,
+        ),
+        strokeWidth=alt.StrokeWidth(
+            "reihe:N", sort=series, scale=alt.Scale(domain=series, range=[1.5, 3, 1.5]),
             legend=None,
         ),
     )  # fmt: skip
-    colours = alt.Scale(domain=series, range=["#1f5f8b", "#9a9a9a"])
-    points = base.mark_point(size=45, strokeWidth=1.5, opacity=1).encode(
-        fill=alt.condition(
-            f"datum.stand == '{labels['final']}'",
-            alt.Fill("reihe:N", scale=colours, legend=None),
-            alt.value("white"),
-        ),
-        shape=alt.Shape(
-            "stand:N",
-            title=None,
-            sort=states,
-            scale=alt.Scale(domain=states, range=["circle", "diamond"]),
-            legend=None,  # Vega cannot draw hollow legend symbols here; the caption explains
-        ),
-        tooltip=[
-            alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
-            alt.Tooltip("reihe:N", title=" "),
-            alt.Tooltip("quote:Q", title=labels["rate"], format=".1%"),
-            alt.Tooltip("stand:N", title=labels["status"]),
-        ],
+    points = (
+        base.transform_filter(alt.FieldOneOfPredicate("reihe", [series[0], series[2]]))
+        .mark_point(size=45, strokeWidth=1.5, opacity=1)
+        .encode(
+            fill=alt.condition(
+                f"datum.stand == '{labels['final']}'",
+                alt.Fill("reihe:N", scale=colours, legend=None),
+                alt.value("white"),
+            ),
+            shape=alt.Shape(
+                "stand:N",
+                title=None,
+                sort=states,
+                scale=alt.Scale(domain=states, range=["circle", "diamond"]),
+                legend=None,  # Vega cannot draw hollow legend symbols here; the caption explains
+            ),
+            tooltip=[
+                alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
+                alt.Tooltip("reihe:N", title=" "),
+                alt.Tooltip("quote:Q", title=labels["rate"], format=".1%"),
+                alt.Tooltip("anzahl:N", title=labels["count"]),
+                alt.Tooltip("stand:N", title=labels["status"]),
+            ],
+        )
     )
     layers = [lines, points]
     if target is not None:

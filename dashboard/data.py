@@ -14,6 +14,7 @@ from kohorte.build import warehouse
 from kohorte.config import load_settings
 from kohorte.define.dimensions import Filters
 from kohorte.read import attention, cards, disclosure, queries
+from kohorte.read import monthly as by_month
 from kohorte.read.access import AccessDenied, Principal
 
 
@@ -124,17 +125,30 @@ def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.
 
 
 def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
-    """Every rate by month of the selection from ``start``, with last year's same month:
-    ``quote`` and ``vorjahr_quote`` as they may be shown (None when protected); the counts
-    stay here."""
-    frame = named(version, "ueberblick__monatsquoten", filters, start=start)
-    threshold = min_count()
-    for prefix in ("", "vorjahr_"):
-        frame[prefix + "quote"] = [
-            disclosure.protect_share(n, d, threshold)
-            for n, d in zip(frame[prefix + "zaehler"], frame[prefix + "nenner"], strict=True)
-        ]
-    return frame.drop(columns=["zaehler", "nenner", "vorjahr_zaehler", "vorjahr_nenner"])
+    """Every rate by month of the selection from ``start``, with last year's same month, as
+    they may be shown (kohorte.read.monthly): ``quote``, ``vorjahr_quote``, the counts for
+    the tooltip and the rolling 3-month rate; None or NA where protected."""
+    filters = filters or Filters()
+    # the rolling rate of the first months needs the months before them
+    earlier = (pd.Timestamp(start) - pd.DateOffset(months=by_month.ROLLING_MONTHS - 1)).date()
+    frame = named(version, "ueberblick__monatsquoten", filters, start=earlier)
+    whole = None
+    if filters != Filters():
+        whole = named(version, "ueberblick__monatsquoten", start=earlier)
+    window_start = build_info(version)["as_of"] - pd.DateOffset(months=12)
+    parts = []
+    for kennzahl, part in frame.groupby("kennzahl", sort=False):
+        part = part.set_index("monat")
+        published = pd.Series(pd.to_datetime(part.index) > window_start, index=part.index)
+        same = None if whole is None else whole[whole["kennzahl"] == kennzahl].set_index("monat")
+        shown = by_month.rates(part, published, min_count(), same)
+        parts.append(part[["kennzahl", "vorlaeufig", "vorjahr_vorlaeufig"]].join(shown))
+    columns = ["monat", "kennzahl", "vorlaeufig", "vorjahr_vorlaeufig", "quote", "vorjahr_quote",
+               "zaehler_gezeigt", "nenner_gezeigt", "quote_gleitend"]  # fmt: skip
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    result = pd.concat(parts).reset_index()[columns]
+    return result[pd.to_datetime(result["monat"]) >= pd.Timestamp(start)].reset_index(drop=True)
 
 
 def _running(

@@ -181,7 +181,8 @@ def test_the_target_line_is_labelled_with_the_target():
     labels = {
         "this_year": "Berichtsjahr", "previous_year": "Vorjahr", "final": "endgültig",
         "provisional": "vorläufig", "month": "Monat", "rate": "Integrationsquote",
-        "status": "Stand", "target": "Ziel 40,0 %",
+        "status": "Stand", "target": "Ziel 40,0 %", "rolling": "Schnitt über 3 Monate",
+        "count": "Anzahl",
     }  # fmt: skip
     frame = pd.DataFrame(
         {
@@ -189,6 +190,7 @@ def test_the_target_line_is_labelled_with_the_target():
             "reihe": ["Berichtsjahr"],
             "quote": [0.3],
             "stand": ["endgültig"],
+            "anzahl": ["12 von 40"],
         }
     )
     spec = charts.monthly_rate(frame, labels, "de", target=0.4).to_dict()

@@ -135,6 +135,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "rate": {"de": "Quote", "en": "Rate"},
     "this_year": {"de": "Berichtsjahr", "en": "This year"},
     "previous_year": {"de": "Vorjahr", "en": "Previous year"},
+    "rolling": {"de": "Schnitt über 3 Monate", "en": "3-month average"},
     "final": {"de": "endgültig", "en": "final"},
     "provisional": {"de": "vorläufig", "en": "provisional"},
     "status": {"de": "Stand", "en": "Status"},
@@ -142,11 +143,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Austritte zählen im Monat des Austritts. Vorläufig (hohle Raute): Werte, die "
         "sich noch ändern können, weil das 28-Tage-Fenster oder die Nachbefragung nach "
         "6 Monaten noch aussteht oder der Monat noch läuft. Quoten mit weniger als {n} Fällen "
-        "im Nenner werden nicht gezeigt.",
+        "im Nenner werden nicht gezeigt. Die kräftige Linie ist der Schnitt über den Monat "
+        "und die zwei davor: sie glättet die schwankenden Einzelmonate und zeigt sich oft "
+        "auch dort, wo ein einzelner Monat zu wenige Fälle hat.",
         "en": "Exits count in their month of exit. Provisional (hollow diamond): values that "
         "can still change because the 28-day window or the 6-month follow-up is still "
         "pending, or the month is still running. Rates with fewer than {n} cases in the "
-        "denominator are not shown.",
+        "denominator are not shown. The bold line is the average over the month and the two "
+        "before it: it smooths the jumpy single months and often shows where a single "
+        "month has too few cases.",
     },
     "days_value": {"de": "{n} Tage", "en": "{n} days"},
     "not_reached": {"de": "nicht erreicht", "en": "not reached"},

@@ -13,6 +13,7 @@ from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
 from kohorte.define.dimensions import Filters
 from kohorte.define.kpis import BY_ID, MONTHLY
+from kohorte.read import fmt
 from kohorte.read import targets as goals
 from kohorte.read.access import CASELOAD
 
@@ -70,22 +71,32 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
     frame = frame[frame["kennzahl"] == kennzahl]
     rows = []
     for row in frame.itertuples():
-        for series, rate, provisional in (
-            ("this_year", row.quote, row.vorlaeufig),
-            ("previous_year", row.vorjahr_quote, row.vorjahr_vorlaeufig),
+        counts = (
+            "–"
+            if pd.isna(row.zaehler_gezeigt)
+            else f"{fmt.number(row.zaehler_gezeigt, lang())} {t('of')} "
+            f"{fmt.number(row.nenner_gezeigt, lang())}"
+        )
+        for series, rate, provisional, shown_counts in (
+            ("this_year", row.quote, row.vorlaeufig, counts),
+            ("rolling", row.quote_gleitend, row.vorlaeufig, "–"),
+            ("previous_year", row.vorjahr_quote, row.vorjahr_vorlaeufig, "–"),
         ):
-            if rate is None or rate != rate:
+            if rate is None or pd.isna(rate):
                 continue
             rows.append(
                 {
                     "monat": row.monat,
                     "reihe": t(series),
-                    "quote": rate,
+                    "quote": float(rate),
                     "stand": t("provisional" if provisional else "final"),
+                    "anzahl": shown_counts,
                 }
             )
-    shown = pd.DataFrame(rows, columns=["monat", "reihe", "quote", "stand"])
-    labels = _labels("rate", "this_year", "previous_year", "final", "provisional", "status")
+    shown = pd.DataFrame(rows, columns=["monat", "reihe", "quote", "stand", "anzahl"])
+    labels = _labels(
+        "rate", "this_year", "rolling", "previous_year", "final", "provisional", "status", "count"
+    )
     labels["rate"] = _label(kennzahl)
     target = data.targets(version)[0].get(kennzahl)
     if target is not None:
@@ -109,7 +120,7 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
         f"monatsquote-{kennzahl}",
         "rates",
         title=f"{t('rates_title')}: {labels['rate']}",
-        kinds={t("this_year"): "percent", t("previous_year"): "percent"},
+        kinds={t(s): "percent" for s in ("this_year", "rolling", "previous_year")},
     )
     st.caption(t("rates_note", n=threshold))
 

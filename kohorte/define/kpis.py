@@ -222,7 +222,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         Texts(
             "Integrationsquote",
             "Austritte mit einer Integration (sozialversicherungspflichtige Beschäftigung, "
-            "Ausbildung oder Selbstständigkeit) mit Beginn zwischen Eintritt und 28 Tagen nach Austritt.",
+            "Ausbildung oder Selbstständigkeit) mit Beginn zwischen Eintritt und 28 Tagen "
+            "nach Austritt.",
             CLOSED_DE,
             WINDOW_28_DE,
             "Minijobs und geförderte Beschäftigung zählen nicht (SGB II § 48a, K2). Austritte, "
