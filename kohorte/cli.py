@@ -1,27 +1,159 @@
-"""The ``kohorte`` command line: generate, load, kpis, docs, dashboard."""
+"""The ``kohorte`` command line: generate, load, kpis, docs, dashboard.
+
+It speaks German, its help included: our own texts are German here, and the frame texts of
+Typer ("Options", "[default: …]", "Error", usage errors) come from the German catalogue in
+``kohorte/locale/de/LC_MESSAGES/messages.po`` (compiled to ``messages.mo`` beside it).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import gettext
 import importlib.util
 import json
+import os
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import typer
+# Typer wraps its frame texts in ``gettext.gettext`` of the default domain "messages" and
+# takes some of them at import time (typer.rich_utils), so the catalogue is bound before
+# typer is imported. gettext chooses the language from LANGUAGE, LC_ALL, LC_MESSAGES and
+# LANG, in this order: LANGUAGE, which decides the language of messages only (not number or
+# date formats), is set, so the help is German whatever the machine's locale. A package
+# imported from a zip file has no directory to bind; gettext then falls back to English.
+LOCALE = resources.files("kohorte") / "locale"
+gettext.bindtextdomain("messages", str(LOCALE))
+gettext.textdomain("messages")
+os.environ["LANGUAGE"] = "de"
 
-from kohorte.build import warehouse
-from kohorte.config import apply_prefect_env, load_settings
-from kohorte.read import fmt
+import typer  # noqa: E402
+from typer import core as typer_core  # noqa: E402
+from typer._click import exceptions as click_errors  # noqa: E402
 
-app = typer.Typer(
-    help="Kohorte: programme cockpit for job-coaching programmes.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from kohorte.build import warehouse  # noqa: E402
+from kohorte.config import apply_prefect_env, load_settings  # noqa: E402
+from kohorte.read import fmt  # noqa: E402
+
+_ = gettext.gettext
+
+# Texts that Typer 0.29 writes without gettext (it vendors Click without Click's gettext
+# calls): the "Usage:" prefix, the help option's text, the "Did you mean" hint and the
+# messages of usage errors. The classes below, given to Typer through its ``cls``
+# parameters, pass them through gettext with the catalogue's msgids; Typer's modules stay
+# as they are.
+_EXPECTED = {int: "a whole number", float: "a number"}
+
+
+def _usage_error(error: click_errors.UsageError) -> str:
+    """The German message of a usage error raised while the arguments are parsed."""
+    param = getattr(error, "param", None)
+    name = param.get_error_hint() if param is not None else None
+    if isinstance(error, click_errors.MissingParameter) and name:
+        kind = error.param_type or param.param_type_name
+        text = _("Missing argument {name}.") if kind == "argument" else _("Missing option {name}.")
+        return text.format(name=name)
+    if isinstance(error, click_errors.NoSuchOption):
+        text = _("No such option: {name}").format(name=error.option_name)
+        if error.possibilities:
+            options = ", ".join(sorted(error.possibilities))
+            text += " " + _("(Possible options: {options})").format(options=options)
+        return text
+    if isinstance(error, click_errors.BadParameter) and name:
+        # Typer's own message is Pydantic's English ("Input should be a valid integer")
+        kind = _EXPECTED.get(getattr(param.type_descriptor, "annotation", None))
+        if kind is None:
+            return _("Invalid value for {name}.").format(name=name)
+        return _("Invalid value for {name}: expected {kind}.").format(name=name, kind=_(kind))
+    if isinstance(error, click_errors.BadOptionUsage):
+        name = repr(error.option_name)
+        if "does not take a value" in error.message:
+            return _("Option {name} does not take a value.").format(name=name)
+        return _("Option {name} requires a value.").format(name=name)
+    extra = "Got unexpected extra argument(s) ("  # Typer's text, with no class of its own
+    if error.message.startswith(extra) and error.message.endswith(")"):
+        args = error.message[len(extra) : -1]
+        return _("Got unexpected extra arguments: {args}").format(args=args)
+    return _("Invalid call: {message}").format(message=error.message)
+
+
+class _Argument(typer_core.TyperArgument):
+    """An argument named by its metavar ("NAME"), without Typer's Python type ("<str>")."""
+
+    def display_type_rich(self, ctx) -> str | None:
+        return None if self.metavar else super().display_type_rich(ctx)
+
+
+class _German:
+    """German frame texts for a command or a group (mixed in before Typer's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            # a switch takes no value: no type after it (Typer would show "<bool>")
+            if isinstance(param, typer_core.TyperOption) and param.is_flag:
+                param.metavar = ""
+            # typer.Argument has no cls parameter; _Argument only changes the help page
+            if type(param) is typer_core.TyperArgument:
+                param.__class__ = _Argument
+
+    def format_usage(self, ctx, formatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_("Usage:") + " ")
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = _("Show this message and exit.")
+            option.metavar = ""
+        return option
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click_errors.NoArgsIsHelpError:
+            raise
+        except click_errors.UsageError as error:
+            # with the context, so that the usage line and the hint come with the message
+            raise click_errors.UsageError(_usage_error(error), ctx) from None
+
+
+class _Command(_German, typer_core.TyperCommand):
+    pass
+
+
+class _Group(_German, typer_core.TyperGroup):
+    def resolve_command(self, ctx, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click_errors.UsageError as error:
+            matches = difflib.get_close_matches(args[0], list(self.commands)) if args else []
+            if matches:
+                possibilities = ", ".join(repr(m) for m in matches)
+                error.message += " " + _("Did you mean {possibilities}?").format(
+                    possibilities=possibilities
+                )
+            raise
+
+
+def _typer(help: str) -> typer.Typer:
+    return typer.Typer(
+        cls=_Group,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        suggest_commands=False,  # _Group suggests, in German
+        rich_markup_mode="markdown",  # paragraphs of the docstrings fit the terminal's width
+        options_metavar=_("[OPTIONS]"),
+        subcommand_metavar=_("COMMAND [ARGS]..."),
+    )
+
+
+app = _typer("Kohorte: Programm-Cockpit für Job-Coaching-Maßnahmen im Jobcenter.")
 
 
 def _version(shown: bool) -> None:
@@ -36,34 +168,64 @@ def _version(shown: bool) -> None:
 def main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Zeigt die installierte Version und beendet.",
+        ),
     ] = False,
 ) -> None:
-    """Kohorte: programme cockpit for job-coaching programmes."""
+    """Kohorte: Programm-Cockpit für Job-Coaching-Maßnahmen im Jobcenter."""
 
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-@app.command()
+@app.command(cls=_Command)
 def generate(
-    out: Annotated[Path | None, typer.Option(help="Target folder (default: the inbox).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="ORDNER", help="Zielordner (ohne Angabe: der Posteingang)."),
+    ] = None,
+    seed: Annotated[
+        int,
+        typer.Option(
+            metavar="ZAHL", help="Startwert des Zufalls; gleicher Startwert, gleiche Dateien."
+        ),
+    ] = 42,
     start: Annotated[
-        str, typer.Option(help="First programme day (YYYY-MM-DD); two years give a baseline.")
+        str,
+        typer.Option(
+            metavar="DATUM",
+            help="Erster Tag der Maßnahme (JJJJ-MM-TT); zwei Jahre ergeben ein Vorjahr "
+            "zum Vergleich.",
+        ),
     ] = "2024-06-03",
-    end: Annotated[str | None, typer.Option(help="Last day (default: yesterday).")] = None,
-    sites: Annotated[int, typer.Option(help="Number of sites (Standorte).")] = 1,
-    entries_per_year: Annotated[float, typer.Option(help="Entries per site and year.")] = 300,
+    end: Annotated[
+        str | None,
+        typer.Option(metavar="DATUM", help="Letzter Tag (JJJJ-MM-TT; ohne Angabe: gestern)."),
+    ] = None,
+    sites: Annotated[int, typer.Option(metavar="ANZAHL", help="Anzahl der Standorte.")] = 1,
+    entries_per_year: Annotated[
+        float, typer.Option(metavar="ANZAHL", help="Eintritte je Standort und Jahr.")
+    ] = 300,
     weekly_weeks: Annotated[
-        int, typer.Option(help="The last N weeks as weekly files; earlier in one bulk file.")
+        int,
+        typer.Option(
+            metavar="WOCHEN",
+            help="Die letzten WOCHEN als Wochenlieferungen, alles davor in einer Gesamtlieferung.",
+        ),
     ] = 12,
     if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Do nothing if the target already has files.")
+        bool,
+        typer.Option("--if-empty", help="Tut nichts, wenn im Zielordner schon Dateien liegen."),
     ] = False,
 ) -> None:
-    """Write synthetic deliveries of a programme like "Durchstarten" (no real persons)."""
+    """Schreibt erfundene Lieferungen einer Maßnahme wie „Durchstarten“.
+
+    Keine echten Personen: alle Daten sind ausgedacht, mit dem Startwert reproduzierbar."""
     from kohorte.demo import Programme, write_deliveries
 
     settings = load_settings()
@@ -89,18 +251,21 @@ def generate(
 LOADED_WITH_REJECTIONS = 3  # ``kohorte load``: published, but lines or files were rejected
 
 
-@app.command()
+@app.command(cls=_Command)
 def load(
     plain: Annotated[
-        bool, typer.Option("--plain", help="Run the same steps without Prefect.")
+        bool, typer.Option("--plain", help="Dieselben Schritte ohne Prefect ausführen.")
     ] = False,
-    load_date: Annotated[str | None, typer.Option(help="Pretend today is this date.")] = None,
+    load_date: Annotated[
+        str | None,
+        typer.Option(metavar="DATUM", help="Lädt, als wäre heute dieser Tag (JJJJ-MM-TT)."),
+    ] = None,
 ) -> None:
-    """Run the nightly load once and print its summary.
+    """Führt die nächtliche Ladung einmal aus und zeigt ihre Zusammenfassung.
 
-    Exit code 0: published, nothing rejected; 3: published, but lines or files were
-    rejected (see their reports); 1: the load failed and the previous version stays
-    published."""
+    Rückgabewert 0: veröffentlicht, nichts abgelehnt; 3: veröffentlicht, aber Zeilen oder
+    Dateien wurden abgelehnt (siehe deren Berichte); 1: die Ladung ist gescheitert, der
+    bisherige Stand bleibt veröffentlicht."""
     from kohorte import errors
     from kohorte.run import pipeline
     from kohorte.store import runlog
@@ -135,12 +300,14 @@ def _result_from_log(entry: dict):
     return FileResult(**fields)
 
 
-@app.command()
+@app.command(cls=_Command)
 def kpis(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    lang: Annotated[str, typer.Option(help="de or en.")] = "de",
+    as_json: Annotated[bool, typer.Option("--json", help="Ausgabe als JSON, für Skripte.")] = False,
+    lang: Annotated[
+        str, typer.Option(metavar="SPRACHE", help="Sprache der Bezeichnungen: de oder en.")
+    ] = "de",
 ) -> None:
-    """Print the headline KPIs of the published warehouse (small counts protected)."""
+    """Zeigt die Kennzahlen des veröffentlichten Warehouse (kleine Fallzahlen geschützt)."""
     from kohorte.read import cards, queries
 
     settings = load_settings()
@@ -194,11 +361,14 @@ def kpis(
         typer.echo(f"  {c.kpi.label(lang):<52} {text:>14}{detail}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def docs(
-    root: Annotated[Path, typer.Option(help="The checkout whose docs/ to render.")] = Path("."),
+    root: Annotated[
+        Path,
+        typer.Option(metavar="ORDNER", help="Der Projektordner, dessen docs/ erneuert wird."),
+    ] = Path("."),
 ) -> None:
-    """Render the generated tables in docs/ (data contract, KPIs, analyst tables)."""
+    """Erneuert die erzeugten Tabellen in docs/ (Datenvertrag, Kennzahlen, Analyse-Tabellen)."""
     from kohorte import docs as pages
 
     changed = pages.write(root)
@@ -208,12 +378,14 @@ def docs(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def dashboard(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
-    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port des Dashboards.")] = 8501,
+    address: Annotated[
+        str, typer.Option(metavar="ADRESSE", help="Adresse, auf der das Dashboard lauscht.")
+    ] = "127.0.0.1",
 ) -> None:
-    """Start the dashboard (Streamlit) on 127.0.0.1."""
+    """Startet das Dashboard (Streamlit) auf 127.0.0.1."""
     command = [
         sys.executable,
         "-m",
@@ -229,35 +401,50 @@ def dashboard(
     raise typer.Exit(subprocess.call(command))
 
 
-user_app = typer.Typer(help="Local accounts for signing in (KOHORTE_AUTH=local, the default).")
+user_app = _typer("Lokale Konten für die Anmeldung (KOHORTE_AUTH=local, die Voreinstellung).")
 app.add_typer(user_app, name="user")
 
 
 def _ask_password(password_stdin: bool) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\n")
-    return typer.prompt("Passwort", hide_input=True, confirmation_prompt="Passwort wiederholen")
+    # asked twice here rather than by Typer's confirmation_prompt, whose complaint is English
+    while True:
+        password = typer.prompt("Passwort", hide_input=True)
+        if typer.prompt("Passwort wiederholen", hide_input=True) == password:
+            return password
+        typer.echo("Fehler: Die beiden Eingaben stimmen nicht überein.", err=True)
 
 
-@user_app.command("add")
+@user_app.command("add", cls=_Command)
 def user_add(
-    name: Annotated[str, typer.Argument(help="Sign-in name.")],
-    role: Annotated[str, typer.Option(help="teamleitung, coach, analyse or leitung.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Anmeldename.")],
+    role: Annotated[
+        str,
+        typer.Option(metavar="ROLLE", help="Rolle: teamleitung, coach, analyse oder leitung."),
+    ],
     coach: Annotated[
-        str | None, typer.Option(help="For a coach: the name used in the deliveries.")
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Für Coaches: der Name, wie er in den Lieferungen steht."
+        ),
     ] = None,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool,
+        typer.Option("--password-stdin", help="Liest das Passwort von der Standardeingabe."),
     ] = False,
     new_coach: Annotated[
         bool,
         typer.Option(
             "--new-coach",
-            help="A coach not yet in the deliveries (otherwise the name must be one of them).",
+            help="Ein Coach, der in den Lieferungen noch nicht vorkommt (sonst muss der Name "
+            "dort stehen).",
         ),
     ] = False,
 ) -> None:
-    """Create an account; the password is asked for (hidden) and stored only as argon2 hash."""
+    """Legt ein Konto an; das Passwort wird verdeckt abgefragt und nur als Hash gespeichert.
+
+    Gespeichert wird ein argon2-Hash, nie das Passwort selbst."""
     from kohorte.ops import accounts
 
     if coach and not new_coach:
@@ -273,9 +460,9 @@ def user_add(
     typer.echo(f"Konto {name} ({role}) angelegt.")
 
 
-@user_app.command("list")
+@user_app.command("list", cls=_Command)
 def user_list() -> None:
-    """All accounts with role, caseload and lock state (never a password or hash)."""
+    """Zeigt alle Konten mit Rolle, Coach-Namen und Sperre (nie ein Passwort oder einen Hash)."""
     from kohorte.ops import accounts
     from kohorte.read import fmt
 
@@ -286,9 +473,11 @@ def user_list() -> None:
         typer.echo(f"{account.name}\t{account.role}{extra}{locked}")
 
 
-@user_app.command("remove")
-def user_remove(name: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
-    """Delete an account."""
+@user_app.command("remove", cls=_Command)
+def user_remove(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Anmeldename.")],
+) -> None:
+    """Löscht ein Konto."""
     from kohorte.ops import accounts
 
     try:
@@ -299,14 +488,15 @@ def user_remove(name: Annotated[str, typer.Argument(help="Sign-in name.")]) -> N
     typer.echo(f"Konto {name} gelöscht.")
 
 
-@user_app.command("passwd")
+@user_app.command("passwd", cls=_Command)
 def user_passwd(
-    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Anmeldename.")],
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool,
+        typer.Option("--password-stdin", help="Liest das Passwort von der Standardeingabe."),
     ] = False,
 ) -> None:
-    """Set a new password (also lifts a lockout)."""
+    """Setzt ein neues Passwort (hebt auch eine Sperre auf)."""
     from kohorte.ops import accounts
 
     try:
@@ -317,10 +507,12 @@ def user_passwd(
     typer.echo(f"Passwort für {name} geändert.")
 
 
-@user_app.command("demo")
+@user_app.command("demo", cls=_Command)
 def user_demo() -> None:
-    """On a fresh installation, create the team-lead account ``demo`` and print its
-    password once (it is stored only as a hash); afterwards do nothing."""
+    """Legt bei einer neuen Installation das Konto „demo“ an und zeigt sein Passwort einmal.
+
+    Rolle teamleitung; gespeichert wird nur der Hash des Passworts. Gibt es schon ein Konto,
+    tut der Befehl nichts."""
     from kohorte.ops import accounts
 
     created = accounts.ensure_demo(load_settings())
@@ -335,12 +527,16 @@ def user_demo() -> None:
     typer.echo("")
 
 
-@app.command()
+@app.command(cls=_Command)
 def retention(
-    today: Annotated[str | None, typer.Option(help="Reference day (YYYY-MM-DD).")] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(metavar="DATUM", help="Stichtag (JJJJ-MM-TT; ohne Angabe: heute)."),
+    ] = None,
 ) -> None:
-    """Delete participant data past the retention period (as the nightly flow does after
-    the load); prints what was deleted, as counts."""
+    """Löscht Daten von Teilnehmenden nach Ablauf der Löschfrist und zeigt die Anzahlen.
+
+    Dasselbe tut der nächtliche Ablauf nach jeder Ladung."""
     from kohorte.ops import audit
     from kohorte.run import retention as rules
 
@@ -354,17 +550,23 @@ def retention(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def sql(
-    query: Annotated[str, typer.Argument(help="One SELECT over the analyst tables.")],
-    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 1000,
+    query: Annotated[
+        str, typer.Argument(metavar="ABFRAGE", help="Ein SELECT über die Analyse-Tabellen.")
+    ],
+    format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="Ausgabe: table, csv oder json.")
+    ] = "table",
+    limit: Annotated[
+        int, typer.Option(metavar="ZEILEN", help="Höchstens so viele Zeilen ausgeben.")
+    ] = 1000,
 ) -> None:
-    """Run one query in the analysts' sandbox (read-only, pseudonymised tables only).
+    """Führt eine Abfrage in der SQL-Sandbox aus (nur lesend, nur pseudonymisierte Tabellen).
 
-    No file access, time and memory limits. Exit code 2: the sandbox refused the
-    statement (not one SELECT, or beyond the analyst tables); 1: an error in the SQL, or
-    the time or memory limit."""
+    Kein Dateizugriff, Grenzen für Zeit und Speicher. Rückgabewert 2: die Sandbox lehnt
+    die Anweisung ab (nicht genau ein SELECT, oder über die Analyse-Tabellen hinaus); 1:
+    ein Fehler im SQL, oder die Zeit- oder Speichergrenze ist erreicht."""
     import getpass
 
     from kohorte.build import analyst
@@ -398,10 +600,12 @@ def sql(
         typer.echo(f"({outcome.notice})", err=True)
 
 
-@app.command("analyst-file")
+@app.command("analyst-file", cls=_Command)
 def analyst_file() -> None:
-    """Print the path of the published analyst file, for the DuckDB command line, Python or
-    DBeaver (open it read-only; it is replaced, never changed, by the next publish)."""
+    """Zeigt den Pfad der veröffentlichten Analyse-Datei, für DuckDB, Python oder DBeaver.
+
+    Die Datei nur lesend öffnen; die nächste Veröffentlichung ersetzt sie, statt sie zu
+    ändern."""
     from kohorte.build import analyst
 
     current = warehouse.current_path(load_settings())
@@ -411,22 +615,27 @@ def analyst_file() -> None:
     typer.echo(analyst.path_for(current))
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve() -> None:
-    """Run everything on this server and keep it running: Prefect server, work pool and
-    deployments, worker, dashboard; restarts what crashes; Ctrl-C or SIGTERM stops all.
-    Ports: KOHORTE_PREFECT_PORT (4200), KOHORTE_PORT (8501); KOHORTE_HOST (127.0.0.1)."""
+    """Betreibt alles auf diesem Server und hält es am Laufen (Dienstbetrieb).
+
+    Prefect-Server, Work-Pool und Deployments, Worker und Dashboard; startet neu, was
+    abstürzt; Strg+C oder SIGTERM beendet alles.
+
+    Ports: KOHORTE_PREFECT_PORT (4200), KOHORTE_PORT (8501); Adresse: KOHORTE_HOST
+    (127.0.0.1)."""
     from kohorte.ops import service
 
     raise typer.Exit(service.serve(load_settings()))
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Ausgabe als JSON, für Skripte.")] = False,
 ) -> None:
-    """What runs, the last nightly run and its result, the next scheduled one, and the
-    standing alert; exit code 1 while an alert stands."""
+    """Zeigt, was läuft, die letzte und die nächste nächtliche Ladung und die Warnung.
+
+    Zur letzten Ladung auch ihr Ergebnis. Rückgabewert 1, solange eine Warnung besteht."""
     from kohorte.ops import service
 
     settings = load_settings()
@@ -438,14 +647,17 @@ def status(
     raise typer.Exit(1 if report["alert"] else 0)
 
 
-@app.command("alerts")
+@app.command("alerts", cls=_Command)
 def alerts_command(
     send_test: Annotated[
-        bool, typer.Option("--test", help="Send a test notification on every channel.")
+        bool,
+        typer.Option("--test", help="Schickt eine Testnachricht über jeden Kanal."),
     ] = False,
 ) -> None:
-    """Check for a failed or missing night and notify (webhook, e-mail) once per alert, as
-    the service's watchdog does every minute; for a systemd timer or cron."""
+    """Prüft, ob eine Ladung gescheitert ist oder ausblieb, und benachrichtigt einmal.
+
+    Per Webhook oder E-Mail, einmal je Warnung, wie es der Dienst jede Minute tut; für
+    einen systemd-Timer oder cron."""
     from kohorte.ops import alerts
 
     settings = load_settings()

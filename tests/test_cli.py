@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import string
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
+from kohorte import cli as kohorte_cli
 from kohorte.cli import app
 from kohorte.define.kpis import CATALOGUE
 
@@ -89,3 +97,179 @@ def test_generate_into_the_inbox_only_if_empty(settings):
     second = runner.invoke(app, args)
     assert "nichts erzeugt" in second.output
     assert len(list(settings.inbox.iterdir())) == count
+
+
+# --- the help and the usage errors speak German ----------------------------------------------
+
+LOCALE = Path(kohorte_cli.__file__).parent / "locale" / "de" / "LC_MESSAGES"
+WIDE = {"COLUMNS": "100"}  # Rich wraps at the terminal's width; a fixed one, stable output
+
+# Typer's and Click's English frame texts, and the Python type names Typer shows as hints
+ENGLISH = [
+    "Usage",
+    "Options",
+    "Commands",
+    "Arguments",
+    "Show this message",
+    "[default",
+    "[required]",
+    "Try '",
+    "Error",
+    "<bool>",
+    "<str>",
+    "<int>",
+    "<float>",
+    "<path>",
+    " the ",
+    " or ",
+]
+
+
+def _command_paths(command, path=()) -> list[tuple[str, ...]]:
+    """Every command and group of the CLI, as the arguments that name it."""
+    paths = [path]
+    for name, sub in getattr(command, "commands", {}).items():
+        paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+def _invoke(*args: str, **kwargs):
+    return runner.invoke(app, list(args), env=WIDE, prog_name="kohorte", **kwargs)
+
+
+COMMANDS = _command_paths(typer.main.get_command(app))
+
+
+def test_every_command_is_checked():
+    named = {" ".join(p) for p in COMMANDS}
+    assert named >= {"", "generate", "sql", "analyst-file", "user", "user add", "user demo"}
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "kohorte")
+def test_the_help_is_german(path):
+    result = _invoke(*path, "--help")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert [word for word in ENGLISH if word in text] == [], text
+    assert f"Aufruf: kohorte {' '.join(path)}".rstrip() in text
+    assert "[OPTIONEN]" in text and "─ Optionen ─" in text
+    assert "--help" in text and "Zeigt diese Hilfe und beendet." in text
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    if hasattr(command, "commands"):
+        assert "BEFEHL [ARGUMENTE]..." in text and "─ Befehle ─" in text
+    if any(isinstance(p, typer.core.TyperArgument) for p in command.params):
+        assert "─ Argumente ─" in text and "[erforderlich]" in text
+
+
+def test_defaults_required_options_and_switches_in_german():
+    generate = _invoke("generate", "--help").output
+    assert "[Standard: 42]" in generate and "--start                   DATUM " in generate
+    add = _invoke("user", "add", "--help").output
+    assert "{NAME}" in add and "--role                  ROLLE " in add
+    assert "Rolle: teamleitung, coach, analyse oder leitung." in add
+    top = _invoke("--help").output
+    # a switch shows no type after it: conventional, not "--version <bool>"
+    assert "│ --version          Zeigt die installierte Version und beendet." in top
+
+
+def test_the_help_is_german_whatever_the_machines_language(tmp_path):
+    env = {**os.environ, "LANG": "en_US.UTF-8", "LC_ALL": "en_US.UTF-8", "LANGUAGE": "en"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "kohorte.cli", "--help"],
+        env={**env, **WIDE}, cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "Aufruf:" in shown and "─ Optionen ─" in shown and "─ Befehle ─" in shown
+    assert "Usage" not in shown and "Show this message" not in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["foo"], "Unbekannter Befehl 'foo'."),
+        (["genrate"], "Unbekannter Befehl 'genrate'. Meinten Sie 'generate'?"),
+        (["user", "add"], "Argument 'NAME' fehlt."),
+        (["user", "add", "anja"], "Option '--role' fehlt."),
+        (["generate", "--seed", "x"], "Ungültiger Wert für '--seed': erwartet wird eine ganze"),
+        (["generate", "--seed"], "Option '--seed' braucht einen Wert."),
+        (["generate", "--if-empty=ja"], "Option '--if-empty' nimmt keinen Wert an."),
+        (["kpis", "--jsn"], "Unbekannte Option: --jsn (mögliche Optionen: --json)"),
+        (["kpis", "extra"], "Überzählige Angaben: extra"),
+    ],
+)
+def test_a_usage_error_is_german(args, message):
+    result = _invoke(*args)
+    assert result.exit_code == 2
+    text = result.output
+    assert message in text
+    assert "Aufruf: kohorte" in text and "─ Fehler ─" in text
+    assert "Hilfe: 'kohorte" in text and " --help'" in text
+    assert [word for word in ENGLISH if word in text] == [], text
+
+
+def test_a_group_without_a_command_shows_its_help():
+    result = _invoke("user")
+    assert "Aufruf: kohorte user [OPTIONEN] BEFEHL" in result.output
+    assert "─ Befehle ─" in result.output and "Fehler" not in result.output
+
+
+def test_the_password_is_asked_twice_in_german(settings):
+    password = "richtig-langes-passwort"
+    answers = f"{password}\nvertippt-langes-passwort\n{password}\n{password}\n"
+    result = runner.invoke(app, ["user", "add", "anja", "--role", "leitung"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Passwort wiederholen" in result.output
+    assert "Fehler: Die beiden Eingaben stimmen nicht überein." in result.output
+    assert "Konto anja (leitung) angelegt." in result.output
+
+
+def _catalogue(path: Path, read) -> dict[str, str]:
+    with path.open("rb") as file:
+        return {m.id: m.string for m in read(file) if m.id}
+
+
+def test_the_compiled_catalogue_matches_the_po_file():
+    """messages.mo is committed (gettext reads only compiled catalogues, and an installed
+    wheel has nowhere to build one). After editing messages.po, rebuild it with:
+
+    .venv/bin/python -c "from babel.messages import pofile, mofile;
+    d = 'kohorte/locale/de/LC_MESSAGES/';
+    mofile.write_mo(open(d + 'messages.mo', 'wb'), pofile.read_po(open(d + 'messages.po', 'rb')))"
+    """
+    from babel.messages import mofile, pofile
+
+    source = _catalogue(LOCALE / "messages.po", pofile.read_po)
+    assert _catalogue(LOCALE / "messages.mo", mofile.read_mo) == source
+    for msgid, msgstr in source.items():
+        assert msgstr, msgid
+        fields = [f for _, f, _, _ in string.Formatter().parse(msgid) if f is not None]
+        assert fields == [f for _, f, _, _ in string.Formatter().parse(msgstr) if f is not None]
+
+
+def _gettext_ids(source: str) -> set[str]:
+    """The msgids of ``_("...")`` calls in a module."""
+    return {
+        node.args[0].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
+def test_the_catalogue_has_every_frame_text_of_typer_and_of_the_cli():
+    """A Typer upgrade that adds a frame text fails here rather than printing English."""
+    import typer.core
+    import typer.rich_utils
+    from babel.messages import pofile
+
+    wanted = set()
+    for module in (typer.rich_utils, typer.core, kohorte_cli):
+        wanted |= _gettext_ids(Path(module.__file__).read_text(encoding="utf-8"))
+    catalogue = _catalogue(LOCALE / "messages.po", pofile.read_po)
+    assert wanted - set(catalogue) == set()
+    assert {"Usage:", "Options", "Show this message and exit."} <= wanted
