@@ -257,7 +257,8 @@ TRIANGLE_HIDDEN = "#d9d9d9"  # a withheld cell: grey, and told apart from "0 %" 
 
 def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     """Heatmap: entry month x week since entry, coloured by the cumulative share integrated;
-    cells whose share must not be shown (``anteil`` missing) are grey with their label.
+    cells whose share must not be shown (``anteil`` missing) are grey with their label, and
+    their tooltip says why (``hinweis``); rows are labelled by ``name``, in time order.
     A click on a cell selects its cohort (selection ``COHORT_PICK``).
 
     Legible in a PNG too: each week gets room for its widest label, cells are parted by a
@@ -267,9 +268,9 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
     base = alt.Chart(frame).encode(
         x=alt.X("woche:O", title=labels["week"], axis=alt.Axis(labelAngle=0)),
         y=alt.Y(
-            "kohorte:O",
+            "name:O",  # "Okt 2026", "KW 48/2026"; the click picks the ISO ``kohorte``
             title=labels["cohort"],
-            sort="descending",
+            sort=list(frame.sort_values("kohorte", ascending=False)["name"].unique()),
             axis=alt.Axis(labelOverlap=False),
         ),
     )
@@ -281,9 +282,10 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
             legend=alt.Legend(format=".0%"),
         ),
         tooltip=[
-            alt.Tooltip("kohorte:O", title=labels["cohort"]),
+            alt.Tooltip("name:N", title=labels["cohort"]),
             alt.Tooltip("woche:O", title=labels["week"]),
             alt.Tooltip("text:N", title=labels["share_integrated"]),
+            alt.Tooltip("hinweis:N", title=" "),
         ],
     )
     cells = cells.add_params(pick)
@@ -319,7 +321,7 @@ def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -
                 axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(zero=True),
             ),
-            color=alt.Color("kohorte:N", title=labels["cohort"]),
+            color=alt.Color("kohorte:N", title=labels["cohort"], sort=None),  # as given
             tooltip=[
                 alt.Tooltip("kohorte:N", title=labels["cohort"]),
                 alt.Tooltip("tage:Q", title=labels["days_since_entry"]),
@@ -333,14 +335,22 @@ def integration_curves(frame: pd.DataFrame, labels: dict[str, str], lang: str) -
 
 def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     """Horizontal bars of the funnel's steps, labelled with count and share of the step before;
-    a withheld step (no ``anzahl``) keeps its row and shows its label ("*", "<3") at 0."""
+    a withheld step (no ``anzahl``) keeps its row and shows its label ("*", "<3") at 0,
+    and its tooltip says why (``hinweis``)."""
     frame = frame.assign(position=frame["anzahl"].fillna(0))
     base = alt.Chart(frame).encode(
         y=alt.Y("schritt:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
         x=alt.X("position:Q", title=labels["count"]),
     )
     bars = base.mark_bar(color="#1f5f8b")
-    text = base.mark_text(align="left", dx=4).encode(text="text:N")
+    text = base.mark_text(align="left", dx=4).encode(
+        text="text:N",
+        tooltip=[
+            alt.Tooltip("schritt:N", title=" "),
+            alt.Tooltip("text:N", title=labels["count"]),
+            alt.Tooltip("hinweis:N", title=" "),
+        ],
+    )
     return localised(alt.layer(bars, text).properties(height=200), lang)
 
 

@@ -316,3 +316,29 @@ def test_median_days_to_integration_card(kpi_env):
     at = _run()
     card = next(m for m in at.metric if m.label == "Tage bis zur Integration (Median)")
     assert card.value == "77 Tage"  # tests/fixtures/kpi/README.md
+
+
+def test_a_withheld_cell_says_why_and_cohorts_read_as_months(sample_env):
+    """The triangle's "<3" cells and the funnel's withheld steps carry the reason in their
+    tooltip; the triangle's rows read "Jan 2026", while a click still picks "2026-01"."""
+    import json
+
+    import pyarrow as pa
+
+    at = _run()
+    at.switch_page("views/kohorten.py").run()
+    _assert_ok(at)
+    frames = [
+        pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+        for chart in at.get("vega_lite_chart")
+        for dataset in chart.proto.datasets
+    ]
+    [triangle] = [f for f in frames if "woche" in f]
+    withheld = triangle[triangle["text"] == "<3"]
+    assert not withheld.empty
+    assert set(withheld["hinweis"]) == {"nicht angezeigt: weniger als 3 Fälle"}
+    assert set(triangle.loc[triangle["text"] != "<3", "hinweis"]) == {""}
+    assert all(re.fullmatch(r"[A-ZÄÖÜ][a-zä]{2} \d{4}", n) for n in triangle["name"])
+    assert all(re.fullmatch(r"\d{4}-\d{2}", k) for k in triangle["kohorte"])
+    spec = next(c.proto.spec for c in at.get("vega_lite_chart") if "woche" in c.proto.spec)
+    assert '"fields": ["kohorte"]' in json.dumps(json.loads(spec))  # a click gives the ISO month

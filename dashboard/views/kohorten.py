@@ -68,10 +68,15 @@ def _triangle(version: str, filters, threshold: int, raster: str) -> None:
         disclosure.protect_rate(n, d, threshold)
         for n, d in zip(frame["integriert"], frame["teilnahmen"], strict=True)
     ]
-    frame["text"] = [f"<{threshold}" if a is None else fmt.percent(a, lang(), 0) for a in shares]
+    frame["text"] = [
+        fmt.withheld(threshold) if a is None else fmt.percent(a, lang(), 0) for a in shares
+    ]
     frame["anteil"] = pd.array(shares, dtype="Float64")  # hidden cells stay missing
+    # the hover says why a cell reads "<3"; the cohort reads "Okt 2026" or "KW 48/2026"
+    frame["hinweis"] = [t("suppressed", n=threshold) if a is None else "" for a in shares]
+    frame["name"] = [fmt.cohort(k, lang()) for k in frame["kohorte"]]
     # only what may be shown goes to the browser: a chart's data is readable in the page
-    frame = frame[["kohorte", "woche", "anteil", "text"]]
+    frame = frame[["kohorte", "name", "woche", "anteil", "text", "hinweis"]]
     st.subheader(t("triangle_title"))
     chart = charts.cohort_triangle(frame, _labels(raster), lang())
     st.altair_chart(chart, width="stretch", on_select=_pick_cohort, key="triangle_chart")
@@ -93,7 +98,11 @@ def _curves(version: str, filters, raster: str) -> None:
     frame = disclosure.protect_curve(curves, data.min_count())
     drawn = frame.groupby("kohorte")["tage"].transform("size") > 1  # a point is no curve
     frame = frame[drawn].copy()
-    frame["kohorte"] = frame["kohorte"].replace({"gesamt": t("all_cohorts")})
+    order = {k: i for i, k in enumerate([*chosen, "gesamt"])}  # the legend in time order
+    frame = frame.sort_values("kohorte", key=lambda k: k.map(order), kind="stable")
+    frame["kohorte"] = [
+        t("all_cohorts") if k == "gesamt" else fmt.cohort(k, lang()) for k in frame["kohorte"]
+    ]
     st.subheader(t("curves_title"))
     chart = charts.integration_curves(frame, _labels(raster), lang())
     st.altair_chart(chart, width="stretch")
@@ -116,11 +125,17 @@ def _funnel(version: str, filters, threshold: int) -> None:
         # "<3" for a small step, "*" for one withheld because of a small drop
         shown = fmt.number(count, lang())
         if hidden:
-            shown = f"<{threshold}" if disclosure.is_small(count, threshold) else "*"
+            shown = fmt.withheld(threshold) if disclosure.is_small(count, threshold) else "*"
         if share is not None:
             shown += f" ({fmt.share(share, lang(), 0)})"
+        why = "" if not hidden else t("suppressed" if shown != "*" else "protected", n=threshold)
         rows.append(
-            {"schritt": t(f"step_{step}"), "anzahl": None if hidden else count, "text": shown}
+            {
+                "schritt": t(f"step_{step}"),
+                "anzahl": None if hidden else count,
+                "text": shown,
+                "hinweis": why,
+            }
         )
         previous = None if hidden else count
     st.subheader(t("funnel_title"))

@@ -94,12 +94,17 @@ NOT_REACHED = {"de": "nicht erreicht", "en": "not reached"}
 DAYS = {"de": "{n} Tage", "en": "{n} days"}
 
 
+def withheld(threshold: int) -> str:
+    """How a small count (1 to threshold - 1) reads wherever it is withheld: "<3"."""
+    return f"<{threshold}"
+
+
 def card_value(card, threshold: int, lang: str = "de") -> str:
     """A protected KPI (``kohorte.read.cards.Card``) as shown everywhere: its value by unit,
     ``<3`` for a small count, ``*`` for a figure withheld to protect one elsewhere, "–"
     when there is nothing to count."""
     if card.state == "hidden":
-        return f"<{threshold}"
+        return withheld(threshold)
     if card.state == "protected":
         return "*"
     if card.state == "not_reached":
