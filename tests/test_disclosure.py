@@ -121,3 +121,11 @@ def test_funnel_steps_hide_small_drops():
         False, True, False, True, True,
     ]  # fmt: skip
     assert disclosure.protect_steps([10, 10, 0], 3) == [False, False, False]
+
+
+def test_a_grid_is_mostly_withheld_from_four_in_five_cells():
+    from kohorte.read.disclosure import mostly_withheld
+
+    assert mostly_withheld([None, None, None, None, 0.5])
+    assert not mostly_withheld([None, None, None, 0.2, 0.5])
+    assert not mostly_withheld([])

@@ -136,6 +136,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "this_year": {"de": "Berichtsjahr", "en": "This year"},
     "previous_year": {"de": "Vorjahr", "en": "Previous year"},
     "rolling": {"de": "Schnitt über 3 Monate", "en": "3-month average"},
+    "weeks_fallback": {
+        "de": "Je Eintrittswoche wären fast alle Felder zu klein (unter {n} Fällen) und "
+        "blieben leer: das Dreieck zeigt die Kohorten deshalb nach Eintrittsmonat.",
+        "en": "By entry week nearly every cell would be too small (under {n} cases) and "
+        "stay empty: the triangle therefore shows the cohorts by entry month.",
+    },
     "final": {"de": "endgültig", "en": "final"},
     "provisional": {"de": "vorläufig", "en": "provisional"},
     "status": {"de": "Stand", "en": "Status"},

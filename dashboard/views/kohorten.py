@@ -57,17 +57,26 @@ def _pick_cohort() -> None:
         st.query_params["kohorte"] = picked[0]["kohorte"]
 
 
-def _triangle(version: str, filters, threshold: int, raster: str) -> None:
+def _cells(version: str, filters, threshold: int, raster: str) -> tuple[pd.DataFrame, list]:
     frame = data.cohort_triangle(version, filters, raster).copy()
-    if frame.empty:
-        return
     if raster == "woche":
         recent = sorted(frame["kohorte"].unique())[-WEEK_COHORTS:]
-        frame = frame[frame["kohorte"].isin(recent)]
+        frame = frame[frame["kohorte"].isin(recent)].copy()
     shares = [
         disclosure.protect_rate(n, d, threshold)
         for n, d in zip(frame["integriert"], frame["teilnahmen"], strict=True)
     ]
+    return frame, shares
+
+
+def _triangle(version: str, filters, threshold: int, raster: str) -> None:
+    frame, shares = _cells(version, filters, threshold, raster)
+    if raster == "woche" and disclosure.mostly_withheld(shares):
+        raster = "monat"  # a grid of "<3" tells nothing: months have larger cells
+        frame, shares = _cells(version, filters, threshold, raster)
+        st.info(t("weeks_fallback", n=threshold), icon=":material/info:")
+    if frame.empty:
+        return
     frame["text"] = [
         fmt.withheld(threshold) if a is None else fmt.percent(a, lang(), 0) for a in shares
     ]

@@ -157,6 +157,15 @@ def protect_rate(
     return numerator / denominator
 
 
+MOSTLY_WITHHELD = 0.8  # from this share of withheld cells a grid tells nothing
+
+
+def mostly_withheld(shares: list[float | None]) -> bool:
+    """True when at least ``MOSTLY_WITHHELD`` of a grid's shares must not be shown (None):
+    weekly cohorts then fall back to months, whose cells are larger."""
+    return bool(shares) and sum(s is None for s in shares) >= MOSTLY_WITHHELD * len(shares)
+
+
 def protect_curve(curve: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """A Kaplan-Meier curve (``kohorte``, ``tage``, ``unter_risiko``, ``anteil_integriert``)
     as it may be shown: each cohort's curve ends where fewer than ``threshold`` are still at
