@@ -111,7 +111,10 @@ def _detail(card: cards.Card, threshold: int) -> str | None:
     if card.state == cards.EMPTY:
         return t("nothing_to_count")
     if card.kpi.unit == "days" and card.denominator is not None:
-        return t("observed", n=fmt.number(card.denominator, lang()))
+        return t(
+            "observed",
+            n=fmt.count(int(card.denominator), t("participation"), t("participations"), lang()),
+        )
     if card.numerator is not None:
         return (
             f"{fmt.number(card.numerator, lang())} {t('of')} {fmt.number(card.denominator, lang())}"

@@ -184,6 +184,25 @@ def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_
         page(Principal("chef", "leitung")).switch_page("views/sql.py")
 
 
+def test_a_result_of_one_row_says_so_and_its_dates_read_german(kpi_env):
+    from conftest import run_app as page
+
+    from kohorte.read.access import Principal
+
+    at = page(Principal("ana", "analyse"))
+    at.switch_page("views/sql.py").run()
+    at.session_state["sql_text"] = (
+        "select date '2026-03-26' as tag, timestamp '2026-03-26 08:15:00' as zeit, 1 as n"
+    )
+    at.session_state["sql_editor"] = 1  # a new editor, holding the text
+    at.run()
+    at.button(key="sql_run").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert any(c.value.startswith("1 Zeile, 1 gezeigt") for c in at.caption)
+    columns = at.dataframe[0].proto.columns
+    assert '"DD.MM.YYYY"' in columns and '"DD.MM.YYYY HH:mm:ss"' in columns, columns
+
+
 @pytest.fixture
 def kpi_env(kpi_home):
     """This test's own home with the KPI fixture loaded: a copy of the worker's load."""
