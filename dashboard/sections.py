@@ -10,6 +10,7 @@ from dashboard import auth, data
 from dashboard.i18n import lang, t
 from dashboard.tables import download_buttons, show_table
 from kohorte.define.dimensions import Filters
+from kohorte.define.kpis import CATALOGUE
 from kohorte.read import cards, fmt
 from kohorte.read import targets as goals
 
@@ -134,12 +135,20 @@ def kpi_cards(selection: Filters) -> None:
         f"{t('as_of')}: **{fmt.date(info['as_of'], lang())}** · {t('last_load')}: "
         f"{fmt.datetime(info['built_at'], lang())}"
     )
+    # the headline cards' frames, labelled, hold their place on the session's first paint
+    # while the figures load (later runs draw from the cache, and would only flicker)
+    slot = st.empty()
+    if "cards_drawn" not in st.session_state:
+        with slot.container():
+            _placeholders([k for k in CATALOGUE if k.section == "kern"])
     shown = data.kpis(version, selection)
     threshold = data.min_count()
     in_force, problem = data.targets(version)
-    if problem is not None:
-        st.warning(t("targets_file", message=problem))
-    _cards([c for c in shown if c.kpi.section == "kern"], threshold, in_force)
+    with slot.container():
+        if problem is not None:
+            st.warning(t("targets_file", message=problem))
+        _cards([c for c in shown if c.kpi.section == "kern"], threshold, in_force)
+    st.session_state["cards_drawn"] = True
     year = [c for c in shown if c.kpi.section == "programmjahr"]
     if year:
         st.subheader(
@@ -177,6 +186,14 @@ def kpi_cards(selection: Filters) -> None:
     )
     if info["warnungen"]:
         st.warning(t("warnings", n=int(info["warnungen"])))
+
+
+def _placeholders(kpis: list) -> None:
+    """The headline cards' frames with their names and a "…" for the figure to come."""
+    for start in range(0, len(kpis), CARDS_PER_ROW):
+        row = kpis[start : start + CARDS_PER_ROW]
+        for column, kpi in zip(st.columns(CARDS_PER_ROW), row, strict=False):
+            column.container(border=True, height=CARD_HEIGHT).metric(kpi.label(lang()), "…")
 
 
 def _cards(shown: list[cards.Card], threshold: int, in_force: dict) -> None:

@@ -367,3 +367,16 @@ def test_a_withheld_cell_says_why_and_cohorts_read_as_months(sample_env):
     assert all(re.fullmatch(r"\d{4}-\d{2}", k) for k in triangle["kohorte"])
     spec = next(c.proto.spec for c in at.get("vega_lite_chart") if "woche" in c.proto.spec)
     assert '"fields": ["kohorte"]' in json.dumps(json.loads(spec))  # a click gives the ISO month
+
+
+def test_the_placeholder_cards_give_way_to_the_figures(sample_env):
+    """On the first paint each headline card's frame holds its place with "…"; once the
+    figures are there, each card is shown once, with its value, and no "…" is left."""
+    at = _run()
+    _assert_ok(at)
+    headline = [k.label("de") for k in CATALOGUE if k.section == "kern"]
+    labels = [m.label for m in at.metric]
+    assert all(labels.count(label) == 1 for label in headline), labels
+    assert not [m for m in at.metric if m.value == "…"]
+    at.run()  # a later run draws no placeholders
+    assert [m.label for m in at.metric] == labels
