@@ -29,7 +29,7 @@ def escape_markdown(text: str) -> str:
 
 def _cell(value: object, places: int, percent: bool, language: str) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
+        return "–"  # a missing number or date, as on the cards
     return _formatted(value, places, percent, language)
 
 

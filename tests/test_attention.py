@@ -205,7 +205,7 @@ def test_the_team_lead_sees_the_list_first_on_the_overview(home):
     assert list(table.columns) == ["Pseudonym", "Coach", "Woche", "Grund", "Letzter Termin"]
     assert len(table) == len(EXPECTED)
     assert table["Grund"].iloc[0] == "Ende in 5 Tagen, noch kein nächster Schritt"
-    assert table["Letzter Termin"].tolist()[:3] == ["29.06.2026", "30.06.2026", ""]
+    assert table["Letzter Termin"].tolist()[:3] == ["29.06.2026", "30.06.2026", "–"]
     assert any("8 Personen · Stand 30.06.2026" in c.value for c in at.caption)
     assert not any("je Coach" in c.value for c in at.caption)  # no consent configured
 
