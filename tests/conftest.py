@@ -247,6 +247,17 @@ def run_app(principal=None, query: dict | None = None):
     return at.run()
 
 
+def chart_frames(at) -> list:
+    """The data of every chart on an AppTest page, as the browser receives it (Arrow)."""
+    import pyarrow as pa
+
+    return [
+        pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+        for chart in at.get("vega_lite_chart")
+        for dataset in chart.proto.datasets
+    ]
+
+
 def make_settings(home: Path) -> Settings:
     """Settings rooted in ``home`` with a fixed pseudonym key."""
     settings = Settings(home=home, pseudonym_key_env=TEST_KEY, settle_seconds=0)

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import run_app
+from conftest import chart_frames, run_app
 from streamlit.testing.v1 import AppTest
 
 from kohorte.define.kpis import CATALOGUE
@@ -319,18 +319,12 @@ def test_weekly_cohorts_where_the_weeks_are_large_enough(sample_env, monkeypatch
     """With protection from one case up (KOHORTE_MIN_COUNT=1) no cell is withheld, and the
     triangle stays by week, its rows labelled "KW 48/2026". (At the default of 3 the
     sample's weeks, about seven entries each, fall back to months.)"""
-    import pyarrow as pa
-
     monkeypatch.setenv("KOHORTE_MIN_COUNT", "1")
 
     at = _run({"raster": "woche"})
     at.switch_page("views/kohorten.py").run()
     _assert_ok(at)
-    frames = [
-        pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
-        for chart in at.get("vega_lite_chart")
-        for dataset in chart.proto.datasets
-    ]
+    frames = chart_frames(at)
     [triangle] = [f for f in frames if "woche" in f]
     assert all(re.fullmatch(r"\d{4}-W\d{2}", c) for c in triangle["kohorte"])
     assert all(re.fullmatch(r"KW \d{1,2}/\d{4}", n) for n in triangle["name"])
@@ -344,20 +338,14 @@ def test_median_days_to_integration_card(kpi_env):
 
 
 def test_a_withheld_cell_says_why_and_cohorts_read_as_months(sample_env):
-    """The triangle's "<3" cells and the funnel's withheld steps carry the reason in their
-    tooltip; the triangle's rows read "Jan 2026", while a click still picks "2026-01"."""
+    """The triangle's "<3" cells carry the reason in their tooltip; its rows read
+    "Jan 2026", while a click still picks "2026-01"."""
     import json
-
-    import pyarrow as pa
 
     at = _run()
     at.switch_page("views/kohorten.py").run()
     _assert_ok(at)
-    frames = [
-        pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
-        for chart in at.get("vega_lite_chart")
-        for dataset in chart.proto.datasets
-    ]
+    frames = chart_frames(at)
     [triangle] = [f for f in frames if "woche" in f]
     withheld = triangle[triangle["text"] == "<3"]
     assert not withheld.empty

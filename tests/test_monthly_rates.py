@@ -7,7 +7,6 @@ import datetime as dt
 import re
 
 import pandas as pd
-import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -81,16 +80,12 @@ def test_every_shown_figure_passes_the_protection(pairs):
 
 def test_the_rates_chart_has_counts_in_the_tooltip_and_a_rolling_line(sample_settings, monkeypatch):
     """The committed sample (the KPI fixture is too small: every month's rate is hidden)."""
-    from conftest import run_app
+    from conftest import chart_frames, run_app
 
     monkeypatch.setenv("KOHORTE_HOME", str(sample_settings.home))
     at = run_app(Principal("tl", "teamleitung"))
     assert not at.exception and not at.error
-    frames = [
-        pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
-        for chart in at.get("vega_lite_chart")
-        for dataset in chart.proto.datasets
-    ]
+    frames = chart_frames(at)
     [rates] = [f for f in frames if "reihe" in f and "quote" in f]
     assert set(rates["reihe"]) <= {"Berichtsjahr", "Schnitt über 3 Monate", "Vorjahr"}
     assert "Schnitt über 3 Monate" in set(rates["reihe"])
