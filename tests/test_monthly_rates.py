@@ -94,3 +94,31 @@ def test_the_rates_chart_has_counts_in_the_tooltip_and_a_rolling_line(sample_set
     assert (this_year["anzahl"] != "–").any()
     spec = next(c.proto.spec for c in at.get("vega_lite_chart") if "Schnitt" in c.proto.spec)
     assert '"title": "Anzahl"' in spec or '"title":"Anzahl"' in spec
+
+
+def test_the_chart_rows_name_each_series_and_tell_the_counts():
+    labels = {
+        "this_year": "Berichtsjahr", "rolling": "Schnitt über 3 Monate",
+        "previous_year": "Vorjahr", "final": "endgültig", "provisional": "vorläufig",
+        "of": "von",
+    }  # fmt: skip
+    shown = pd.DataFrame(
+        {
+            "monat": [D(2026, 3, 1), D(2026, 4, 1)],
+            "vorlaeufig": [False, True],
+            "vorjahr_vorlaeufig": [False, False],
+            "quote": [0.25, None],
+            "vorjahr_quote": [0.5, 0.4],
+            "zaehler_gezeigt": pd.array([1250, pd.NA], dtype="Float64"),
+            "nenner_gezeigt": pd.array([5000, pd.NA], dtype="Float64"),
+            "quote_gleitend": pd.array([0.3, 0.35], dtype="Float64"),
+        }
+    )
+    rows = monthly.series(shown, labels).to_dict("records")
+    assert [(r["reihe"], r["quote"], r["stand"], r["anzahl"]) for r in rows] == [
+        ("Berichtsjahr", 0.25, "endgültig", "1.250 von 5.000"),
+        ("Schnitt über 3 Monate", 0.3, "endgültig", "–"),
+        ("Vorjahr", 0.5, "endgültig", "–"),
+        ("Schnitt über 3 Monate", 0.35, "vorläufig", "–"),  # April: no rate of its own
+        ("Vorjahr", 0.4, "endgültig", "–"),
+    ]

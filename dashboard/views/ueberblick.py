@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import auth, charts, data, notices, sections
@@ -13,7 +12,7 @@ from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
 from kohorte.define.dimensions import Filters
 from kohorte.define.kpis import BY_ID, MONTHLY
-from kohorte.read import fmt
+from kohorte.read import monthly as by_month
 from kohorte.read import targets as goals
 from kohorte.read.access import CASELOAD
 
@@ -69,34 +68,11 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
     )
     frame = data.monthly_rates(version, start, selection)
     frame = frame[frame["kennzahl"] == kennzahl]
-    rows = []
-    for row in frame.itertuples():
-        counts = (
-            "–"
-            if pd.isna(row.zaehler_gezeigt)
-            else f"{fmt.number(row.zaehler_gezeigt, lang())} {t('of')} "
-            f"{fmt.number(row.nenner_gezeigt, lang())}"
-        )
-        for series, rate, provisional, shown_counts in (
-            ("this_year", row.quote, row.vorlaeufig, counts),
-            ("rolling", row.quote_gleitend, row.vorlaeufig, "–"),
-            ("previous_year", row.vorjahr_quote, row.vorjahr_vorlaeufig, "–"),
-        ):
-            if rate is None or pd.isna(rate):
-                continue
-            rows.append(
-                {
-                    "monat": row.monat,
-                    "reihe": t(series),
-                    "quote": float(rate),
-                    "stand": t("provisional" if provisional else "final"),
-                    "anzahl": shown_counts,
-                }
-            )
-    shown = pd.DataFrame(rows, columns=["monat", "reihe", "quote", "stand", "anzahl"])
     labels = _labels(
-        "rate", "this_year", "rolling", "previous_year", "final", "provisional", "status", "count"
-    )
+        "rate", "this_year", "rolling", "previous_year", "final", "provisional", "status", "count",
+        "of",
+    )  # fmt: skip
+    shown = by_month.series(frame, labels, lang())
     labels["rate"] = _label(kennzahl)
     target = data.targets(version)[0].get(kennzahl)
     if target is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kohorte.read import disclosure
+from kohorte.read import disclosure, fmt
 
 ROLLING_MONTHS = 3
 COUNTS = ["zaehler", "nenner", "rest"]
@@ -66,3 +66,38 @@ def rolling(numerators: pd.Series, denominators: pd.Series, threshold: int) -> p
     pairs = zip(sums["n"], sums["d"], strict=True)
     rates = [disclosure.protect_share(n, d, threshold) for n, d in pairs]
     return pd.Series(rates, index=numerators.index, dtype="Float64")
+
+
+SERIES = ("this_year", "rolling", "previous_year")
+
+
+def series(shown: pd.DataFrame, labels: dict[str, str], lang: str = "de") -> pd.DataFrame:
+    """``rates``' result for one KPI (a ``monat`` column beside it) as the chart's long
+    table: one row per month and series that has a rate, with ``reihe`` (``labels`` of
+    ``SERIES``), ``quote``, ``stand`` (``labels["final"]`` or ``["provisional"]``) and
+    ``anzahl`` ("12 von 40" for this year's shown counts, else "–")."""
+    rows = []
+    for row in shown.itertuples():
+        counts = (
+            "–"
+            if pd.isna(row.zaehler_gezeigt)
+            else f"{fmt.number(row.zaehler_gezeigt, lang)} {labels['of']} "
+            f"{fmt.number(row.nenner_gezeigt, lang)}"
+        )
+        for name, rate, provisional, told in (
+            ("this_year", row.quote, row.vorlaeufig, counts),
+            ("rolling", row.quote_gleitend, row.vorlaeufig, "–"),
+            ("previous_year", row.vorjahr_quote, row.vorjahr_vorlaeufig, "–"),
+        ):
+            if rate is None or pd.isna(rate):
+                continue
+            rows.append(
+                {
+                    "monat": row.monat,
+                    "reihe": labels[name],
+                    "quote": float(rate),
+                    "stand": labels["provisional" if provisional else "final"],
+                    "anzahl": told,
+                }
+            )
+    return pd.DataFrame(rows, columns=["monat", "reihe", "quote", "stand", "anzahl"])
