@@ -179,8 +179,20 @@ def main(
     """Kohorte: Programm-Cockpit für Job-Coaching-Maßnahmen im Jobcenter."""
 
 
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
+def _date(value: str | None, option: str) -> dt.date | None:
+    """A date as typed: 2026-03-26 or 26.03.2026; anything else is a usage error that
+    names the option, not a traceback."""
+    if not value:
+        return None
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    invalid = _("Invalid value for {name}.").format(name=f"'{option}'")
+    raise click_errors.UsageError(
+        f"{invalid} „{value}“ ist kein Datum (JJJJ-MM-TT oder TT.MM.JJJJ, z. B. 2026-03-26)."
+    )
 
 
 @app.command(cls=_Command)
@@ -199,13 +211,15 @@ def generate(
         str,
         typer.Option(
             metavar="DATUM",
-            help="Erster Tag der Maßnahme (JJJJ-MM-TT); zwei Jahre ergeben ein Vorjahr "
-            "zum Vergleich.",
+            help="Erster Tag der Maßnahme (JJJJ-MM-TT oder TT.MM.JJJJ); zwei Jahre ergeben "
+            "ein Vorjahr zum Vergleich.",
         ),
     ] = "2024-06-03",
     end: Annotated[
         str | None,
-        typer.Option(metavar="DATUM", help="Letzter Tag (JJJJ-MM-TT; ohne Angabe: gestern)."),
+        typer.Option(
+            metavar="DATUM", help="Letzter Tag (JJJJ-MM-TT oder TT.MM.JJJJ; ohne Angabe: gestern)."
+        ),
     ] = None,
     sites: Annotated[int, typer.Option(metavar="ANZAHL", help="Anzahl der Standorte.")] = 1,
     entries_per_year: Annotated[
@@ -237,8 +251,8 @@ def generate(
         return
     programme = Programme(
         seed=seed,
-        start=dt.date.fromisoformat(start),
-        end=_date(end) or dt.date.today() - dt.timedelta(days=1),
+        start=_date(start, "--start"),
+        end=_date(end, "--end") or dt.date.today() - dt.timedelta(days=1),
         sites=sites,
         entries_per_year=entries_per_year,
         weekly_weeks=weekly_weeks,
@@ -258,7 +272,9 @@ def load(
     ] = False,
     load_date: Annotated[
         str | None,
-        typer.Option(metavar="DATUM", help="Lädt, als wäre heute dieser Tag (JJJJ-MM-TT)."),
+        typer.Option(
+            metavar="DATUM", help="Lädt, als wäre heute dieser Tag (JJJJ-MM-TT oder TT.MM.JJJJ)."
+        ),
     ] = None,
 ) -> None:
     """Führt die nächtliche Ladung einmal aus und zeigt ihre Zusammenfassung.
@@ -271,7 +287,7 @@ def load(
     from kohorte.store import runlog
 
     settings = load_settings()
-    day = _date(load_date)
+    day = _date(load_date, "--load-date")
     try:
         if plain:
             run, results = pipeline.run_once(settings, day)
@@ -531,7 +547,9 @@ def user_demo() -> None:
 def retention(
     today: Annotated[
         str | None,
-        typer.Option(metavar="DATUM", help="Stichtag (JJJJ-MM-TT; ohne Angabe: heute)."),
+        typer.Option(
+            metavar="DATUM", help="Stichtag (JJJJ-MM-TT oder TT.MM.JJJJ; ohne Angabe: heute)."
+        ),
     ] = None,
 ) -> None:
     """Löscht Daten von Teilnehmenden nach Ablauf der Löschfrist und zeigt die Anzahlen.
@@ -541,7 +559,7 @@ def retention(
     from kohorte.run import retention as rules
 
     settings = load_settings()
-    summary = rules.run(settings, _date(today))
+    summary = rules.run(settings, _date(today, "--today"))
     audit.record(settings, "system", "system", audit.DELETE, personen=summary["persons_deleted"])
     typer.echo(
         f"Austritt vor {fmt.date(dt.date.fromisoformat(summary['cutoff']), 'de')}: "

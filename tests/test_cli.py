@@ -73,6 +73,20 @@ def test_load_on_an_empty_inbox_says_so(settings):
     assert "Dateien: keine neuen Lieferungen" in result.output
 
 
+def test_a_date_is_taken_as_germans_write_it_and_a_wrong_one_is_a_german_usage_error(
+    settings,
+):
+    german = runner.invoke(app, ["load", "--plain", "--load-date", "02.01.2026"])
+    assert german.exit_code == 0, german.output
+    for wrong in (["load", "--plain", "--load-date", "32.01.2026"],
+                  ["generate", "--start", "2024-13-01", "--out", str(settings.home / "x")],
+                  ["retention", "--today", "morgen"]):  # fmt: skip
+        result = runner.invoke(app, wrong, terminal_width=200)
+        assert result.exit_code == 2, (wrong, result.output)
+        assert "Ungültiger Wert für" in result.output and "ist kein Datum" in result.output
+        assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+
+
 def test_load_with_rejected_lines_exits_3_and_names_the_report(settings):
     """Loaded, but not everything: a code of its own, so cron and systemd can tell it
     from success (0) and from failure (1)."""
