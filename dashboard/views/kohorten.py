@@ -10,7 +10,7 @@ from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
-from kohorte.read import disclosure, export, fmt
+from kohorte.read import cohorts, disclosure, export, fmt
 from kohorte.read.access import PARTICIPANT
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
@@ -57,35 +57,22 @@ def _pick_cohort() -> None:
         st.query_params["kohorte"] = picked[0]["kohorte"]
 
 
-def _cells(version: str, filters, threshold: int, raster: str) -> tuple[pd.DataFrame, list]:
-    frame = data.cohort_triangle(version, filters, raster).copy()
+def _cells(version: str, filters, threshold: int, raster: str) -> pd.DataFrame:
+    frame = data.cohort_triangle(version, filters, raster)
     if raster == "woche":
         recent = sorted(frame["kohorte"].unique())[-WEEK_COHORTS:]
-        frame = frame[frame["kohorte"].isin(recent)].copy()
-    shares = [
-        disclosure.protect_rate(n, d, threshold)
-        for n, d in zip(frame["integriert"], frame["teilnahmen"], strict=True)
-    ]
-    return frame, shares
+        frame = frame[frame["kohorte"].isin(recent)]
+    return cohorts.triangle(frame, threshold, lang(), t("suppressed", n=threshold))
 
 
 def _triangle(version: str, filters, threshold: int, raster: str) -> None:
-    frame, shares = _cells(version, filters, threshold, raster)
-    if raster == "woche" and disclosure.mostly_withheld(shares):
+    frame = _cells(version, filters, threshold, raster)
+    if raster == "woche" and disclosure.mostly_withheld(frame["anteil"]):
         raster = "monat"  # a grid of "<3" tells nothing: months have larger cells
-        frame, shares = _cells(version, filters, threshold, raster)
+        frame = _cells(version, filters, threshold, raster)
         st.info(t("weeks_fallback", n=threshold), icon=":material/info:")
     if frame.empty:
         return
-    frame["text"] = [
-        fmt.withheld(threshold) if a is None else fmt.percent(a, lang(), 0) for a in shares
-    ]
-    frame["anteil"] = pd.array(shares, dtype="Float64")  # hidden cells stay missing
-    # the hover says why a cell reads "<3"; the cohort reads "Okt 2026" or "KW 48/2026"
-    frame["hinweis"] = [t("suppressed", n=threshold) if a is None else "" for a in shares]
-    frame["name"] = [fmt.cohort(k, lang()) for k in frame["kohorte"]]
-    # only what may be shown goes to the browser: a chart's data is readable in the page
-    frame = frame[["kohorte", "name", "woche", "anteil", "text", "hinweis"]]
     st.subheader(t("triangle_title"))
     chart = charts.cohort_triangle(frame, _labels(raster), lang())
     st.altair_chart(chart, width="stretch", on_select=_pick_cohort, key="triangle_chart")
@@ -121,34 +108,11 @@ def _curves(version: str, filters, raster: str) -> None:
 
 def _funnel(version: str, filters, threshold: int) -> None:
     counts = data.funnel(version, filters).iloc[0]
-    steps = [int(counts[step]) for step in STEPS]
-    rows, previous = [], None
-    for step, count, hidden in zip(
-        STEPS, steps, disclosure.protect_steps(steps, threshold), strict=True
-    ):
-        share = (
-            None
-            if previous is None or hidden
-            else disclosure.protect_rate(count, previous, threshold)
-        )
-        # "<3" for a small step, "*" for one withheld because of a small drop
-        shown = fmt.number(count, lang())
-        if hidden:
-            shown = fmt.withheld(threshold) if disclosure.is_small(count, threshold) else "*"
-        if share is not None:
-            shown += f" ({fmt.share(share, lang(), 0)})"
-        why = "" if not hidden else t("suppressed" if shown != "*" else "protected", n=threshold)
-        rows.append(
-            {
-                "schritt": t(f"step_{step}"),
-                "anzahl": None if hidden else count,
-                "text": shown,
-                "hinweis": why,
-            }
-        )
-        previous = None if hidden else count
+    steps = [(t(f"step_{step}"), int(counts[step])) for step in STEPS]
+    reasons = {"small": t("suppressed", n=threshold), "protected": t("protected")}
+    rows = cohorts.funnel(steps, threshold, lang(), reasons)
     st.subheader(t("funnel_title"))
-    chart = charts.funnel(pd.DataFrame(rows), _labels(), lang())
+    chart = charts.funnel(rows, _labels(), lang())
     st.altair_chart(chart, width="stretch")
     chart_downloads(chart, "trichter", "chart_funnel", title=t("funnel_title"))
     st.caption(t("share_previous"))

@@ -160,10 +160,11 @@ def protect_rate(
 MOSTLY_WITHHELD = 0.8  # from this share of withheld cells a grid tells nothing
 
 
-def mostly_withheld(shares: list[float | None]) -> bool:
-    """True when at least ``MOSTLY_WITHHELD`` of a grid's shares must not be shown (None):
-    weekly cohorts then fall back to months, whose cells are larger."""
-    return bool(shares) and sum(s is None for s in shares) >= MOSTLY_WITHHELD * len(shares)
+def mostly_withheld(shares) -> bool:
+    """True when at least ``MOSTLY_WITHHELD`` of a grid's shares must not be shown (None or
+    NA): weekly cohorts then fall back to months, whose cells are larger."""
+    missing = [pd.isna(s) for s in shares]
+    return bool(missing) and sum(missing) >= MOSTLY_WITHHELD * len(missing)
 
 
 def protect_curve(curve: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
