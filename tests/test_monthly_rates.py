@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 import pandas as pd
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kohorte.read import monthly
@@ -54,6 +54,7 @@ def test_counts_are_shown_only_where_the_rate_and_its_complement_may_be():
     assert shown["quote_gleitend"].round(6).tolist()[2] == round(12 / 25, 6)
 
 
+@settings(deadline=None)  # protect_monthly is a loop in pandas: slow on a busy machine
 @given(
     st.lists(
         st.tuples(st.integers(0, 12), st.integers(0, 12)).map(lambda p: (min(p), max(p))),
