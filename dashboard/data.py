@@ -118,10 +118,16 @@ def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.
     whole = None
     if filters != Filters():
         whole = named(version, "ueberblick__monatszahlen", start=start).set_index("monat")
-    window_start = build_info(version)["as_of"] - pd.DateOffset(months=12)
-    published = pd.Series(pd.to_datetime(frame.index) > window_start, index=frame.index)
+    published = _published(version, frame.index)
     shown = disclosure.protect_monthly(frame, MONTHLY_COUNTS, published, min_count(), whole)
     return shown.reset_index()
+
+
+def _published(version: str, months: pd.Index) -> pd.Series:
+    """Which months lie in the 12-month window whose totals the cards publish: the months
+    that ``protect_monthly`` protects together."""
+    window_start = build_info(version)["as_of"] - pd.DateOffset(months=12)
+    return pd.Series(pd.to_datetime(months) > window_start, index=months)
 
 
 def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
@@ -135,13 +141,11 @@ def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) 
     whole = None
     if filters != Filters():
         whole = named(version, "ueberblick__monatsquoten", start=earlier)
-    window_start = build_info(version)["as_of"] - pd.DateOffset(months=12)
     parts = []
     for kennzahl, part in frame.groupby("kennzahl", sort=False):
         part = part.set_index("monat")
-        published = pd.Series(pd.to_datetime(part.index) > window_start, index=part.index)
         same = None if whole is None else whole[whole["kennzahl"] == kennzahl].set_index("monat")
-        shown = by_month.rates(part, published, min_count(), same)
+        shown = by_month.rates(part, _published(version, part.index), min_count(), same)
         parts.append(part[["kennzahl", "vorlaeufig", "vorjahr_vorlaeufig"]].join(shown))
     columns = ["monat", "kennzahl", "vorlaeufig", "vorjahr_vorlaeufig", "quote", "vorjahr_quote",
                "zaehler_gezeigt", "nenner_gezeigt", "quote_gleitend"]  # fmt: skip
