@@ -190,36 +190,39 @@ def kpi_cards(selection: Filters) -> None:
 
 def _placeholders(kpis: list) -> None:
     """The headline cards' frames with their names and a "…" for the figure to come."""
-    for start in range(0, len(kpis), CARDS_PER_ROW):
-        row = kpis[start : start + CARDS_PER_ROW]
-        for column, kpi in zip(st.columns(CARDS_PER_ROW), row, strict=False):
-            column.container(border=True, height=CARD_HEIGHT).metric(kpi.label(lang()), "…")
+    for column, kpi in _grid(kpis):
+        column.container(border=True, height=CARD_HEIGHT).metric(kpi.label(lang()), "…")
+
+
+def _grid(items: list):
+    """Each item with its column, ``CARDS_PER_ROW`` to a row."""
+    for start in range(0, len(items), CARDS_PER_ROW):
+        row = items[start : start + CARDS_PER_ROW]
+        yield from zip(st.columns(CARDS_PER_ROW), row, strict=False)
 
 
 def _cards(shown: list[cards.Card], threshold: int, in_force: dict) -> None:
     """KPI cards, four to a row, each with its detail line inside the card, and its target
     (``ziele.toml``) where one is in force."""
     height = CARD_HEIGHT + (TARGET_HEIGHT if in_force else 0)
-    for start in range(0, len(shown), CARDS_PER_ROW):
-        row = shown[start : start + CARDS_PER_ROW]
-        for column, card in zip(st.columns(CARDS_PER_ROW), row, strict=False):
-            box = column.container(border=True, height=height)
-            delta = _delta(card)
-            unchanged = delta is not None and delta.startswith("±")
-            # a rise of a lower-is-better KPI is red; counts of events stay neutral
-            colour = {True: "normal", False: "inverse", None: "off"}[card.kpi.higher_is_better]
-            box.metric(
-                card.kpi.label(lang()),
-                fmt.card_value(card, threshold, lang()),
-                delta=delta,
-                delta_color="off" if unchanged else colour,
-                delta_arrow="off" if unchanged else "auto",
-                help=_help(card),
-            )
-            box.caption(_detail(card, threshold) or "&nbsp;")
-            target = in_force.get(card.kpi.id)
-            if target is not None:
-                shown_progress = goals.progress(card, target, lang())
-                if shown_progress.share is not None:
-                    box.progress(shown_progress.share)
-                box.caption(shown_progress.text)
+    for column, card in _grid(shown):
+        box = column.container(border=True, height=height)
+        delta = _delta(card)
+        unchanged = delta is not None and delta.startswith("±")
+        # a rise of a lower-is-better KPI is red; counts of events stay neutral
+        colour = {True: "normal", False: "inverse", None: "off"}[card.kpi.higher_is_better]
+        box.metric(
+            card.kpi.label(lang()),
+            fmt.card_value(card, threshold, lang()),
+            delta=delta,
+            delta_color="off" if unchanged else colour,
+            delta_arrow="off" if unchanged else "auto",
+            help=_help(card),
+        )
+        box.caption(_detail(card, threshold) or "&nbsp;")
+        target = in_force.get(card.kpi.id)
+        if target is not None:
+            shown_progress = goals.progress(card, target, lang())
+            if shown_progress.share is not None:
+                box.progress(shown_progress.share)
+            box.caption(shown_progress.text)
