@@ -274,6 +274,21 @@ def _record_export(file_name: str, view: dict | None) -> None:
     auth.record(audit.EXPORT, datei=file_name, seite=view)
 
 
+def date_columns(frame: pd.DataFrame) -> dict:
+    """Column settings that show a frame's dates as dd.mm.yyyy (and times to the second)
+    in the grid, which would write them the ISO way; the values stay dates, so the
+    columns still sort as dates. For grids that keep their values (the SQL page)."""
+    config = {}
+    for column in frame.columns:
+        series = frame[column]
+        first = series.dropna().head(1).tolist()
+        if series.dtype.kind == "M" or (first and isinstance(first[0], dt.datetime)):
+            config[column] = st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")
+        elif _is_date(series):
+            config[column] = st.column_config.DateColumn(format="DD.MM.YYYY")
+    return config
+
+
 def _is_date(series: pd.Series) -> bool:
     first = series.dropna().head(1).tolist()
     return bool(first) and isinstance(first[0], (dt.date, pd.Timestamp))

@@ -10,7 +10,7 @@ from streamlit_ace import st_ace
 
 from dashboard import auth, data
 from dashboard.i18n import lang, t
-from dashboard.tables import download_buttons
+from dashboard.tables import date_columns, download_buttons
 from kohorte.build import analyst
 from kohorte.config import load_settings
 from kohorte.ops import audit
@@ -116,31 +116,9 @@ def _show(outcome: sandbox.Result | sandbox.Failure, query: str) -> None:
     if outcome.notice:
         st.warning(outcome.notice)
     st.dataframe(
-        outcome.frame, hide_index=True, width="stretch", column_config=_dates(outcome.frame)
+        outcome.frame, hide_index=True, width="stretch", column_config=date_columns(outcome.frame)
     )
     _downloads(outcome, query)
-
-
-def _dates(frame) -> dict:
-    """Dates as dd.mm.yyyy (and times to the second) in the grid, which would otherwise
-    write them the ISO way; the values stay dates, so the columns still sort as dates."""
-    config = {}
-    for column in frame.columns:
-        kind = str(frame[column].dtype)
-        if kind.startswith("datetime64") or kind.startswith("timestamp"):
-            config[column] = st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")
-        elif kind.startswith("date32") or kind == "object" and _is_dates(frame[column]):
-            config[column] = st.column_config.DateColumn(format="DD.MM.YYYY")
-    return config
-
-
-def _is_dates(series) -> bool:
-    import datetime as dt
-
-    values = series.dropna()
-    return not values.empty and all(
-        isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values.head(50)
-    )
 
 
 def _downloads(result: sandbox.Result, query: str) -> None:
