@@ -96,7 +96,7 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
         f"monatsquote-{kennzahl}",
         "rates",
         title=f"{t('rates_title')}: {labels['rate']}",
-        kinds={t(s): "percent" for s in ("this_year", "rolling", "previous_year")},
+        kinds={t(s): "percent" for s in by_month.SERIES},
     )
     st.caption(t("rates_note", n=threshold))
 
