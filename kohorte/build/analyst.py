@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from kohorte.define.contract import markdown_table
-from kohorte.store.db import literal
+from kohorte.store.db import literal, transaction
 
 PREFIX = "analyse-"
 # Analysts' own tools lag behind the library: the newest DuckDB CLI on PyPI is 1.5, and so
@@ -179,18 +179,19 @@ def write_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         {"path": str(path)},
     )
     try:
-        for table in TABLES:
-            con.execute(f"create table analyst_file.main.{table.name} as {table.source}")
-            # COMMENT takes no parameters; the texts are this module's own constants
-            con.execute(
-                f"comment on table analyst_file.main.{table.name} is {literal(table.description)}"
-            )
-            for column, text in table.columns.items():
-                con.execute(
-                    f"comment on column analyst_file.main.{table.name}.{column} is {literal(text)}"
-                )
+        with transaction(con):  # the tables and their ~80 comments in one commit
+            for table in TABLES:
+                _copy(con, table)
     finally:
         con.execute("detach analyst_file")
+
+
+def _copy(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    con.execute(f"create table analyst_file.main.{table.name} as {table.source}")
+    # COMMENT takes no parameters; the texts are this module's own constants
+    con.execute(f"comment on table analyst_file.main.{table.name} is {literal(table.description)}")
+    for column, text in table.columns.items():
+        con.execute(f"comment on column analyst_file.main.{table.name}.{column} is {literal(text)}")
 
 
 def path_for(warehouse_path: Path) -> Path:

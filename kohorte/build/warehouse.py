@@ -31,7 +31,7 @@ from kohorte.define.contract import KINDS
 from kohorte.define.kpis import CATALOGUE, monthly_columns
 from kohorte.errors import ChecksFailed, DiskFull, is_disk_full
 from kohorte.store import rawstore, runlog
-from kohorte.store.db import SQL, scalar, sql_files
+from kohorte.store.db import SQL, scalar, sql_files, transaction
 
 SQL_DIR: Traversable = SQL
 POINTER = "current.duckdb"
@@ -328,19 +328,8 @@ def build(
     load_date = load_date or dt.date.today()
     con = duckdb.connect(str(path))
     try:
-        for schema in SCHEMAS:
-            con.execute(f"create schema {schema}")
-        _load_raw(con, settings)
-        as_of = _as_of(con, load_date)
-        _write_meta(con, settings, run_id, as_of, load_date, run_log)
-        for sql in staging_tables(sql_dir):
-            con.execute(sql)
-        for _name, sql in _sql_files(sql_dir / "marts"):
-            con.execute(sql)
-        checks = run_checks(con, sql_dir)
-        con.register("checks", pa.Table.from_pylist(checks))
-        con.execute("create table meta.checks as select * from checks")
-        con.unregister("checks")
+        with transaction(con):  # ~70 statements, one commit
+            as_of, checks = _fill(con, settings, run_id, run_log, load_date, sql_dir)
         analyst.write_file(con, analyst.path_for(path))
         tables = dict(
             con.execute(
@@ -361,6 +350,32 @@ def build(
         discard(path)
         raise ChecksFailed(failures)
     return BuildResult(path, as_of, checks, tables, round(time.perf_counter() - started, 3))
+
+
+def _fill(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    run_log: list[dict],
+    load_date: dt.date,
+    sql_dir: Traversable,
+) -> tuple[dt.date, list[dict]]:
+    """Raw, meta, staging and marts into the new file, then the checks over them; returns
+    the as-of date and the checks' results."""
+    for schema in SCHEMAS:
+        con.execute(f"create schema {schema}")
+    _load_raw(con, settings)
+    as_of = _as_of(con, load_date)
+    _write_meta(con, settings, run_id, as_of, load_date, run_log)
+    for sql in staging_tables(sql_dir):
+        con.execute(sql)
+    for _name, sql in _sql_files(sql_dir / "marts"):
+        con.execute(sql)
+    checks = run_checks(con, sql_dir)
+    con.register("checks", pa.Table.from_pylist(checks))
+    con.execute("create table meta.checks as select * from checks")
+    con.unregister("checks")
+    return as_of, checks
 
 
 def discard(built: Path) -> None:
