@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,6 +66,32 @@ def _named(
     return queries.run(_connection(version), name, filters, principal, **params)
 
 
+def _per_reader(function: Callable) -> Callable:
+    """Cache a protected result computed from named queries, as the queries themselves are
+    cached: by its arguments (the first is the warehouse version, so a publish is never
+    hidden), by the signed-in person and by the small-count threshold in force. A page
+    rerun (every click) then protects nothing again that it protected before."""
+
+    @functools.wraps(function)
+    def per_reader(*args: object, **kwargs: object) -> object:
+        from dashboard import auth
+
+        principal = auth.require_principal()
+        return _cached(function.__qualname__, principal, min_count(), args, kwargs)
+
+    _registry[function.__qualname__] = function
+    return per_reader
+
+
+_registry: dict[str, Callable] = {}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached(name: str, principal: Principal, threshold: int, args: tuple, kwargs: dict) -> object:
+    """``_per_reader``'s cache: one entry per function, reader, threshold and arguments."""
+    return _registry[name](*args, **kwargs)
+
+
 def filter_options(version: str) -> dict[str, list[str]]:
     """Sites, coaches and cohorts (entry months, then entry weeks) that the filters offer."""
     row = named(version, "filter__optionen").iloc[0]
@@ -90,6 +118,7 @@ def participations(version: str, filters: Filters) -> pd.DataFrame:
     return named(version, "kohorten__teilnehmende", filters)
 
 
+@_per_reader
 def kpis(version: str, filters: Filters | None = None) -> list[cards.Card]:
     """Headline KPIs of that version for the selection, protected (kohorte.read.cards) against
     the whole programme and the selection's siblings."""
@@ -110,6 +139,7 @@ def kpis(version: str, filters: Filters | None = None) -> list[cards.Card]:
 MONTHLY_COUNTS = ["eintritte", "austritte", "aktive_am_monatsende"]
 
 
+@_per_reader
 def monthly(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
     """Monthly figures of the selection from ``start``, protected as shown beside the
     12-month cards (kohorte.read.disclosure.protect_monthly): hidden cells are NA."""
@@ -130,6 +160,7 @@ def _published(version: str, months: pd.Index) -> pd.Series:
     return pd.Series(pd.to_datetime(months) > window_start, index=months)
 
 
+@_per_reader
 def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) -> pd.DataFrame:
     """Every rate by month of the selection from ``start``, with last year's same month, as
     they may be shown (kohorte.read.monthly): ``quote``, ``vorjahr_quote``, the counts for
