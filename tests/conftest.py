@@ -234,9 +234,10 @@ def streamlit_components_scanned_once() -> None:
         )
 
 
-def run_app(principal=None, query: dict | None = None):
+def run_app(principal=None, query: dict | None = None, page: str | None = None):
     """The dashboard in Streamlit's AppTest, for a signed-in ``principal`` (None: nobody
-    signed in) and with URL query parameters."""
+    signed in) and with URL query parameters, opened on ``page`` (``"views/sql.py"``; the
+    default page if None), as a bookmark of that page opens it."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
@@ -244,6 +245,8 @@ def run_app(principal=None, query: dict | None = None):
         at.session_state["principal"] = principal
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    if page is not None:  # our pages' url paths are their file names, which AppTest knows
+        at.switch_page(page)
     return at.run()
 
 

@@ -144,27 +144,23 @@ def test_management_cannot_reach_participants_by_page_or_url(kpi_env):
 
 
 def test_a_coach_gets_the_own_caseload_by_url_and_search(kpi_env):
-    at = _run(ANJA, {"coach": "Jörg Weiß"})
-    at.switch_page("views/teilnehmende.py").run()
+    at = _run(ANJA, {"coach": "Jörg Weiß"}, page="views/teilnehmende.py")
     assert not at.exception
     assert set(at.dataframe[0].value["Coach"]) <= {"Anja Krüger"}
     # another coach's participant by URL: refused, logged
-    at = _run(ANJA, {"pid": P3})
-    at.switch_page("views/teilnehmende.py").run()
+    at = _run(ANJA, {"pid": P3}, page="views/teilnehmende.py")
     assert any("nicht zu Ihrer Rolle" in w.value for w in at.warning)
     assert P3 not in _texts(at)
     entries = audit.read(kpi_env)
     assert (entries["aktion"] == audit.DENIED).any()
     # own participant by customer number
-    at = _run(ANJA)
-    at.switch_page("views/teilnehmende.py").run()
+    at = _run(ANJA, page="views/teilnehmende.py")
     at.text_input(key="find_person").input("012D000001").run()
     assert at.subheader[-1].value.endswith(P1)
 
 
 def test_analysts_cannot_search_by_customer_number(kpi_env):
-    at = _run(ANALYST)
-    at.switch_page("views/teilnehmende.py").run()
+    at = _run(ANALYST, page="views/teilnehmende.py")
     assert not at.exception
     assert not [i for i in at.text_input if i.key == "find_person"]
     assert len(at.dataframe[0].value) == 8  # pseudonymised rows are theirs to see
@@ -174,8 +170,7 @@ def test_analysts_cannot_search_by_customer_number(kpi_env):
 
 def test_team_lead_reads_the_audit_log(kpi_env):
     audit.record(kpi_env, "anja", "coach", audit.VIEW_PARTICIPANT, pseudonym=P1)
-    at = _run(TEAM_LEAD)
-    at.switch_page("views/protokoll.py").run()
+    at = _run(TEAM_LEAD, page="views/protokoll.py")
     assert not at.exception
     log = at.dataframe[0].value
     assert "Teilnehmende angesehen" in set(log["Aktion"])  # in words, not the code

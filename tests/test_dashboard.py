@@ -16,9 +16,12 @@ from kohorte.read.access import Principal
 TEAM_LEAD = Principal("tl", "teamleitung")
 
 
-def _run(query: dict | None = None, principal: Principal | None = TEAM_LEAD) -> AppTest:
-    """The app for a signed-in person (the sign-in itself is tested on its own)."""
-    return run_app(principal, query)
+def _run(
+    query: dict | None = None, principal: Principal | None = TEAM_LEAD, page: str | None = None
+) -> AppTest:
+    """The app for a signed-in person (the sign-in itself is tested on its own), opened on
+    ``page`` (conftest.run_app)."""
+    return run_app(principal, query, page)
 
 
 def _assert_ok(at: AppTest) -> None:
@@ -107,8 +110,7 @@ def test_status_page_shows_runs_checks_and_reports(settings):
     )
     (settings.inbox / "standort_nord").mkdir()  # reported as not read, without a report
     load(settings, KPI_LOAD_DATE)
-    at = _run()
-    at.switch_page("views/datenstand.py").run()
+    at = _run(page="views/datenstand.py")
     _assert_ok(at)
     # no schedule is deployed in a test's home: no next run is promised
     # (the next run with a schedule: tests/test_status_pages.py)
@@ -138,8 +140,7 @@ def test_cohort_page_sends_no_hidden_count_to_the_browser(sample_env):
     """Chart data travels to the browser in full; hidden cells must not be in it."""
     import pyarrow as pa
 
-    at = _run({"geschlecht": "w"})
-    at.switch_page("views/kohorten.py").run()
+    at = _run({"geschlecht": "w"}, page="views/kohorten.py")
     _assert_ok(at)
     assert [s.value for s in at.subheader][:2] == [
         "Integration nach Wochen seit Eintritt (kumuliert)",
@@ -167,8 +168,7 @@ def test_participant_found_by_customer_number_shows_the_timeline(kpi_home):
     from kohorte.define.privacy import pseudonym
 
     # kpi_home: the KPI fixture delivered and loaded in this test's home
-    at = _run()
-    at.switch_page("views/teilnehmende.py").run()
+    at = _run(page="views/teilnehmende.py")
     _assert_ok(at)
     assert len(at.dataframe[0].value) == 8  # the list of the selection
     at.text_input(key="find_person").input("012d000001").run()
@@ -183,8 +183,7 @@ def test_participant_found_by_customer_number_shows_the_timeline(kpi_home):
 
 
 def test_filters_round_trip_through_the_url(sample_env):
-    at = _run({"geschlecht": "w", "lzb": "ja"})
-    at.switch_page("views/kohorten.py").run()
+    at = _run({"geschlecht": "w", "lzb": "ja"}, page="views/kohorten.py")
     assert at.selectbox(key="f_gender").value == "w"
     assert at.selectbox(key="f_lzb").value == "ja"
     women = len(at.dataframe[0].value)
@@ -197,8 +196,9 @@ def test_filters_round_trip_through_the_url(sample_env):
 
 
 def test_malformed_filters_in_the_url_are_ignored(sample_env):
-    at = _run({"lzb": "vielleicht", "von": "gestern", "kohorte": "x" * 500})
-    at.switch_page("views/kohorten.py").run()
+    at = _run(
+        {"lzb": "vielleicht", "von": "gestern", "kohorte": "x" * 500}, page="views/kohorten.py"
+    )
     _assert_ok(at)
     assert at.selectbox(key="f_lzb").value == "—"
 
@@ -210,8 +210,7 @@ def kpi_env(kpi_home):
 
 def test_coach_page_protects_small_counts(kpi_env, monkeypatch):
     monkeypatch.setenv("KOHORTE_COACH_VIEWS", "1")
-    at = _run()
-    at.switch_page("views/coaches.py").run()
+    at = _run(page="views/coaches.py")
     _assert_ok(at)
     table = at.dataframe[0].value.set_index("Coach")
     # the same KPI definitions as the cards (tests/fixtures/kpi/README.md): Anja Krüger
@@ -282,8 +281,7 @@ def _entries_in(at, month: str) -> float | None:
 
 
 def test_entry_period_filter_round_trips_through_the_url(kpi_env):
-    at = _run({"von": "2026-01-01", "bis": "2026-02-28"})
-    at.switch_page("views/teilnehmende.py").run()
+    at = _run({"von": "2026-01-01", "bis": "2026-02-28"}, page="views/teilnehmende.py")
     _assert_ok(at)
     assert at.date_input(key="f_from").value == dt.date(2026, 1, 1)
     assert len(at.dataframe[0].value) == 4  # P1, P2, P3, P4
@@ -296,8 +294,7 @@ def test_cohorts_by_entry_week(kpi_env):
     """?raster=woche groups the triangle by ISO entry week, and a week is a cohort filter."""
     import pyarrow as pa
 
-    at = _run({"raster": "woche"})
-    at.switch_page("views/kohorten.py").run()
+    at = _run({"raster": "woche"}, page="views/kohorten.py")
     _assert_ok(at)
     cohorts = set()
     for chart in at.get("vega_lite_chart"):
@@ -310,8 +307,7 @@ def test_cohorts_by_entry_week(kpi_env):
     assert cohorts and all(re.fullmatch(r"\d{4}-\d{2}", c) for c in cohorts)
     assert [i.value for i in at.info if "nach Eintrittsmonat" in i.value]
     assert "KW 2/2026" in at.selectbox(key="f_cohort").options  # the weeks stay a filter
-    at = _run({"kohorte": "2026-W02"})
-    at.switch_page("views/kohorten.py").run()
+    at = _run({"kohorte": "2026-W02"}, page="views/kohorten.py")
     assert len(at.dataframe[0].value) == 2
 
 
@@ -321,8 +317,7 @@ def test_weekly_cohorts_where_the_weeks_are_large_enough(sample_env, monkeypatch
     sample's weeks, about seven entries each, fall back to months.)"""
     monkeypatch.setenv("KOHORTE_MIN_COUNT", "1")
 
-    at = _run({"raster": "woche"})
-    at.switch_page("views/kohorten.py").run()
+    at = _run({"raster": "woche"}, page="views/kohorten.py")
     _assert_ok(at)
     frames = chart_frames(at)
     [triangle] = [f for f in frames if "woche" in f]
@@ -342,8 +337,7 @@ def test_a_withheld_cell_says_why_and_cohorts_read_as_months(sample_env):
     "Jan 2026", while a click still picks "2026-01"."""
     import json
 
-    at = _run()
-    at.switch_page("views/kohorten.py").run()
+    at = _run(page="views/kohorten.py")
     _assert_ok(at)
     frames = chart_frames(at)
     [triangle] = [f for f in frames if "woche" in f]

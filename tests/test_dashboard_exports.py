@@ -108,8 +108,7 @@ def test_exports_name_the_filters_in_force(kpi_home, downloads):
 
 
 def test_cohort_triangle_downloads(kpi_home, downloads):
-    at = run_app(TEAM_LEAD)
-    at.switch_page("views/kohorten.py").run()
+    at = run_app(TEAM_LEAD, page="views/kohorten.py")
     assert not at.exception
     files = downloads(at)
     assert {
@@ -144,8 +143,7 @@ def test_chart_titles_in_english(kpi_home, downloads):
 
 def test_coach_table_downloads_numbers(kpi_home, downloads, monkeypatch):
     monkeypatch.setenv("KOHORTE_COACH_VIEWS", "1")
-    at = run_app(TEAM_LEAD)
-    at.switch_page("views/coaches.py").run()
+    at = run_app(TEAM_LEAD, page="views/coaches.py")
     assert not at.exception
     ws = _sheet(downloads(at)["coaches_2026-06-30.xlsx"])
     assert ws["A1"].value == "Kennzahlen je Coach"

@@ -159,8 +159,7 @@ def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_
     from kohorte.read.access import Principal
 
     analyst = Principal("ana", "analyse")
-    at = page(analyst)
-    at.switch_page("views/sql.py").run()
+    at = page(analyst, page="views/sql.py")
     assert not at.exception and not at.error
     example = next(iter(sandbox.EXAMPLES))
     at.selectbox(key="sql_example").set_value(example).run()
@@ -175,8 +174,7 @@ def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_
     assert not at.error  # not run while being typed
     at.button(key="sql_run").click().run()
     assert "file system operations are disabled" in at.error[0].value
-    again = page(analyst)
-    again.switch_page("views/sql.py").run()
+    again = page(analyst, page="views/sql.py")
     history = again.selectbox(key="sql_past").options
     assert any("read_csv" in option for option in history)  # the history keeps both
     assert any(option.startswith("select t.teilnahme_id") for option in history)
@@ -189,8 +187,7 @@ def test_a_result_of_one_row_says_so_and_its_dates_read_german(kpi_env):
 
     from kohorte.read.access import Principal
 
-    at = page(Principal("ana", "analyse"))
-    at.switch_page("views/sql.py").run()
+    at = page(Principal("ana", "analyse"), page="views/sql.py")
     at.session_state["sql_text"] = (
         "select date '2026-03-26' as tag, timestamp '2026-03-26 08:15:00' as zeit, 1 as n"
     )
@@ -441,8 +438,7 @@ def test_the_sql_page_shows_and_audits_every_failure(kpi_env, monkeypatch):
     from kohorte.read import export
     from kohorte.read.access import Principal
 
-    at = page(Principal("ana", "analyse"))
-    at.switch_page("views/sql.py").run()
+    at = page(Principal("ana", "analyse"), page="views/sql.py")
 
     editors = itertools.count(1)
 

@@ -22,8 +22,7 @@ BERLIN_TIME = re.compile(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}")
 
 
 def _status_page(query: dict | None = None, principal: Principal = TEAM_LEAD) -> AppTest:
-    at = run_app(principal, query)
-    at.switch_page("views/datenstand.py").run()
+    at = run_app(principal, query, page="views/datenstand.py")
     assert not at.exception and not at.error
     return at
 
@@ -139,8 +138,7 @@ def test_the_audit_log_speaks_german_in_berlin_time(kpi_home):
     audit.record(
         kpi_home, "tl", "teamleitung", audit.EXPORT, datei="kennzahlen.csv", seite={"coach": "X"}
     )
-    at = run_app(TEAM_LEAD)
-    at.switch_page("views/protokoll.py").run()
+    at = run_app(TEAM_LEAD, page="views/protokoll.py")
     assert not at.exception
     log = at.dataframe[0].value
     assert list(log["Aktion"]) == ["Daten heruntergeladen", "Teilnehmende angesehen"]
