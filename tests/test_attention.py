@@ -274,3 +274,23 @@ def test_a_coach_starts_on_her_caseload_with_her_own_cards(home):
     # the Überblick does not repeat her list
     at.switch_page("views/ueberblick.py").run()
     assert "Heute: wer braucht Aufmerksamkeit" not in [s.value for s in at.subheader]
+
+
+def test_cached_cards_follow_the_threshold_and_the_selection(home, monkeypatch):
+    """The cards are cached (dashboard.data._per_reader): a coach who opens the version
+    right after the team lead gets her own caseload's cards, not the programme's, and a
+    higher small-count threshold takes effect at once, not from the cache."""
+    from conftest import run_app
+
+    def active(principal, page=None) -> str:
+        at = run_app(principal, page=page)
+        assert not at.exception and not at.error
+        return next(m.value for m in at.metric if m.label == "Aktive Teilnehmende")
+
+    anja = Principal("anja", "coach", coach="Anja Krüger")
+    team = active(Principal("tl", "teamleitung"))
+    assert int(team) > 7  # the programme's running participations
+    assert active(anja) == "7"  # her start page: her caseload
+    assert active(anja, "views/ueberblick.py") == team  # the Überblick: the programme's
+    monkeypatch.setenv("KOHORTE_MIN_COUNT", "10")
+    assert active(anja) == "<10"  # 7 is below the threshold now: withheld
