@@ -123,6 +123,7 @@ EXIT_28 = "t.austritt + interval 28 day"
 EXIT_6M = "t.austritt + interval 6 month"
 WINDOW_DE = "12 Monate bis Datenstand"
 WINDOW_EN = "12 months to the as-of date"
+WINDOW_IN_DE = "in den 12 Monaten bis Datenstand"  # "Beginn …", after a noun
 WINDOW_28_DE = "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand"
 WINDOW_28_EN = "End of the 28-day window in the 12 months to the as-of date"
 CLOSED_DE = "Austritte, deren 28-Tage-Fenster im Zeitraum endete."
@@ -146,7 +147,7 @@ def _outcome_count(
     """A count of outcomes that participations own, by the outcome's start."""
     return Kpi(
         kpi_id, "count", None, "monate", f"sum(t.{column})", "null",
-        Texts(label_de, de, "-", f"Beginn in den {WINDOW_DE}", note_de),
+        Texts(label_de, de, "-", f"Beginn {WINDOW_IN_DE}", note_de),
         Texts(label_en, en, "-", f"Start in the {WINDOW_EN}", note_en),
         source="marts.teilnahme_monate", section="weitere",
     )  # fmt: skip
@@ -515,7 +516,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "einer Teilnahme, höchstens eine je Person und Kalendermonat (die erste des "
             "Monats; am selben Tag die erste Art nach Namen).",
             "-",
-            f"Beginn in den {WINDOW_DE}",
+            f"Beginn {WINDOW_IN_DE}",
             "Gezählt werden Integrationen, nicht Personen (SGB II § 48a, K2).",
         ),
         Texts(
