@@ -137,14 +137,14 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
     series = [labels["entries"], labels["exits"], labels["active_month_end"]]
     colour = alt.Color(
         "art:N",
-        title=None,
-        legend=alt.Legend(orient="top"),
+        title=" ",  # as in the tooltip; the legend has none
+        legend=alt.Legend(orient="top", title=None),
         scale=alt.Scale(domain=series, range=["#1f5f8b", "#e8983e", "#555555"]),
         sort=series,
     )
     base = alt.Chart(long).encode(x=_month_axis(labels))
     bars = base.mark_bar().encode(
-        xOffset=alt.XOffset("art:N", sort=series[:2]),
+        xOffset=alt.XOffset("art:N", title=" ", sort=series[:2]),
         y=alt.Y("n:Q", title=labels["count"]),
         color=colour,
         tooltip=[
@@ -158,7 +158,11 @@ def entries_exits(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt
         .mark_line(point=True)
         .encode(
             x=_month_axis(labels),
-            y="aktive_am_monatsende:Q",
+            y=alt.Y(  # the axis is the bars' "Anzahl"; the title names the line's points
+                "aktive_am_monatsende:Q",
+                title=labels["active_month_end"],
+                axis=alt.Axis(title=labels["count"]),
+            ),
             color=colour,
             tooltip=[
                 alt.Tooltip("yearmonth(monat):T", title=labels["month"], format="%B %Y"),
@@ -192,19 +196,19 @@ def monthly_rate(
         ),
         color=alt.Color(
             "reihe:N",
-            title=None,
+            title=" ",  # as in the tooltip; the legend has none
             sort=series,
             scale=colours,
-            legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2),
+            legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2, title=None),
         ),
     )
     lines = base.mark_line().encode(
         strokeDash=alt.StrokeDash(
-            "reihe:N", sort=series,
+            "reihe:N", title=" ", sort=series,
             scale=alt.Scale(domain=series, range=[[1, 0], [1, 0], [4, 3]]), legend=None,
         ),
         strokeWidth=alt.StrokeWidth(
-            "reihe:N", sort=series, scale=alt.Scale(domain=series, range=[1.5, 3, 1.5]),
+            "reihe:N", title=" ", sort=series, scale=alt.Scale(domain=series, range=[1.5, 3, 1.5]),
             legend=None,
         ),
     )  # fmt: skip
@@ -214,12 +218,12 @@ def monthly_rate(
         .encode(
             fill=alt.condition(
                 f"datum.stand == '{labels['final']}'",
-                alt.Fill("reihe:N", scale=colours, legend=None),
+                alt.Fill("reihe:N", title=" ", scale=colours, legend=None),
                 alt.value("white"),
             ),
             shape=alt.Shape(
                 "stand:N",
-                title=None,
+                title=labels["status"],
                 sort=states,
                 scale=alt.Scale(domain=states, range=["circle", "diamond"]),
                 legend=None,  # Vega cannot draw hollow legend symbols here; the caption explains
@@ -236,11 +240,13 @@ def monthly_rate(
     layers = [lines, points]
     if target is not None:
         goal = alt.Chart(pd.DataFrame({"ziel": [target], "text": [labels["target"]]}))
-        layers.append(goal.mark_rule(color=TARGET_COLOUR, strokeDash=[2, 2]).encode(y="ziel:Q"))
+        # described by their label, not by the data's field names ("ziel: 0.5")
+        rule = goal.mark_rule(color=TARGET_COLOUR, strokeDash=[2, 2], description=labels["target"])
+        layers.append(rule.encode(y="ziel:Q"))
         layers.append(
-            goal.mark_text(align="left", dx=4, dy=-7, color=TARGET_COLOUR).encode(
-                y="ziel:Q", x=alt.value(0), text="text:N"
-            )
+            goal.mark_text(
+                align="left", dx=4, dy=-7, color=TARGET_COLOUR, description=labels["target"]
+            ).encode(y="ziel:Q", x=alt.value(0), text="text:N")
         )
     return localised(alt.layer(*layers).properties(height=CHART_HEIGHT), lang)
 
@@ -290,7 +296,7 @@ def cohort_triangle(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> a
     )
     cells = cells.add_params(pick)
     text = base.mark_text(fontSize=11).encode(
-        text="text:N",
+        text=alt.Text("text:N", title=labels["share_integrated"]),
         color=alt.condition(
             f"isValid(datum.anteil) && datum.anteil >= {TRIANGLE_DARK}",
             alt.value("white"),
@@ -339,12 +345,12 @@ def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     and its tooltip says why (``hinweis``)."""
     frame = frame.assign(position=frame["anzahl"].fillna(0))
     base = alt.Chart(frame).encode(
-        y=alt.Y("schritt:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
+        y=alt.Y("schritt:N", title=" ", sort=None, axis=alt.Axis(labelLimit=260, title=None)),
         x=alt.X("position:Q", title=labels["count"]),
     )
     bars = base.mark_bar(color="#1f5f8b")
     text = base.mark_text(align="left", dx=4).encode(
-        text="text:N",
+        text=alt.Text("text:N", title=labels["count"]),
         tooltip=[
             alt.Tooltip("schritt:N", title=" "),
             alt.Tooltip("text:N", title=labels["count"]),
@@ -361,13 +367,17 @@ def timeline(
     lanes = [
         labels[k] for k in ("lane_period", "anwesenheit", "aktivitaet", "ergebnis", "verbleib")
     ]
-    y = alt.Y("lane:N", title=None, sort=lanes, axis=alt.Axis(labelLimit=200))
+    y = alt.Y("lane:N", title=" ", sort=lanes, axis=alt.Axis(labelLimit=200, title=None))
     band = (
         alt.Chart(periods)
         .mark_bar(height=14, color="#c9dcea")
         .encode(
-            x=alt.X("eintritt:T", title=None, axis=alt.Axis(format="%d.%m.%Y")),
-            x2="ende:T",
+            x=alt.X(
+                "eintritt:T",
+                title=labels["col_entry"],
+                axis=alt.Axis(format="%d.%m.%Y", title=None),
+            ),
+            x2=alt.X2("ende:T", title=labels["col_exit"]),
             y=y,
             tooltip=[
                 alt.Tooltip("eintritt:T", title=labels["col_entry"], format="%d.%m.%Y"),
@@ -379,10 +389,12 @@ def timeline(
         alt.Chart(events)
         .mark_point(filled=True, size=70)
         .encode(
-            x="datum:T",
+            x=alt.X("datum:T", title=labels["date"], axis=alt.Axis(title=None)),
             y=y,
-            color=alt.Color("art_label:N", title=None, legend=alt.Legend(orient="bottom")),
-            shape=alt.Shape("lane:N", legend=None),
+            color=alt.Color(
+                "art_label:N", title=" ", legend=alt.Legend(orient="bottom", title=None)
+            ),
+            shape=alt.Shape("lane:N", title=" ", legend=None),
             tooltip=[
                 alt.Tooltip("datum:T", title=labels["date"], format="%d.%m.%Y"),
                 alt.Tooltip("art_label:N", title=" "),
