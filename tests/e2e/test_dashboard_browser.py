@@ -20,12 +20,15 @@ from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Download,
+    Locator,
     Page,
     Request,
     expect,
     sync_playwright,
 )
 
+from dashboard.charts import VEGA_LOCALES
+from dashboard.i18n import CODE_LABELS, TEXTS
 from kohorte.config import Settings
 from kohorte.ops import accounts
 from kohorte.ops.service import stop_group
@@ -452,6 +455,160 @@ def test_a_tour_of_every_page_keeps_the_filter_and_speaks_german(
         assert _english_defaults(page) == [], (who, view)
 
 
+# the navigation's title of each page (its key in dashboard/i18n TEXTS, as in app.PAGES)
+NAV_KEYS = {
+    "fallbestand": "page_caseload", "ueberblick": "page_overview", "kohorten": "page_cohorts",
+    "teilnehmende": "page_people", "coaches": "page_coaches", "datenstand": "page_status",
+    "sql": "page_sql", "protokoll": "page_audit",
+}  # fmt: skip
+NAV_TITLES_EN = {view: TEXTS[key]["en"] for view, key in NAV_KEYS.items()}
+# German words that may show on an English page: data, not UI texts (the demo data's site
+# and coach names are no words of TEXTS today; one that becomes one belongs here)
+GERMAN_ALLOWED = {
+    "Deutsch",  # the language picker's own option for going back to German
+}
+
+
+def _words(text: str) -> list[str]:
+    """The words of a UI text, without code spans (`make run`) and placeholders ({n})."""
+    text = re.sub(r"`[^`]*`|\{[^}]*\}", " ", text)
+    return re.findall(r"[^\W\d_]+", text)
+
+
+def _german_words() -> frozenset[str]:
+    """Every word (5 letters or more) of a German UI text (TEXTS and the code values' labels)
+    that no English text has: "Kohorte" or "Coach" are both, "Teilnahmen" is German only."""
+    labels = [*TEXTS.values(), *CODE_LABELS.values()]
+    english = {word.casefold() for label in labels for word in _words(label["en"])}
+    allowed = {word.casefold() for word in GERMAN_ALLOWED}
+    return frozenset(
+        word.casefold()
+        for label in labels
+        for word in _words(label["de"])
+        if len(word) >= 5 and word.casefold() not in english | allowed
+    )
+
+
+GERMAN_WORDS = _german_words()
+
+
+# The SQL page's table browser: the analyst file's own names (German identifiers to type in
+# a query) and its data dictionary (kohorte/build/analyst.py, German only), not UI texts
+DATA_DICTIONARY = TEXTS["sql_schema"]["en"]
+PAGE_TEXTS = """heading => {
+  const title = [...document.querySelectorAll("h3")].find(h => h.textContent.trim() === heading);
+  const column = title && title.closest('[data-testid="stColumn"]');
+  const skipped = column ? [...column.querySelectorAll('[data-testid="stExpander"]')] : [];
+  const shown = (e) => !skipped.some((s) => s.contains(e));
+  let body = document.body.innerText;
+  for (const element of skipped) body = body.replace(element.innerText, " ");
+  const attributes = [...document.querySelectorAll("input, textarea, [aria-label], [title]")]
+    .filter(shown)
+    .map((e) => [e.placeholder || "", e.getAttribute("aria-label") || "",
+                 e.getAttribute("title") || ""].join(" "));
+  return [body, ...attributes];
+}"""
+
+
+def _page_texts(page: Page) -> list[str]:
+    """What a reader (or a screen reader) gets: the visible text, placeholders, aria-labels
+    (of chart marks too) and titles, also inside component frames such as the SQL editor;
+    without the SQL page's table browser (``DATA_DICTIONARY``)."""
+    texts = page.evaluate(PAGE_TEXTS, DATA_DICTIONARY)
+    for frame in page.frames[1:]:
+        with contextlib.suppress(Exception):  # a frame may be gone by now
+            texts.append(frame.inner_text("body"))
+    return texts
+
+
+def _german(page: Page) -> list[str]:
+    """The German UI words on the page, each with its surroundings."""
+    found = set()
+    for text in _page_texts(page):
+        for account in (USER, COACH, ANALYST, MANAGER):  # "e2e-teamleitung · team lead"
+            text = text.replace(account, " ")
+        for match in re.finditer(r"\w+", text):  # "filter_alt" is an icon's name, no word
+            if match.group().casefold() in GERMAN_WORDS:
+                start, end = max(0, match.start() - 30), match.end() + 30
+                found.add(f"{match.group()}: …{' '.join(text[start:end].split())}…")
+    return sorted(found)
+
+
+def _settle(page: Page) -> None:
+    """Wait until the page's run is over (no run indicator) and its components have drawn."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    page.wait_for_timeout(800)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def _expand_all(page: Page) -> None:
+    """Open every folded section (filters, explanations), so their texts are seen too."""
+    folded = page.locator('[data-testid="stExpander"] details:not([open]) > summary')
+    for _ in range(folded.count()):  # each click unfolds one: the next is the first again
+        folded.first.click()
+    page.wait_for_timeout(300)
+
+
+def _open_first_timeline(page: Page, title: str) -> None:
+    """Click the first person of the page's first grid; her timeline opens below it."""
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    page.wait_for_timeout(1000)  # the grid draws on a canvas
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 18)  # first data row's selection box
+    heading = page.get_by_role("heading", name=re.compile(rf"^{title}: [0-9a-f]{{16}}$"))
+    expect(heading).to_be_visible()
+    expect(page.locator(".vega-embed").locator("canvas, svg.marks").first).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("who", "views"),  # the default page (at "/") first
+    [
+        (USER, ("ueberblick", "kohorten", "teilnehmende", "datenstand", "sql", "protokoll")),
+        (COACH, ("fallbestand", "ueberblick", "kohorten", "teilnehmende", "datenstand")),
+        (ANALYST, ("ueberblick", "kohorten", "teilnehmende", "datenstand", "sql")),
+        (MANAGER, ("ueberblick", "kohorten", "datenstand")),
+    ],
+)
+def test_a_tour_in_english_shows_no_german(
+    dashboard_url: str, page: Page, who: str, views: tuple[str, ...]
+) -> None:
+    """Each role, in English, opens every page it has through the navigation (and the
+    sign-in form before): no German UI text shows, in the text, placeholders or labels."""
+    page.goto(f"{dashboard_url}/")  # the search sees German where there is German
+    expect(page.get_by_label("Passwort", exact=True)).to_be_visible()
+    _settle(page)
+    assert {"Anmeldung", "Benutzername", "Passwort"} <= {w.split(":")[0] for w in _german(page)}
+    page.goto(f"{dashboard_url}/?lang=en&geschlecht=w")
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+    _settle(page)
+    found = [f"sign-in: {word}" for word in _german(page)]
+    _sign_in(page, who)
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+    nav = page.get_by_test_id("stTopNavLink")
+    expect(nav.first).to_be_visible()
+    titles = [text.split("\n")[-1] for text in nav.all_inner_texts()]  # after the icon's name
+    assert sorted(titles) == sorted(NAV_TITLES_EN[v] for v in views), who
+    for step, view in enumerate((*views, views[0])):  # and back to the start page
+        if step:
+            page.get_by_role("link", name=NAV_TITLES_EN[view], exact=True).first.click()
+        path = "" if view == views[0] else view
+        page.wait_for_url(re.compile(rf"/{path}\?(.*&)?lang=en\b"))
+        if view not in UNFILTERED:
+            expect(page.get_by_text("Gender: female").first).to_be_visible()
+        _settle(page)
+        found += [f"{view}: {word}" for word in _german(page)]
+        _expand_all(page)  # what the folded sections hold
+        found += [f"{view}, unfolded: {word}" for word in _german(page)]
+        if view == "teilnehmende":  # and a person's timeline
+            _open_first_timeline(page, TEXTS["timeline_title"]["en"])
+            _settle(page)
+            found += [f"{view}, timeline: {word}" for word in _german(page)]
+    assert not found, f"German on {who}'s English pages:\n" + "\n".join(dict.fromkeys(found))
+
+
 def test_kpi_export_downloads_a_german_csv_and_xlsx(
     dashboard_url: str, page: Page, sample_settings: Settings
 ) -> None:
@@ -495,6 +652,48 @@ def test_cohort_page_renders_its_charts(dashboard_url: str, page: Page) -> None:
     expect(charts).to_have_count(3)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert _screenshot(page, "kohorten-de.png").stat().st_size > 0
+
+
+def _tooltip(page: Page, mark: Locator, at: tuple[float, float] | None = None) -> Locator:
+    """Vega's tooltip for a chart mark (an SVG element), with the mouse over its centre or
+    at ``at`` (px from its top left corner, e.g. beside a cell's label)."""
+    mark.scroll_into_view_if_needed()
+    box = mark.bounding_box()
+    assert box is not None
+    x, y = at or (box["width"] / 2, box["height"] / 2)
+    page.mouse.move(box["x"] + x - 2, box["y"] + y)  # Vega reacts to a move onto the mark
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    expect(tooltip).to_be_visible()
+    return tooltip
+
+
+def test_chart_tooltips_give_the_counts_and_why_a_cell_is_withheld(
+    dashboard_url: str, page: Page
+) -> None:
+    """A month's point in the rates chart tells its counts ("3 von 7") in German, a grey
+    "<3" cell of the cohort triangle tells why it is empty."""
+    _open(page, f"{dashboard_url}/")
+    _wait_for_overview(page, "Integrationsquote")
+    rates = page.locator(".vega-embed").nth(1)
+    point = rates.locator('path[aria-roledescription="point"][aria-label*=" von "]').first
+    tooltip = _tooltip(page, point)
+    # the cells' texts run together: "MonatJuli 2025 …Integrationsquote42,9 %Anzahl3 von 7"
+    months = "|".join(VEGA_LOCALES["de"]["time"]["months"])
+    expect(tooltip).to_contain_text(re.compile(rf"Monat({months}) \d{{4}}"))
+    expect(tooltip).to_contain_text(re.compile(r"Integrationsquote\d+,\d\u00a0%"))
+    expect(tooltip).to_contain_text(re.compile(r"Anzahl\d+ von \d+"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tooltip-quote-de.png"))
+
+    _open(page, f"{dashboard_url}/kohorten")
+    triangle = page.locator(".vega-embed").first
+    expect(triangle.locator("svg.marks").first).to_be_visible()
+    cell = triangle.locator('path[aria-label*="weniger als"]').first
+    tooltip = _tooltip(page, cell, at=(4, 4))  # the corner: the label "<3" has no tooltip
+    expect(tooltip).to_contain_text("<3")
+    expect(tooltip).to_contain_text("nicht angezeigt: weniger als 3 Fälle")
+    page.screenshot(path=str(ARTIFACTS / "tooltip-dreieck-de.png"))
 
 
 def test_chart_downloads_as_svg_and_png(
