@@ -27,6 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from dashboard.app import PAGES
 from dashboard.charts import VEGA_LOCALES
 from dashboard.i18n import CODE_LABELS, TEXTS
 from kohorte.config import Settings
@@ -53,10 +54,20 @@ USER, PASSWORD = "e2e-teamleitung", "ein-langes-e2e-passwort"
 ANALYST = "e2e-analyse"
 COACH, MANAGER = "e2e-coach", "e2e-leitung"
 UNFILTERED = ("datenstand", "sql", "protokoll")  # pages without the filter bar
-NAV_TITLES = {
-    "ueberblick": "Überblick", "kohorten": "Kohorten", "teilnehmende": "Teilnehmende",
-    "datenstand": "Datenstand", "sql": "SQL", "protokoll": "Protokoll",
-}  # fmt: skip
+# the navigation's title of each page in either language, from the app's own page table
+NAV_TITLES, NAV_TITLES_EN = (
+    {view: TEXTS[title][language] for view, title, *_ in PAGES} for language in ("de", "en")
+)
+# each role's walk through its pages, its default page (at "/") first; which pages a role
+# has is the app's to say (app.PAGES and the access rules): the tours check the navigation
+# against these, the order is the tours' own (Datenstand, with no filter bar, between
+# filtered pages, so the filter must survive it)
+TOURS = {
+    USER: ("ueberblick", "kohorten", "datenstand", "sql", "protokoll", "teilnehmende"),
+    COACH: ("fallbestand", "ueberblick", "datenstand", "kohorten", "teilnehmende"),
+    ANALYST: ("ueberblick", "kohorten", "datenstand", "sql", "teilnehmende"),
+    MANAGER: ("ueberblick", "datenstand", "kohorten"),
+}
 # Streamlit's (and its components') own English texts: none may show on a German page
 ENGLISH_DEFAULTS = (
     "Running...", "Stop", "Choose options", "Choose an option", "No results", "empty",
@@ -413,6 +424,13 @@ def test_the_attention_list_comes_first_and_a_click_opens_the_timeline(
     assert "geschlecht=w" in page.url
 
 
+def _nav_titles(page: Page) -> list[str]:
+    """The titles of the navigation's links, sorted: the pages this person has."""
+    nav = page.get_by_test_id("stTopNavLink")
+    expect(nav.first).to_be_visible()
+    return sorted(text.split("\n")[-1] for text in nav.all_inner_texts())  # after the icon
+
+
 def _english_defaults(page: Page) -> list[str]:
     """The known English framework texts on the page: visible text, placeholders, the
     labels of buttons (also inside the SQL editor's frame)."""
@@ -428,15 +446,7 @@ def _english_defaults(page: Page) -> list[str]:
     return sorted({m.group(1) for text in texts for m in words.finditer(text)})
 
 
-@pytest.mark.parametrize(
-    ("who", "views"),
-    [
-        (USER, ("", "kohorten", "datenstand", "sql", "protokoll", "teilnehmende")),
-        (COACH, ("", "ueberblick", "datenstand", "kohorten", "teilnehmende")),
-        (ANALYST, ("", "kohorten", "datenstand", "sql", "teilnehmende")),
-        (MANAGER, ("", "datenstand", "kohorten")),
-    ],
-)
+@pytest.mark.parametrize(("who", "views"), TOURS.items())
 def test_a_tour_of_every_page_keeps_the_filter_and_speaks_german(
     dashboard_url: str, page: Page, who: str, views: tuple[str, ...]
 ) -> None:
@@ -444,8 +454,9 @@ def test_a_tour_of_every_page_keeps_the_filter_and_speaks_german(
     goes along (also past pages without filters, such as Datenstand), and no English
     framework text shows anywhere."""
     _open(page, f"{dashboard_url}/?geschlecht=w", who)
-    for view in views:
-        if view:  # the navigation's own links carry no query
+    assert _nav_titles(page) == sorted(NAV_TITLES[view] for view in views), who
+    for step, view in enumerate(views):
+        if step:  # the navigation's own links carry no query
             page.get_by_role("link", name=NAV_TITLES[view], exact=True).first.click()
             page.wait_for_url(re.compile(rf"/{view}(\?|$)"))
         if view not in UNFILTERED:
@@ -455,13 +466,6 @@ def test_a_tour_of_every_page_keeps_the_filter_and_speaks_german(
         assert _english_defaults(page) == [], (who, view)
 
 
-# the navigation's title of each page (its key in dashboard/i18n TEXTS, as in app.PAGES)
-NAV_KEYS = {
-    "fallbestand": "page_caseload", "ueberblick": "page_overview", "kohorten": "page_cohorts",
-    "teilnehmende": "page_people", "coaches": "page_coaches", "datenstand": "page_status",
-    "sql": "page_sql", "protokoll": "page_audit",
-}  # fmt: skip
-NAV_TITLES_EN = {view: TEXTS[key]["en"] for view, key in NAV_KEYS.items()}
 # German words that may show on an English page: data, not UI texts (the demo data's site
 # and coach names are no words of TEXTS today; one that becomes one belongs here)
 GERMAN_ALLOWED = {
@@ -563,15 +567,7 @@ def _open_first_timeline(page: Page, title: str) -> None:
     expect(page.locator(".vega-embed").locator("canvas, svg.marks").first).to_be_visible()
 
 
-@pytest.mark.parametrize(
-    ("who", "views"),  # the default page (at "/") first
-    [
-        (USER, ("ueberblick", "kohorten", "teilnehmende", "datenstand", "sql", "protokoll")),
-        (COACH, ("fallbestand", "ueberblick", "kohorten", "teilnehmende", "datenstand")),
-        (ANALYST, ("ueberblick", "kohorten", "teilnehmende", "datenstand", "sql")),
-        (MANAGER, ("ueberblick", "kohorten", "datenstand")),
-    ],
-)
+@pytest.mark.parametrize(("who", "views"), TOURS.items())
 def test_a_tour_in_english_shows_no_german(
     dashboard_url: str, page: Page, who: str, views: tuple[str, ...]
 ) -> None:
@@ -587,10 +583,7 @@ def test_a_tour_in_english_shows_no_german(
     found = [f"sign-in: {word}" for word in _german(page)]
     _sign_in(page, who)
     expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
-    nav = page.get_by_test_id("stTopNavLink")
-    expect(nav.first).to_be_visible()
-    titles = [text.split("\n")[-1] for text in nav.all_inner_texts()]  # after the icon's name
-    assert sorted(titles) == sorted(NAV_TITLES_EN[v] for v in views), who
+    assert _nav_titles(page) == sorted(NAV_TITLES_EN[view] for view in views), who
     for step, view in enumerate((*views, views[0])):  # and back to the start page
         if step:
             page.get_by_role("link", name=NAV_TITLES_EN[view], exact=True).first.click()
