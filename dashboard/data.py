@@ -14,6 +14,7 @@ import streamlit as st
 
 from kohorte.build import warehouse
 from kohorte.config import load_settings
+from kohorte.define import periods
 from kohorte.define.dimensions import Filters
 from kohorte.read import attention, cards, disclosure, queries
 from kohorte.read import monthly as by_month
@@ -119,14 +120,18 @@ def participations(version: str, filters: Filters) -> pd.DataFrame:
 
 
 @_per_reader
-def kpis(version: str, filters: Filters | None = None) -> list[cards.Card]:
-    """Headline KPIs of that version for the selection, protected (kohorte.read.cards) against
-    the whole programme and the selection's siblings."""
+def kpis(
+    version: str, filters: Filters | None = None, period: str = periods.DEFAULT.id
+) -> list[cards.Card]:
+    """Headline KPIs of that version for the selection over the period (its id:
+    ``12monate``, ``programmjahr``), protected (kohorte.read.cards) against the whole
+    programme and the selection's siblings."""
     from dashboard import auth
 
     options = filter_options(version)
+    params = periods.BY_ID[period].params()
     return cards.for_selection(
-        lambda f: named(version, "ueberblick__kennzahlen", f).to_dict("records"),
+        lambda f: named(version, "ueberblick__kennzahlen", f, **params).to_dict("records"),
         filters or Filters(),
         {
             "standort": options["standorte"],

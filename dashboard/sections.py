@@ -9,8 +9,10 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.i18n import lang, t
 from dashboard.tables import download_buttons, show_table
+from kohorte.define import periods
 from kohorte.define.dimensions import Filters
 from kohorte.define.kpis import CATALOGUE
+from kohorte.define.periods import Period
 from kohorte.read import cards, fmt
 from kohorte.read import targets as goals
 
@@ -62,6 +64,7 @@ def open_timeline(shown, event) -> None:
         )
 
 
+PERIOD_CARRIED = "period_carried"  # session state: the cards' span of the page before
 CARDS_PER_ROW = 4
 CARD_HEIGHT = 180  # equal cards, with room for value, trend and detail line
 TARGET_HEIGHT = 50  # and, with targets in force, the progress bar and the target line
@@ -93,13 +96,12 @@ def _window(card: cards.Card) -> str:
 
 
 def _help(card: cards.Card) -> str:
-    kpi = card.kpi
     parts = [
-        f"**{t('window')}:** {_window(card)} ({kpi.text('window', lang())})",
-        f"**{t('numerator')}:** {kpi.text('numerator', lang())}",
+        f"**{t('window')}:** {_window(card)} ({card.text('window', lang())})",
+        f"**{t('numerator')}:** {card.text('numerator', lang())}",
     ]
-    if kpi.unit in ("rate", "ratio"):
-        parts.append(f"**{t('denominator')}:** {kpi.text('denominator', lang())}")
+    if card.kpi.unit in ("rate", "ratio"):
+        parts.append(f"**{t('denominator')}:** {card.text('denominator', lang())}")
     return "  \n".join(parts)
 
 
@@ -131,17 +133,20 @@ def kpi_cards(selection: Filters) -> None:
         st.info(t("no_data"))
         return
     info = data.build_info(version)
-    st.caption(
+    head, picker = st.columns([3, 1], vertical_alignment="center")
+    head.caption(
         f"{t('as_of')}: **{fmt.date(info['as_of'], lang())}** · {t('last_load')}: "
         f"{fmt.datetime(info['built_at'], lang())}"
     )
+    with picker:
+        period = _period()
     # the headline cards' frames, labelled, hold their place on the session's first paint
     # while the figures load (later runs draw from the cache, and would only flicker)
     slot = st.empty()
     if "cards_drawn" not in st.session_state:
         with slot.container():
-            _placeholders([k for k in CATALOGUE if k.section == "kern"])
-    shown = data.kpis(version, selection)
+            _placeholders([k for k in CATALOGUE if k.section == "kern"], period)
+    shown = data.kpis(version, selection, period.id)
     threshold = data.min_count()
     in_force, problem = data.targets(version)
     with slot.container():
@@ -168,7 +173,7 @@ def kpi_cards(selection: Filters) -> None:
     download_buttons(
         pd.DataFrame(
             {
-                t("kpi"): [c.kpi.label(lang()) for c in shown],
+                t("kpi"): [c.label(lang()) for c in shown],
                 t("value"): [  # numbers where shown, else the protected text ("<3")
                     c.value
                     if c.state == cards.SHOWN and c.value is not None
@@ -188,10 +193,32 @@ def kpi_cards(selection: Filters) -> None:
         st.warning(t("warnings", n=int(info["warnungen"])))
 
 
-def _placeholders(kpis: list) -> None:
+def _period() -> Period:
+    """The cards' span: the rolling 12 months, or the programme year so far, each against
+    the same a year earlier; kept in the URL (?zeitraum=programmjahr)."""
+    asked = st.query_params.get("zeitraum") or st.session_state.get(PERIOD_CARRIED, "")
+    current = periods.BY_ID.get(asked, periods.DEFAULT)
+    chosen = st.segmented_control(
+        t("period"),
+        [p.id for p in periods.PERIODS],
+        default=current.id,
+        format_func=lambda p: periods.BY_ID[p].label(lang()),
+        key="zeitraum",
+        label_visibility="collapsed",
+    )
+    period = periods.BY_ID.get(chosen or "", periods.DEFAULT)
+    if period == periods.DEFAULT:
+        st.query_params.pop("zeitraum", None)
+    else:
+        st.query_params["zeitraum"] = period.id
+    st.session_state[PERIOD_CARRIED] = period.id  # a page opened from the navigation keeps it
+    return period
+
+
+def _placeholders(kpis: list, period: Period) -> None:
     """The headline cards' frames with their names and a "…" for the figure to come."""
     for column, kpi in _grid(kpis):
-        column.container(border=True, height=CARD_HEIGHT).metric(kpi.label(lang()), "…")
+        column.container(border=True, height=CARD_HEIGHT).metric(kpi.label(lang(), period), "…")
 
 
 def _grid(items: list):
@@ -212,7 +239,7 @@ def _cards(shown: list[cards.Card], threshold: int, in_force: dict) -> None:
         # a rise of a lower-is-better KPI is red; counts of events stay neutral
         colour = {True: "normal", False: "inverse", None: "off"}[card.kpi.higher_is_better]
         box.metric(
-            card.kpi.label(lang()),
+            card.label(lang()),
             fmt.card_value(card, threshold, lang()),
             delta=delta,
             delta_color="off" if unchanged else colour,

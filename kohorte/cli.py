@@ -36,6 +36,7 @@ from typer._click import exceptions as click_errors  # noqa: E402
 
 from kohorte.build import warehouse  # noqa: E402
 from kohorte.config import apply_prefect_env, load_settings  # noqa: E402
+from kohorte.define import periods  # noqa: E402
 from kohorte.read import fmt  # noqa: E402
 
 _ = gettext.gettext
@@ -322,9 +323,24 @@ def kpis(
     lang: Annotated[
         str, typer.Option(metavar="SPRACHE", help="Sprache der Bezeichnungen: de oder en.")
     ] = "de",
+    zeitraum: Annotated[
+        str,
+        typer.Option(
+            metavar="ZEITRAUM",
+            help="Zeitraum der Kennzahlen, verglichen mit demselben ein Jahr früher: "
+            + " oder ".join(f"{p.id} ({p.label('de')})" for p in periods.PERIODS)
+            + ".",
+        ),
+    ] = periods.DEFAULT.id,
 ) -> None:
     """Zeigt die Kennzahlen des veröffentlichten Warehouse (kleine Fallzahlen geschützt)."""
     from kohorte.read import cards, queries
+
+    period = periods.BY_ID.get(zeitraum)
+    if period is None:
+        known = ", ".join(periods.BY_ID)
+        typer.echo(f"Unbekannter Zeitraum „{zeitraum}“: {known}.", err=True)
+        raise typer.Exit(2)
 
     settings = load_settings()
     path = warehouse.current_path(settings)
@@ -335,7 +351,7 @@ def kpis(
     try:
         build = con.execute("select run_id, as_of, load_date, built_at from meta.build").fetchall()
         run_id, as_of, load_day, built_at = build[0]
-        rows = queries.run(con, "ueberblick__kennzahlen").to_dict("records")
+        rows = queries.run(con, "ueberblick__kennzahlen", **period.params()).to_dict("records")
     finally:
         con.close()
     shown = cards.protect_kpis(rows, settings.min_count)
@@ -346,10 +362,11 @@ def kpis(
             "run_id": run_id,
             "warehouse": path.name,
             "min_count": settings.min_count,
+            "period": period.id,
             "kpis": [
                 {
                     "id": c.kpi.id,
-                    "label": c.kpi.label(lang),
+                    "label": c.label(lang),
                     "unit": c.kpi.unit,
                     # shown, hidden (a small count), protected (withheld so that no small
                     # count can be recovered by subtraction), empty or not_reached
@@ -367,14 +384,17 @@ def kpis(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"Datenstand {fmt.date(as_of, lang)} (geladen {fmt.datetime(built_at, lang)})")
+    typer.echo(
+        f"Datenstand {fmt.date(as_of, lang)} (geladen {fmt.datetime(built_at, lang)}), "
+        f"Zeitraum: {period.label(lang)}"
+    )
     for c in shown:
         text = fmt.card_value(c, settings.min_count, lang)
         detail = ""
         if c.numerator is not None:
             of = "von" if lang == "de" else "of"
             detail = f"  ({fmt.number(c.numerator, lang)} {of} {fmt.number(c.denominator, lang)})"
-        typer.echo(f"  {c.kpi.label(lang):<52} {text:>14}{detail}")
+        typer.echo(f"  {c.label(lang):<52} {text:>14}{detail}")
 
 
 @app.command(cls=_Command)

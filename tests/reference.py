@@ -138,15 +138,21 @@ def compute(
 
     chosen = [p for p in parts if selected(p)]
     out = {}
-    for period, stichtag in (("aktuell", as_of), ("vorjahr", months(as_of, -12))):
-        start = months(stichtag, -12)
+    # each span to the as-of date and the same a year earlier: 12 months back from the
+    # reference date, or its programme year (from the first of its month on or before it)
+    spans = (
+        ("aktuell", as_of, True),
+        ("vorjahr", months(as_of, -12), True),
+        ("programmjahr", as_of, False),
+        ("programmjahr_vorjahr", months(as_of, -12), False),
+    )
+    for period, stichtag, rolling in spans:
+        year = stichtag.year - (stichtag.month < programme_year_month)
+        year_start = dt.date(year, programme_year_month, 1)
+        start = months(stichtag, -12) if rolling else year_start - DAY
 
         def within(day, start=start, stichtag=stichtag):
             return day is not None and start < day <= stichtag
-
-        # the programme year: from the first of its month on or before the reference date
-        year = stichtag.year - (stichtag.month < programme_year_month)
-        year_start = dt.date(year, programme_year_month, 1)
 
         def this_year(day, year_start=year_start, stichtag=stichtag):
             return day is not None and year_start <= day <= stichtag

@@ -43,6 +43,31 @@ def test_kpis_human_output_is_german(sample_settings, monkeypatch):
     assert " %" in result.output and "," in result.output
 
 
+def test_kpis_for_the_programme_year_name_it_and_end_at_the_as_of_date(
+    sample_settings, monkeypatch
+):
+    """``--zeitraum programmjahr``: the programme year 2026 (from 01.01.) to 26.03.2026, its
+    entries fewer than the 12 months'; an unknown span is a usage error (2) that names
+    the known ones."""
+    monkeypatch.setenv("KOHORTE_HOME", str(sample_settings.home))
+    spans = {}
+    for span in ("12monate", "programmjahr"):
+        result = runner.invoke(app, ["kpis", "--json", "--zeitraum", span])
+        assert result.exit_code == 0, result.output
+        spans[span] = {k["id"]: k for k in json.loads(result.output)["kpis"]}
+        assert json.loads(result.output)["period"] == span
+    year, rolling = spans["programmjahr"]["eintritte_12m"], spans["12monate"]["eintritte_12m"]
+    assert year["label"] == "Eintritte (Programmjahr)"
+    assert rolling["label"] == "Eintritte (12 Monate)"
+    assert (year["window_start"], year["window_end"]) == ("2026-01-01", "2026-03-26")
+    assert 0 < year["value"] < rolling["value"]
+    text = runner.invoke(app, ["kpis", "--zeitraum", "programmjahr"])
+    assert "Zeitraum: Programmjahr" in text.output and "Eintritte (Programmjahr)" in text.output
+    wrong = runner.invoke(app, ["kpis", "--zeitraum", "quartal"])
+    assert wrong.exit_code == 2
+    assert "Unbekannter Zeitraum „quartal“: 12monate, programmjahr." in wrong.output
+
+
 def test_kpis_without_a_warehouse_says_what_to_do(settings):
     result = runner.invoke(app, ["kpis"])
     assert result.exit_code == 1

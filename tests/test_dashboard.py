@@ -326,6 +326,27 @@ def test_weekly_cohorts_where_the_weeks_are_large_enough(sample_env, monkeypatch
     assert not [i.value for i in at.info if "nach Eintrittsmonat" in i.value]
 
 
+def test_the_cards_switch_to_the_programme_year_and_keep_it_in_the_url(kpi_env):
+    """?zeitraum=programmjahr: the cards count the programme year 2026 to the as-of date
+    (tests/fixtures/kpi/README.md, "Programme year"), name it and say it in their help;
+    choosing "12 Monate" goes back and leaves the URL clean."""
+    at = _run({"zeitraum": "programmjahr"})
+    _assert_ok(at)
+    entries = next(m for m in at.metric if m.label == "Eintritte (Programmjahr)")
+    assert entries.value == "6"
+    assert "01.01.2026 – 30.06.2026" in entries.help
+    assert "Programmjahr bis Datenstand" in entries.help
+    rate = next(m for m in at.metric if m.label == "Integrationsquote")
+    assert "04.12.2025 – 30.06.2026" in rate.help  # windows closing from 01.01.2026
+    assert "im Programmjahr bis Datenstand" in rate.help
+    picker = at.segmented_control(key="zeitraum")
+    assert picker.options == ["12 Monate", "Programmjahr"]
+    picker.set_value("12monate").run()
+    _assert_ok(at)
+    assert next(m.value for m in at.metric if m.label == "Eintritte (12 Monate)") == "7"
+    assert "zeitraum" not in at.query_params
+
+
 def test_median_days_to_integration_card(kpi_env):
     at = _run()
     card = next(m for m in at.metric if m.label == "Tage bis zur Integration (Median)")

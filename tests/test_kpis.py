@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from kohorte.build import warehouse
+from kohorte.define import periods
 from kohorte.define.kpis import BY_ID, CATALOGUE, read_kpis
 
 EXPECTED = {
@@ -75,8 +76,48 @@ def test_kpi_matches_hand_computation(kpis, kpi_id):
 
 
 def test_windows_end_at_the_as_of_date(kpis):
+    """(30.06.2025, 30.06.2026]: the cards say 01.07.2025 – 30.06.2026; a rate counted by the
+    close of the 28-day window from the first exit whose window closes in it."""
     assert {v.window_end for v in kpis.values()} == {dt.date(2026, 6, 30)}
-    assert kpis["eintritte_12m"].window_start == dt.date(2025, 6, 30)
+    assert kpis["eintritte_12m"].window_start == dt.date(2025, 7, 1)
+    assert kpis["integrationsquote"].window_start == dt.date(2025, 6, 3)  # + 28 = 01.07.
+
+
+# The programme year 2026 to the as-of date, 01.01. to 30.06.2026 (README: "Programme
+# year"), where it differs from the 12 months
+EXPECTED_PROGRAMME_YEAR = {
+    **EXPECTED,
+    "eintritte_12m": (6, None),  # P1 P2 P3 P4 P5 P8; P6 and P7 entered in 2025
+    "austritte_12m": (5, None),  # P1 P2 P3 P4 P8
+    # 28-day windows closing in 2026: P1 P2 P3 P4 (P8's is open); P1 and P3 integrated
+    "integrationsquote": (2, 4),
+    "beschaeftigt_bei_austritt": (2, 4),  # P1 svb, P2 mini-job
+    "abbruchquote": (1, 5),
+    "gefoerderte_12m": (0, None),  # P7's job began 15.09.2025
+    "praktikum_oder_weiterbildung": (0, 5),
+    # Kaplan-Meier over the 6 entries of 2026: 21 event (P8), 37 event (P1), 46 and 57
+    # censored (P4, P5), 77 event (P3), 83 censored (P2): S = 5/6, 2/3, then 2/3 x 1/2 = 1/3
+    "tage_bis_integration": (77, 6),
+}
+
+
+def test_the_programme_year_view_matches_hand_computation(kpi_settings):
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        shown = {v.kpi.id: v for v in read_kpis(con, periods.PROGRAMME_YEAR)}
+    finally:
+        con.close()
+    rounded = {  # 5/3 participant-weeks as 1.667
+        kpi: tuple(None if n is None else round(n, 3) for n in (v.numerator, v.denominator))
+        for kpi, v in shown.items()
+    }
+    assert rounded == {
+        kpi: tuple(None if n is None else round(n, 3) for n in pair)
+        for kpi, pair in EXPECTED_PROGRAMME_YEAR.items()
+    }
+    assert shown["eintritte_12m"].window_start == dt.date(2026, 1, 1)
+    assert shown["integrationsquote"].window_start == dt.date(2025, 12, 4)  # + 28 = 01.01.
+    assert {v.window_end for v in shown.values()} == {dt.date(2026, 6, 30)}
 
 
 def test_participation_mart_flags(kpi_settings):

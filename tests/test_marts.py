@@ -9,6 +9,8 @@ import datetime as dt
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kohorte.build import warehouse
 from kohorte.define.contract import KINDS
@@ -173,3 +175,68 @@ def test_ereignisse_gives_each_event_to_the_participation_that_owns_it(con):
         (D(2026, 3, 30), "anwesenheit", "anwesend", "a-2", 3.0, False, False, False),
         (D(2026, 4, 6), "ergebnis", "minijob", "a-2", None, False, True, False),
     ]
+
+
+EVENT_COLUMNS = (
+    "teilnahme_id varchar, datum date, quelle varchar, art varchar, "
+    "stunden_angerechnet decimal(5, 2), wert integer, k2_integration boolean"
+)
+
+
+def _months_back(day: dt.date, n: int) -> dt.date:
+    """``day`` n calendar months earlier, the day clamped to the month's end (as DuckDB)."""
+    month = day.month - 1 - n
+    year, month = day.year + month // 12, month % 12 + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def _parts(con, as_of: dt.date, days: list[dt.date]) -> list[tuple]:
+    con.execute("drop table if exists meta.build")
+    con.execute("drop table if exists marts.ereignisse")
+    _given(con, "meta.build", "as_of date", [(as_of,)])
+    rows = [("t1", day, "anwesenheit", "anwesend", 3, None, False) for day in days]
+    _given(con, "marts.ereignisse", EVENT_COLUMNS, rows)
+    con.execute(_model("marts", "teilnahme_monate"))
+    return con.execute(
+        "select monat, abschnitt_ende, termine from marts.teilnahme_monate order by all"
+    ).fetchall()
+
+
+def test_teilnahme_monate_cuts_each_month_at_the_as_of_day(con):
+    """As of 15.03.2026 a month's sessions fall in two parts, to the 15th and after it; in
+    February 2028 (29 days) as of 29.02.2028 the second part is empty."""
+    days = [D(2025, 3, 15), D(2025, 3, 16), D(2025, 3, 31), D(2026, 3, 1)]
+    assert _parts(con, D(2026, 3, 15), days) == [
+        (D(2025, 3, 1), D(2025, 3, 15), 1),  # the 12 months' baseline ends here …
+        (D(2025, 3, 1), D(2025, 3, 31), 2),  # … and the current 12 months start on the 16th
+        (D(2026, 3, 1), D(2026, 3, 15), 1),
+    ]
+    assert _parts(con, D(2028, 2, 29), [D(2027, 2, 28), D(2028, 2, 29)]) == [
+        (D(2027, 2, 1), D(2027, 2, 28), 1),
+        (D(2028, 2, 1), D(2028, 2, 29), 1),
+    ]
+
+
+@given(
+    as_of=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
+    offsets=st.lists(st.integers(0, 800), min_size=1, max_size=30),
+    start_month=st.integers(1, 12),
+)
+@settings(deadline=None, max_examples=60)
+def test_every_kpi_window_lies_on_whole_parts_of_months(as_of, offsets, start_month):
+    """Whatever the as-of date (a 31st, 29.02.) and the programme year's start month, a
+    part of a month lies wholly inside or outside each KPI window: the 12 months to the
+    as-of date and to a year before it, and the programme year to either. So counting a
+    part by its last day counts exactly the sessions whose own date is in the window."""
+    days = [as_of - dt.timedelta(days=n) for n in offsets]
+    with duckdb.connect() as con:
+        for schema in warehouse.SCHEMAS:
+            con.execute(f"create schema {schema}")
+        parts = _parts(con, as_of, days)
+    for stichtag in (as_of, _months_back(as_of, 12)):
+        year = stichtag.year - (stichtag.month < start_month)
+        for start in (_months_back(stichtag, 12), dt.date(year, start_month, 1) - D.resolution):
+            by_day = sum(start < day <= stichtag for day in days)
+            by_part = sum(n for _, end, n in parts if start < end <= stichtag)
+            assert by_part == by_day, (stichtag, start)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from kohorte.build import warehouse
+from kohorte.define import periods
 from kohorte.define.dimensions import ARGS, Filters
 from kohorte.read import queries
 
@@ -19,19 +20,29 @@ USING_STORED = [
 ]
 PARAMS = {"ueberblick__monatszahlen": {"start": dt.date(2020, 1, 1)}}
 PARAMS["ueberblick__monatsquoten"] = PARAMS["ueberblick__monatszahlen"]
+# each query once with its parameters, the KPIs for each of their periods
+CASES = [
+    (name, params)
+    for name in USING_STORED
+    for params in (
+        [p.params() for p in periods.PERIODS]
+        if name == "ueberblick__kennzahlen"
+        else [PARAMS.get(name, {})]
+    )
+]
 
 
 def test_the_overview_reads_stored_tables() -> None:
     assert {"ueberblick__kennzahlen", "ueberblick__monatszahlen"} <= set(USING_STORED)
 
 
-@pytest.mark.parametrize("name", USING_STORED)
-def test_stored_whole_programme_equals_the_macro(kpi_settings, name: str) -> None:
+@pytest.mark.parametrize(("name", "params"), CASES)
+def test_stored_whole_programme_equals_the_macro(kpi_settings, name: str, params) -> None:
     con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
     try:
-        stored = queries.run(con, name, Filters(), **PARAMS.get(name, {}))
+        stored = queries.run(con, name, Filters(), **params)
         sql = queries.query_text(name).replace("{filter_args}", ARGS)
-        computed = con.execute(sql, {**Filters().params(), **PARAMS.get(name, {})}).df()
+        computed = con.execute(sql, {**Filters().params(), **params}).df()
     finally:
         con.close()
     assert len(stored) > 0

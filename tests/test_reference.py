@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kohorte.build import warehouse
+from kohorte.define import periods
 from kohorte.define.dimensions import Filters
 from kohorte.define.kpis import BY_ID, CATALOGUE
 from kohorte.read import queries
@@ -136,15 +137,18 @@ def _build(home: Path, batches: list[list[Path]], key: str = TEST_KEY) -> Path:
 
 
 def _warehouse_kpis(con, filters: Filters) -> dict[tuple[str, str], tuple]:
-    frame = queries.run(con, "ueberblick__kennzahlen", filters)
+    """The dashboard's query for each span (12 months, programme year): the span's and its
+    baseline's numerator and denominator, by (KPI, periode)."""
     out = {}
-    for row in frame.to_dict("records"):
-        for period, prefix in (("aktuell", ""), ("vorjahr", "vorjahr_")):
-            values = []
-            for column in ("zaehler", "nenner"):
-                value = row[prefix + column]
-                values.append(None if value is None or value != value else float(value))
-            out[(row["kennzahl"], period)] = tuple(values)
+    for span in periods.PERIODS:
+        frame = queries.run(con, "ueberblick__kennzahlen", filters, **span.params())
+        for row in frame.to_dict("records"):
+            for period, prefix in ((span.current, ""), (span.baseline, "vorjahr_")):
+                values = []
+                for column in ("zaehler", "nenner"):
+                    value = row[prefix + column]
+                    values.append(None if value is None or value != value else float(value))
+                out[(row["kennzahl"], period)] = tuple(values)
     return out
 
 

@@ -168,6 +168,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "participation": {"de": "Teilnahme", "en": "participation"},
     "participations": {"de": "Teilnahmen", "en": "participations"},
     "raster": {"de": "Kohorten nach", "en": "Cohorts by"},
+    "period": {"de": "Zeitraum der Kennzahlen", "en": "Period of the KPIs"},
     "raster_monat": {"de": "Eintrittsmonat", "en": "Entry month"},
     "raster_woche": {"de": "Eintrittswoche", "en": "Entry week"},
     "attendance_rate": {"de": "Anwesenheitsquote", "en": "Attendance rate"},
@@ -379,11 +380,12 @@ TEXTS.update(
             "en": "Which integration figure is which?",
         },
         "integration_counts": {
-            "de": "- **Integrationsquote** (Zähler): Austritte der letzten 12 Monate, deren "
+            "de": "- **Integrationsquote** (Zähler): Austritte im gewählten Zeitraum (12 Monate "
+            "oder Programmjahr), deren "
             "Integration zwischen Eintritt und 28 Tagen nach Austritt begann; je Teilnahme "
             "einmal.\n"
-            "- **Integrationen (K2-Zählung)**: Integrationen mit Beginn in den letzten 12 "
-            "Monaten, je Person und Kalendermonat höchstens eine (Zählweise der "
+            "- **Integrationen (K2-Zählung)**: Integrationen mit Beginn im gewählten "
+            "Zeitraum, je Person und Kalendermonat höchstens eine (Zählweise der "
             "SGB-II-Statistik), auch von Teilnahmen, die noch laufen.\n"
             "- **In Arbeit seit Programmstart**: Personen (nicht Teilnahmen), die seit dem "
             "ersten Eintritt in Arbeit kamen, jede nur einmal.\n"
@@ -391,11 +393,12 @@ TEXTS.update(
             "ihrer ersten Integration.\n"
             "- **Trichter** (Seite Kohorten): Teilnahmen der Auswahl, die regelmäßig kamen, "
             "sich bewarben, ein Gespräch hatten und integriert wurden, alle Schritte "
-            "zusammen; jeder Zeitraum, nicht nur 12 Monate.",
-            "en": "- **Integration rate** (numerator): exits of the last 12 months whose "
+            "zusammen; über die ganze Laufzeit, nicht nur den gewählten Zeitraum.",
+            "en": "- **Integration rate** (numerator): exits in the chosen period (12 months or "
+            "programme year) whose "
             "integration started between entry and 28 days after exit; once per "
             "participation.\n"
-            "- **Integrations (K2 count)**: integrations starting in the last 12 months, at "
+            "- **Integrations (K2 count)**: integrations starting in the chosen period, at "
             "most one per person and calendar month (the SGB II statistics' count), running "
             "participations included.\n"
             "- **In work since programme start**: persons (not participations) who found "
@@ -404,7 +407,7 @@ TEXTS.update(
             "year of their first integration.\n"
             "- **Funnel** (Cohorts page): participations of the selection that attended "
             "regularly, applied, had an interview and were integrated, every step together; "
-            "all time, not only 12 months.",
+            "all time, not only the chosen period.",
         },
         "page_caseload": {"de": "Mein Fallbestand", "en": "My caseload"},
         "caseload_title": {"de": "Meine laufenden Teilnahmen", "en": "My running participations"},

@@ -21,7 +21,7 @@ for coach, shown in per_coach.items():
     row, cell = {t("coach"): coach}, {t("coach"): coach}
     for card in shown:
         if card.kpi.section == "kern":
-            label = card.kpi.label(lang())
+            label = card.label(lang())
             row[label] = fmt.card_value(card, threshold, lang())
             cell[label], kinds[label] = export.card_cell(card, threshold, lang()), card.kpi.unit
     rows.append(row)

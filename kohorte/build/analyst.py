@@ -146,16 +146,20 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "kennzahlen",
-        "Die Kennzahlen mit Zähler, Nenner und Zeitraum (aktuell und Vorjahr).",
+        "Die Kennzahlen mit Zähler, Nenner und Zeitraum (12 Monate und Programmjahr, "
+        "jeweils mit dem Vorjahr).",
         "select * from marts.kennzahlen",
         {
             "kennzahl": "Kennzahl (docs/kpis.md)",
-            "periode": "aktuell oder vorjahr (dasselbe Fenster ein Jahr früher)",
+            "periode": "aktuell (12 Monate bis Datenstand), programmjahr (Programmjahr bis "
+            "Datenstand), vorjahr und programmjahr_vorjahr (dasselbe ein Jahr früher)",
             "zaehler": "Zähler",
             "nenner": "Nenner (leer bei Anzahlen)",
             "quote": "Zähler / Nenner",
-            "fenster_von": "Beginn des Zeitraums",
-            "fenster_bis": "Ende des Zeitraums (Datenstand)",
+            "fenster_von": "erster Tag, dessen Ereignisse zählen (bei Quoten nach Austritt "
+            "früher als der Zeitraum)",
+            "fenster_bis": "Ende des Zeitraums (Datenstand oder ein Jahr davor)",
+            "zeitraum_von": "erster Tag des Zeitraums (12 Monate oder Programmjahr)",
         },
     ),
     Table(

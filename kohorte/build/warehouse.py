@@ -26,7 +26,7 @@ import pyarrow as pa
 from kohorte import __version__
 from kohorte.build import analyst
 from kohorte.config import Settings
-from kohorte.define import dimensions, kpis
+from kohorte.define import dimensions, kpis, periods
 from kohorte.define.contract import KINDS
 from kohorte.define.kpis import CATALOGUE, monthly_columns
 from kohorte.errors import ChecksFailed, DiskFull, is_disk_full
@@ -248,6 +248,10 @@ def _write_meta(
     con.register("catalogue", catalogue)
     con.execute("create table meta.kpi_catalogue as select * from catalogue")
     con.unregister("catalogue")
+    spans = pa.Table.from_pylist(periods.rows())  # the KPIs' periods (kohorte/define/periods.py)
+    con.register("spans", spans)
+    con.execute("create table meta.kpi_periods as select * from spans")
+    con.unregister("spans")
     files = runlog.read_files(settings)
     errors = [
         {"delivery_id": f["delivery_id"], "file_name": f["file_name"], **e}

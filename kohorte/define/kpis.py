@@ -1,5 +1,5 @@
 """The KPI catalogue: one definition per KPI. From it come the SQL of
-``marts.kennzahlen_fuer`` (12 months and the year-earlier baseline, any selection), the
+``marts.kennzahlen_fuer`` (each period of ``kohorte.define.periods``, any selection), the
 monthly rates, the dashboard's cards and labels, ``kohorte kpis``, the exports, the
 analysts' ``kennzahlen`` and ``docs/kpis.md``.
 
@@ -15,17 +15,20 @@ from dataclasses import dataclass
 
 import duckdb
 
+from kohorte.define import periods
 from kohorte.define.contract import markdown_table
+from kohorte.define.periods import DEFAULT as DEFAULT_PERIOD
+from kohorte.define.periods import Period
 
-# the facts a KPI aggregates, as the generated SQL joins them to the periods
+# a KPI's window from the date each fact row is counted on: (start, reference date]
+WINDOW = "{d} > p.window_start and {d} <= p.stichtag"
+# the facts a KPI aggregates, as the generated SQL joins them to the periods; a
+# participation-month's parts lie wholly inside or outside each window (abschnitt_ende)
 FACTS = {
     "teilnahmen": "left join teilnahmen as t on {window}",
-    "monate": "left join monate as t on t.periode = p.periode",
+    "monate": "left join monate as t on " + WINDOW.format(d="t.abschnitt_ende"),
     "perioden": "",
 }
-
-# a KPI's window from the date each fact row is counted on: (start, as-of]
-WINDOW_12M = "{d} > p.window_start and {d} <= p.stichtag"
 # Numerators count with ``count(*) filter (where ...)``: a period without facts gets one
 # row of nulls from the left join, and DuckDB's count_if() returns NULL over it, not 0.
 
@@ -76,11 +79,12 @@ class Kpi:
     denominator_sql: str
     de: Texts
     en: Texts
-    # the date a fact row is counted on (12-month window), or a whole join condition
+    # the date a fact row is counted on (in the period's window), or a whole join condition
     date_sql: str | None = None
     window_sql: str | None = None
-    # the first day whose facts the window holds, for the cards' "von"
-    start_sql: str = "p.window_start"
+    # the first day whose facts the window holds, for the cards' "von" (the window itself
+    # is (p.window_start, p.stichtag])
+    start_sql: str = "(p.window_start + interval 1 day)"
     # by calendar month in marts.monatszahlen (and, for rates, the monthly chart)
     monthly: Monthly | None = None
     source: str = "marts.teilnahmen"
@@ -92,26 +96,27 @@ class Kpi:
 
     @property
     def label_de(self) -> str:
-        return self.de.label
+        return self.label("de")
 
     @property
     def label_en(self) -> str:
-        return self.en.label
+        return self.label("en")
 
-    def label(self, lang: str) -> str:
-        """The KPI's name in the UI language."""
-        return (self.en if lang == "en" else self.de).label
+    def label(self, lang: str, period: Period = DEFAULT_PERIOD) -> str:
+        """The KPI's name in the UI language, for the span shown."""
+        return self.text("label", lang, period)
 
-    def text(self, part: str, lang: str) -> str:
-        """numerator, denominator, window or note in the UI language."""
-        return getattr(self.en if lang == "en" else self.de, part)
+    def text(self, part: str, lang: str, period: Period = DEFAULT_PERIOD) -> str:
+        """label, numerator, denominator, window or note in the UI language, its span
+        (``{zeitraum}``) named as ``period`` names it."""
+        return periods.render(getattr(self.en if lang == "en" else self.de, part), period, lang)
 
     @property
     def join_condition(self) -> str:
         """The facts' join condition for one period."""
         if self.window_sql is not None:
             return self.window_sql
-        return WINDOW_12M.format(d=self.date_sql) if self.date_sql else ""
+        return WINDOW.format(d=self.date_sql) if self.date_sql else ""
 
 
 # the programme year to the reference date (``p.programmjahr_start``: the first of the
@@ -120,12 +125,15 @@ WINDOW_PY = "{d} >= p.programmjahr_start and {d} <= p.stichtag"
 WINDOW_PY_DE = "Programmjahr bis Datenstand"
 WINDOW_PY_EN = "The programme year to the as-of date"
 EXIT_28 = "t.austritt + interval 28 day"
+EXIT_28_FIRST = "(p.window_start - interval 27 day)"  # the first exit whose window closes in it
 EXIT_6M = "t.austritt + interval 6 month"
-WINDOW_DE = "12 Monate bis Datenstand"
-WINDOW_EN = "12 months to the as-of date"
-WINDOW_IN_DE = "in den 12 Monaten bis Datenstand"  # "Beginn …", after a noun
-WINDOW_28_DE = "Fenster-Ende (Austritt + 28 Tage) in den 12 Monaten bis Datenstand"
-WINDOW_28_EN = "End of the 28-day window in the 12 months to the as-of date"
+# the KPI windows of the chosen span (kohorte/define/periods.py names it)
+WINDOW_DE = "{zeitraum} bis Datenstand"
+WINDOW_EN = "{zeitraum} to the as-of date"
+WINDOW_IN_DE = "{im_zeitraum} bis Datenstand"  # "Beginn …", after a noun
+WINDOW_IN_EN = "{im_zeitraum} to the as-of date"
+WINDOW_28_DE = f"Fenster-Ende (Austritt + 28 Tage) {WINDOW_IN_DE}"
+WINDOW_28_EN = f"End of the 28-day window {WINDOW_IN_EN}"
 CLOSED_DE = "Austritte, deren 28-Tage-Fenster im Zeitraum endete."
 CLOSED_EN = "Exits whose 28-day window closed in the window."
 WEEKS = "sum(t.termine) / 3"
@@ -148,7 +156,7 @@ def _outcome_count(
     return Kpi(
         kpi_id, "count", None, "monate", f"sum(t.{column})", "null",
         Texts(label_de, de, "-", f"Beginn {WINDOW_IN_DE}", note_de),
-        Texts(label_en, en, "-", f"Start in the {WINDOW_EN}", note_en),
+        Texts(label_en, en, "-", f"Start {WINDOW_IN_EN}", note_en),
         source="marts.teilnahme_monate", section="weitere",
     )  # fmt: skip
 
@@ -158,9 +166,9 @@ def _per_week(kpi_id: str, column: str, label_de: str, label_en: str, de: str, e
     return Kpi(
         kpi_id, "ratio", True, "monate", f"sum(t.{column})", WEEKS,
         Texts(label_de, f"{de} (Summe von anzahl, Standard 1) der Teilnahmen.", WEEKS_DE,
-              f"Datum in den {WINDOW_DE}"),
+              f"Datum {WINDOW_IN_DE}"),
         Texts(label_en, f"{en} (sum of anzahl, default 1) of participations.", WEEKS_EN,
-              f"Date in the {WINDOW_EN}"),
+              f"Date {WINDOW_IN_EN}"),
         source="marts.teilnahme_monate", section="weitere",
     )  # fmt: skip
 
@@ -197,8 +205,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         "teilnahmen",
         EXITS,
         "null",
-        Texts("Eintritte (12 Monate)", "Teilnahmen mit Eintritt im Fenster.", "-", WINDOW_DE),
-        Texts("Entries (12 months)", "Participations entering in the window.", "-", WINDOW_EN),
+        Texts("Eintritte ({zeitraum})", "Teilnahmen mit Eintritt im Fenster.", "-", WINDOW_DE),
+        Texts("Entries ({zeitraum})", "Participations entering in the window.", "-", WINDOW_EN),
         date_sql="t.eintritt",
         monthly=Monthly("t.eintritt_monat", "eintritte"),
     ),
@@ -209,8 +217,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         "teilnahmen",
         EXITS,
         "null",
-        Texts("Austritte (12 Monate)", "Teilnahmen mit Austritt im Fenster.", "-", WINDOW_DE),
-        Texts("Exits (12 months)", "Participations ending in the window.", "-", WINDOW_EN),
+        Texts("Austritte ({zeitraum})", "Teilnahmen mit Austritt im Fenster.", "-", WINDOW_DE),
+        Texts("Exits ({zeitraum})", "Participations ending in the window.", "-", WINDOW_EN),
         date_sql="t.austritt",
     ),
     Kpi(
@@ -241,7 +249,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "count once their 28-day window has closed.",
         ),
         date_sql=EXIT_28,
-        start_sql="(p.window_start - interval 28 day)",
+        start_sql=EXIT_28_FIRST,
         monthly=Monthly("t.austritt_monat", "austritte_integriert", "austritte", OPEN_28),
     ),
     Kpi(
@@ -349,7 +357,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Anwesende Stunden, je Termin höchstens die Terminlänge.",
             "Geplante Stunden: Termine der Teilnahmen (auch entschuldigte) x Stunden je "
             "Termin (eingestellt, Standard 3 Stunden).",
-            f"Termine in den {WINDOW_DE}",
+            f"Termine {WINDOW_IN_DE}",
             "Termine ohne passende Teilnahme zählen nicht; sie erscheinen als Warnung der "
             "Datenprüfung.",
         ),
@@ -357,7 +365,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Attendance rate",
             "Hours attended, at most the session length per session.",
             "Hours scheduled: sessions of participations (excused ones too) x hours per session.",
-            f"Sessions in the {WINDOW_EN}",
+            f"Sessions {WINDOW_IN_EN}",
             "Sessions outside every participation do not count; the data checks warn.",
         ),
         monthly=Monthly("t.monat", "stunden_anwesend", "stunden_geplant", decimal=True),
@@ -374,13 +382,13 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Abbruchquote",
             "Austritte mit Austrittsgrund abbruch.",
             "Alle Austritte.",
-            f"Austritt in den {WINDOW_DE}",
+            f"Austritt {WINDOW_IN_DE}",
         ),
         Texts(
             "Dropout rate",
             "Exits with reason 'dropped out'.",
             "All exits.",
-            f"Exit in the {WINDOW_EN}",
+            f"Exit {WINDOW_IN_EN}",
         ),
         date_sql="t.austritt",
         monthly=Monthly("t.austritt_monat", "abbrueche", "austritte"),
@@ -398,7 +406,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "nächste an 6 Kalendermonaten; bei gleichem Abstand der frühere) "
             "sozialversicherungspflichtig beschäftigt, in Ausbildung oder selbstständig ist.",
             "Austritte, deren Nachbetrachtung fällig ist (Austritt + 6 Kalendermonate im Fenster).",
-            "Fälligkeit (Austritt + 6 Monate) in den 12 Monaten bis Datenstand",
+            f"Fälligkeit (Austritt + 6 Monate) {WINDOW_IN_DE}",
             "Angelehnt an die Eingliederungsquote der BA. Fehlt die Verbleibsmeldung, zählt "
             "der Austritt als nicht beschäftigt (vorsichtige Schätzung).",
         ),
@@ -408,11 +416,11 @@ CATALOGUE: tuple[Kpi, ...] = (
             "nearest to six calendar months after exit (150 to 210 days; of two equally "
             "near, the earlier).",
             "Exits whose follow-up is due in the window.",
-            "Follow-up due (exit + 6 months) in the 12 months",
+            f"Follow-up due (exit + 6 months) {WINDOW_IN_EN}",
             "After the BA's Eingliederungsquote. A missing follow-up counts as not employed.",
         ),
         date_sql=EXIT_6M,
-        start_sql="(p.window_start - interval 6 month)",
+        start_sql="(p.window_start - interval 6 month + interval 1 day)",
         monthly=Monthly("t.austritt_monat", "verbleib_beschaeftigt", "austritte", OPEN_6M),
     ),
     Kpi(
@@ -445,7 +453,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "ESF+ common result indicator (Reg. 2021/1057): only the last event counts.",
         ),
         date_sql=EXIT_28,
-        start_sql="(p.window_start - interval 28 day)",
+        start_sql=EXIT_28_FIRST,
         monthly=Monthly("t.austritt_monat", "austritte_beschaeftigt", "austritte", OPEN_28),
         section="weitere",
     ),
@@ -461,13 +469,13 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Austritte, bei denen zwischen Eintritt und Austritt ein Praktikum oder eine "
             "Weiterbildung begann.",
             "Alle Austritte.",
-            f"Austritt in den {WINDOW_DE}",
+            f"Austritt {WINDOW_IN_DE}",
         ),
         Texts(
             "Internship or further training",
             "Exits with an internship or further training starting between entry and exit.",
             "All exits.",
-            f"Exit in the {WINDOW_EN}",
+            f"Exit {WINDOW_IN_EN}",
         ),
         date_sql="t.austritt",
         section="weitere",
@@ -486,7 +494,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Kaplan-Meier-Kurve: der erste Tag, an dem die Hälfte integriert ist. Noch nicht "
             "erreicht, solange die Kurve unter der Hälfte bleibt.",
             "Beobachtete Teilnahmen (Eintritt im Zeitraum).",
-            "Eintritt in den 12 Monaten bis Datenstand, beobachtet bis zum Datenstand",
+            f"Eintritt {WINDOW_IN_DE}, beobachtet bis zum Datenstand",
             "Wer noch teilnimmt oder ohne Integration ausgetreten ist, wird beim Ende der "
             "Beobachtung (28 Tage nach Austritt oder Datenstand) zensiert, nicht als "
             "Misserfolg gezählt. Die Kurve wird auf 12 Nachkommastellen gerundet, so ist "
@@ -498,7 +506,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "the first day on which half are integrated. Not reached while the curve stays "
             "below one half.",
             "Participations observed (entry in the window).",
-            "Entry in the 12 months to the as-of date, observed until the as-of date",
+            f"Entry {WINDOW_IN_EN}, observed until the as-of date",
         ),
         section="weitere",
     ),
@@ -524,7 +532,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Integrations in the window of a participation, at most one per person and "
             "calendar month.",
             "-",
-            f"Start in the {WINDOW_EN}",
+            f"Start {WINDOW_IN_EN}",
         ),
         source="marts.teilnahme_monate",
         section="weitere",
@@ -600,13 +608,13 @@ CATALOGUE: tuple[Kpi, ...] = (
             "Unentschuldigte Fehlzeiten",
             "Termine mit Status unentschuldigt.",
             "Alle geplanten Termine der Teilnahmen.",
-            f"Termine in den {WINDOW_DE}",
+            f"Termine {WINDOW_IN_DE}",
         ),
         Texts(
             "Unexcused absence rate",
             "Sessions missed without excuse.",
             "All scheduled sessions of participations.",
-            f"Sessions in the {WINDOW_EN}",
+            f"Sessions {WINDOW_IN_EN}",
         ),
         monthly=Monthly("t.monat", "termine_unentschuldigt", "termine"),
         source="marts.teilnahme_monate",
@@ -724,11 +732,12 @@ class KpiValue:
     window_end: dt.date | None
 
 
-def read_kpis(con: duckdb.DuckDBPyConnection) -> list[KpiValue]:
-    """All headline KPIs, in catalogue order."""
+def read_kpis(con: duckdb.DuckDBPyConnection, period: Period = DEFAULT_PERIOD) -> list[KpiValue]:
+    """All headline KPIs of the period, in catalogue order."""
     rows = con.execute(
         "select kennzahl, quote, zaehler, nenner, fenster_von, fenster_bis from marts.kennzahlen "
-        "where periode = 'aktuell'"
+        "where periode = $periode",
+        {"periode": period.current},
     ).fetchall()
     found = {row[0]: row for row in rows}
     values = []
@@ -762,18 +771,21 @@ def kpis_markdown() -> str:
     lines = []
     for kpi in CATALOGUE:
         lines += [
-            f"## {kpi.de.label} (`{kpi.id}`)",
+            f"## {kpi.label('de')} (`{kpi.id}`)",
             "",
-            f"*{kpi.en.label}*, {UNIT_TEXT[kpi.unit]}, {DIRECTION[kpi.higher_is_better]}.",
+            f"*{kpi.label('en')}*, {UNIT_TEXT[kpi.unit]}, {DIRECTION[kpi.higher_is_better]}.",
             "",
-            f"- **Numerator / count:** {kpi.de.numerator}",
-            f"- **Denominator:** {kpi.de.denominator}",
-            f"- **Window:** {kpi.de.window}",
+            f"- **Numerator / count:** {kpi.text('numerator', 'de')}",
+            f"- **Denominator:** {kpi.text('denominator', 'de')}",
+            f"- **Window:** {kpi.text('window', 'de')}",
             f"- **Source:** `{kpi.source}`",
             f"- **SQL:** numerator `{kpi.numerator_sql}`, denominator `{kpi.denominator_sql}`",
         ]
+        year = kpi.text("window", "de", periods.PROGRAMME_YEAR)
+        if year != kpi.text("window", "de"):
+            lines.insert(-2, f"- **Window, programme-year view:** {year}")
         if kpi.de.note:
-            lines.append(f"- **Note:** {kpi.de.note}")
+            lines.append(f"- **Note:** {kpi.text('note', 'de')}")
         lines.append("")
     return "\n".join(lines)
 

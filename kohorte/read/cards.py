@@ -25,8 +25,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from kohorte.define import periods
 from kohorte.define.dimensions import Filters
 from kohorte.define.kpis import BY_ID, Kpi
+from kohorte.define.periods import Period
 from kohorte.read.disclosure import DEFAULT_THRESHOLD, is_small, protect_table
 
 # hidden: a small count itself (shown as "<3"); protected: a larger figure withheld so
@@ -49,6 +51,15 @@ class Card:
     previous: float | None
     window_start: dt.date | None
     window_end: dt.date | None
+    period: Period = periods.DEFAULT  # the span shown, against the same a year earlier
+
+    def label(self, lang: str) -> str:
+        """The KPI's name for the span shown ("Eintritte (Programmjahr)")."""
+        return self.kpi.label(lang, self.period)
+
+    def text(self, part: str, lang: str) -> str:
+        """The KPI's numerator, denominator, window or note for the span shown."""
+        return self.kpi.text(part, lang, self.period)
 
     @property
     def change(self) -> float | None:
@@ -56,6 +67,15 @@ class Card:
         if self.value is None or self.previous is None:
             return None
         return self.value - self.previous
+
+
+def _day(value: object) -> dt.date | None:
+    """A date, from a DuckDB date as pandas gives it (a Timestamp) or as it is."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value  # type: ignore[return-value]
 
 
 def _number(value: object) -> float | None:
@@ -104,11 +124,12 @@ def _state(
 
 
 def _hidden_among_siblings(
-    kpi: str, period: str, siblings: list[list[dict]], current: int, threshold: int
+    kpi: str, baseline: bool, siblings: list[list[dict]], current: int, threshold: int
 ) -> bool:
-    """Is the current value hidden when the partition is protected as one row of a table
-    with its total published (numerator and denominator each)?"""
-    prefix = "" if period == "aktuell" else "vorjahr_"
+    """Is the current value (or, ``baseline``, its year-earlier value) hidden when the
+    partition is protected as one row of a table with its total published (numerator and
+    denominator each)?"""
+    prefix = "vorjahr_" if baseline else ""
     for part in ("zaehler", "nenner"):
         vector = []
         for rows in siblings:
@@ -152,7 +173,7 @@ def protect_kpis(
             state == SHOWN
             and kpi.unit != "days"
             and any(
-                _hidden_among_siblings(kpi.id, "aktuell", siblings, current, threshold)
+                _hidden_among_siblings(kpi.id, False, siblings, current, threshold)
                 for siblings, current in partitions
             )
         ):
@@ -172,7 +193,7 @@ def protect_kpis(
             )
             previous = before if before_state == SHOWN else None
             if previous is not None and any(
-                _hidden_among_siblings(kpi.id, "vorjahr", siblings, current, threshold)
+                _hidden_among_siblings(kpi.id, True, siblings, current, threshold)
                 for siblings, current in partitions
             ):
                 previous = None
@@ -188,8 +209,9 @@ def protect_kpis(
                 numerator if detail and kpi.unit == "rate" else None,
                 denominator if detail else None,
                 previous,
-                row.get("fenster_von"),
-                row.get("fenster_bis"),
+                _day(row.get("fenster_von")),
+                _day(row.get("fenster_bis")),
+                periods.BY_PERIODE.get(row.get("periode"), periods.DEFAULT),
             )
         )
     return cards

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from kohorte.config import load_settings
-from kohorte.define import attention
+from kohorte.define import attention, periods
 from kohorte.define.dimensions import ARGS, Filters
 from kohorte.define.kpis import monthly_rates_sql
 from kohorte.read.access import PARTICIPANT, AccessDenied, Principal
@@ -93,6 +93,8 @@ def run(
     if "{filter_args}" in sql:
         sql = sql.replace("{filter_args}", ARGS)
         params = {**filters.params(), **params}
+    if "$periode" in sql:  # a KPI query: the rolling 12 months unless a period is asked for
+        params = {**periods.DEFAULT.params(), **params}
     cursor = con.cursor()  # one connection serves many threads; a cursor each
     try:
         frame = cursor.execute(sql, params or None).df()

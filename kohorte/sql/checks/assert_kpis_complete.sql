@@ -1,12 +1,13 @@
--- de: Jede Kennzahl ist für beide Zeiträume berechnet
--- en: Every KPI is computed for both periods
--- Every KPI of the catalogue (kohorte/define/kpis.py) was computed for both periods, and nothing else.
+-- de: Jede Kennzahl ist für jeden Zeitraum berechnet
+-- en: Every KPI is computed for every period
+-- Every KPI of the catalogue (kohorte/define/kpis.py) was computed for every period
+-- (meta.kpi_periods, from kohorte/define/periods.py), and nothing else.
 with
 
 expected as (
     select k.kennzahl, p.periode
     from meta.kpi_catalogue as k
-    cross join (values ('aktuell'), ('vorjahr')) as p(periode)
+    cross join meta.kpi_periods as p
 )
 
 select coalesce(e.kennzahl, m.kennzahl) as kennzahl, coalesce(e.periode, m.periode) as periode

@@ -1,8 +1,10 @@
--- The headline KPIs with numerator, denominator and window (docs/kpis.md), for the current
--- 12 months and, as a baseline, the same 12 months a year earlier (periode 'vorjahr').
--- Windows end at the reference date: the data's as-of date, or one year before it;
--- "12 months" means (stichtag - 12 months, stichtag]. The baseline uses today's data,
--- so late deliveries and follow-ups improve it rather than freeze an old, partial view.
+-- The headline KPIs with numerator, denominator and window (docs/kpis.md), for each period
+-- of meta.kpi_periods: the current 12 months ('aktuell') and the programme year so far
+-- ('programmjahr'), each with the same span a year earlier as its baseline ('vorjahr',
+-- 'programmjahr_vorjahr'). Windows end at the reference date: the data's as-of date, or
+-- one year before it; "12 months" means (stichtag - 12 months, stichtag]. The baseline
+-- uses today's data, so late deliveries and follow-ups improve it rather than freeze an
+-- old, partial view.
 --
 -- The KPIs themselves (all_kpis) are generated from their one definition each in
 -- kohorte/define/kpis.py; this template holds what they share: the selection, the periods, the
@@ -17,12 +19,11 @@ teilnahmen as (
 ),
 
 -- the participation-months of the selection: the sessions, activities and outcomes its
--- participations own
+-- participations own, in parts that each lie inside or outside every period's window
 monate as (
     select m.*
     from marts.teilnahme_monate as m
     semi join teilnahmen as t on t.teilnahme_id = m.teilnahme_id
-    where m.periode is not null
 ),
 
 -- persons retention deleted, by month of first entry and of first integration; only the
@@ -36,19 +37,24 @@ build as (
     select as_of, session_hours, programme_year_month from meta.build
 ),
 
+-- each period's reference date: the as-of date, or one year before it for a baseline
+-- (meta.kpi_periods, from kohorte/define/periods.py)
 stichtage as (
-    select 'aktuell' as periode, as_of as stichtag from build
-    union all
-    select 'vorjahr', (as_of - interval 12 month)::date from build
+    select
+        z.periode,
+        z.rollierend,
+        (b.as_of - to_months(12 * z.jahre_zurueck))::date as stichtag
+    from meta.kpi_periods as z
+    cross join build as b
 ),
 
--- each period's 12 months, and the programme year up to its reference date (the
--- programme-year KPIs: it starts on the first of KOHORTE_PROGRAMME_YEAR_START's month)
-periods as (
+-- each period's window (window_start, stichtag]: 12 months back from the reference date
+-- for the rolling periods, else the programme year to it (it starts on the first of
+-- KOHORTE_PROGRAMME_YEAR_START's month on or before the reference date; the
+-- programme-year KPIs use that start in every period)
+programme_years as (
     select
-        s.periode,
-        s.stichtag,
-        (s.stichtag - interval 12 month)::date as window_start,
+        s.*,
         make_date(
             year(s.stichtag) - (month(s.stichtag) < b.programme_year_month)::integer,
             b.programme_year_month,
@@ -56,6 +62,18 @@ periods as (
         ) as programmjahr_start
     from stichtage as s
     cross join build as b
+),
+
+periods as (
+    select
+        periode,
+        stichtag,
+        case
+            when rollierend then (stichtag - interval 12 month)::date
+            else (programmjahr_start - interval 1 day)::date
+        end as window_start,
+        programmjahr_start
+    from programme_years
 ),
 
 -- deleted persons counted by each reference date (month of first entry / integration)
@@ -130,7 +148,9 @@ final as (
                 then round(k.zaehler / k.nenner, 4)
         end as quote,
         k.fenster_von::date as fenster_von,
-        p.stichtag as fenster_bis
+        p.stichtag as fenster_bis,
+        -- the first day of the period's span (its 12 months or its programme year)
+        (p.window_start + interval 1 day)::date as zeitraum_von
     from all_kpis as k
     inner join periods as p using (periode)
 )

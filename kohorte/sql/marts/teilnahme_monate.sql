@@ -1,10 +1,11 @@
 -- The facts at participation x month grain: the events each participation owns
--- (marts.ereignisse), summed per calendar month and KPI period. A selection's sessions,
--- activities and outcomes are the rows of its participations, so every filter is a
--- predicate over participations and every partition adds up.
--- periode: the KPI window the events fall in ('aktuell': the 12 months to the as-of
--- date, 'vorjahr': the 12 months before), null outside both; a month that straddles a
--- window's start has a row on each side.
+-- (marts.ereignisse), summed per calendar month. A selection's sessions, activities and
+-- outcomes are the rows of its participations, so every filter is a predicate over
+-- participations and every partition adds up.
+-- Each month is cut in two at the as-of date's day of month (abschnitt_ende: the last day
+-- of its part), so that every KPI window lies on whole parts: the 12 months to the as-of
+-- date, or to one year before it, begin the day after that day of month, and a programme
+-- year on the first of a month. A KPI counts a part when abschnitt_ende is in its window.
 create or replace table marts.teilnahme_monate as
 with
 
@@ -13,17 +14,7 @@ ereignisse as (
 ),
 
 build as (
-    select as_of from meta.build
-),
-
--- the KPI windows exactly as marts.kennzahlen_fuer() computes them: (start, stichtag]
-windows as (
-    select
-        as_of as stichtag_aktuell,
-        (as_of - interval 12 month)::date as start_aktuell,
-        (as_of - interval 12 month)::date as stichtag_vorjahr,
-        ((as_of - interval 12 month)::date - interval 12 month)::date as start_vorjahr
-    from build
+    select day(as_of) as schnitt from meta.build
 ),
 
 placed as (
@@ -31,11 +22,15 @@ placed as (
         e.*,
         date_trunc('month', e.datum)::date as monat,
         case
-            when e.datum > w.start_aktuell and e.datum <= w.stichtag_aktuell then 'aktuell'
-            when e.datum > w.start_vorjahr and e.datum <= w.stichtag_vorjahr then 'vorjahr'
-        end as periode
+            when day(e.datum) <= b.schnitt
+                then least(
+                    (date_trunc('month', e.datum) + to_days(b.schnitt - 1))::date,
+                    last_day(e.datum)
+                )
+            else last_day(e.datum)
+        end as abschnitt_ende
     from ereignisse as e
-    cross join windows as w
+    cross join build as b
     where e.quelle in ('anwesenheit', 'aktivitaet', 'ergebnis')
 ),
 
@@ -43,7 +38,7 @@ final as (
     select
         teilnahme_id,
         monat,
-        periode,
+        abschnitt_ende,
         count(*) filter (where quelle = 'anwesenheit')::bigint as termine,
         coalesce(sum(stunden_angerechnet), 0)::decimal(14, 2) as stunden,
         count(*) filter (where quelle = 'anwesenheit' and art = 'unentschuldigt')::bigint
@@ -64,8 +59,8 @@ final as (
         count(*) filter (where quelle = 'ergebnis' and art = 'weiterbildung')::bigint
             as weiterbildungen
     from placed
-    group by teilnahme_id, monat, periode
+    group by teilnahme_id, monat, abschnitt_ende
 )
 
 select * from final
-order by teilnahme_id, monat, periode
+order by teilnahme_id, monat, abschnitt_ende
