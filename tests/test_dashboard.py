@@ -339,6 +339,12 @@ def test_the_cards_switch_to_the_programme_year_and_keep_it_in_the_url(kpi_env):
     rate = next(m for m in at.metric if m.label == "Integrationsquote")
     assert "04.12.2025 – 30.06.2026" in rate.help  # windows closing from 01.01.2026
     assert "im Programmjahr bis Datenstand" in rate.help
+    at.query_params.clear()  # a page from the navigation, whose links carry no query
+    at.switch_page("views/kohorten.py").run()
+    at.switch_page("views/ueberblick.py").run()
+    _assert_ok(at)
+    assert any(m.label == "Eintritte (Programmjahr)" for m in at.metric)  # the span stays
+    assert at.query_params["zeitraum"] == "programmjahr"
     picker = at.segmented_control(key="zeitraum")
     assert picker.options == ["12 Monate", "Programmjahr"]
     picker.set_value("12monate").run()
