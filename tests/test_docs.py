@@ -96,6 +96,28 @@ def test_every_kpi_explains_itself_in_english_too():
         assert kpi.text("label", "en") != kpi.text("label", "de")
 
 
+def test_every_ui_text_is_defined_once():
+    """TEXTS is written in several dictionaries (``TEXTS.update``): a key written twice
+    silently keeps the later text, so the earlier one was dead ("choose" was)."""
+    import ast
+
+    from conftest import ROOT
+
+    tree = ast.parse((ROOT / "dashboard" / "i18n" / "__init__.py").read_text(encoding="utf-8"))
+    keys = []
+    for node in ast.walk(tree):
+        target = None
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            names = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(n, ast.Name) and n.id == "TEXTS" for n in names):
+                target = node.value
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) == "TEXTS.update":
+            target = node.args[0]
+        if isinstance(target, ast.Dict):
+            keys += [k.value for k in target.keys if isinstance(k, ast.Constant)]
+    assert keys and len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})
+
+
 def test_what_people_read_names_no_code_table_or_setting():
     """Card tooltips, page texts and notes are in plain words: no code value of the data
     contract ("svb_beschaeftigung"), no table ("marts.teilnahmen"), no environment variable

@@ -161,7 +161,7 @@ def test_sql_page_runs_a_join_keeps_the_history_and_is_closed_to_management(kpi_
     analyst = Principal("ana", "analyse")
     at = page(analyst, page="views/sql.py")
     assert not at.exception and not at.error
-    example = next(iter(sandbox.EXAMPLES))
+    example = next(iter(sandbox.examples("de")))
     at.selectbox(key="sql_example").set_value(example).run()
     assert not at.error, [e.value for e in at.error]
     assert any(re.match(r"[\d.]+ Zeilen, [\d.]+ gezeigt", c.value) for c in at.caption)
@@ -356,11 +356,11 @@ def test_an_unexpected_error_is_a_failure_the_shell_audits(con, kpi_settings, mo
     monkeypatch.setattr(sandbox, "_frame", broken)
     with pytest.raises(sandbox.Failure) as failed:
         sandbox.run(con, "select 1 as x")
-    assert failed.value.reason == sandbox.UNEXPECTED
+    assert (failed.value.reason, failed.value.english) == sandbox.UNEXPECTED
     assert "OSError: Datenträger voll" in failed.value.original
     monkeypatch.setenv("KOHORTE_HOME", str(kpi_settings.home))
     shell = CliRunner().invoke(app, ["sql", "select 1 as x"])
-    assert shell.exit_code == 1 and sandbox.UNEXPECTED in shell.output
+    assert shell.exit_code == 1 and sandbox.UNEXPECTED[0] in shell.output
     entry = _last_sql_entry(kpi_settings)
     assert entry["abfrage"] == "select 1 as x" and "OSError" in entry["fehler"]
 
@@ -399,6 +399,30 @@ def test_a_result_is_cut_by_bytes_with_a_german_notice(con):
     by_rows = sandbox.run(con, "select * from range(50)", limit=10)
     assert by_rows.notice == "Gezeigt werden die ersten 10 von 50 Zeilen (höchstens 10 je Abfrage)."
     assert sandbox.run(con, "select 1 as x").notice == ""
+    assert by_rows.notice_in("en") == "Showing the first 10 of 50 rows (at most 10 per query)."
+    assert result.notice_in("en").startswith(
+        f"The result was cut after {len(result.frame)} of 1,000"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "german", "english"),
+    [
+        ("select * from nope", "Diese Tabelle, Spalte", "The analyst tables have no such"),
+        ("select nope from teilnahmen", "Die Abfrage passt nicht", "The query does not fit"),
+        ("select 1; select 2", "Bitte genau eine Anweisung", "Please send exactly one statement"),
+        ("create table x (a int)", "Nur Abfragen", "Only queries (SELECT, WITH ... SELECT) are"),
+        ("select 'a'::integer", "Ein Wert lässt sich nicht", "A value cannot be converted"),
+    ],
+)
+def test_every_failure_has_its_sentence_in_english_too(con, query, german, english):
+    """The query process's sentence comes back in both languages; German is the default
+    (command line, audit log), an English page shows the English one."""
+    with pytest.raises(sandbox.Failure) as failed:
+        sandbox.run(con, query)
+    assert failed.value.reason.startswith(german) and failed.value.sentence("de").startswith(german)
+    assert failed.value.sentence("en").startswith(english)
+    assert str(failed.value).startswith(german)
 
 
 def test_server_folders_are_masked_in_results_and_messages(con, kpi_settings, published):
@@ -467,3 +491,29 @@ def test_the_sql_page_shows_and_audits_every_failure(kpi_env, monkeypatch):
     entry = run("select 'b' as wert")
     assert "keine Downloads" in at.warning[0].value and "ValueError: kaputt" in entry["fehler"]
     assert len(at.dataframe[0].value) == 1
+
+
+def test_the_sql_page_in_english_offers_english_examples_and_sentences(kpi_env):
+    """?lang=en: the examples are named in English, and a failing query's sentence is the
+    English one, with DuckDB's original below it. (One run: AppTest formats a selectbox's
+    value outside the page, in German, when it sends the widgets' state again.)"""
+    from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    from kohorte.read.access import Principal
+
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    at.session_state["principal"] = Principal("ana", "analyse")
+    at.session_state["sql_text"] = "select * from nope"  # as choosing an example does
+    at.session_state["sql_editor"] = 1
+    at.session_state["sql_pending"] = True
+    at.query_params["lang"] = "en"
+    at.switch_page("views/sql.py")
+    at.run()
+    assert not at.exception
+    offered = at.selectbox(key="sql_example").options
+    assert "Applications by weekday" in offered and "Bewerbungen je Wochentag" not in offered
+    assert [e.value.split("\n")[0] for e in at.error] == [
+        "The analyst tables have no such table, column or function."
+    ]
+    assert "Catalog Error" in at.error[0].value

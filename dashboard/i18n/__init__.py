@@ -102,7 +102,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "UI. The alert goes away with the next successful load.",
     },
     "sql_run": {"de": "Abfrage ausführen", "en": "Run query"},
-    "choose": {"de": "bitte wählen", "en": "choose"},
     "sql_rows": {"de": "{total}, {shown} gezeigt", "en": "{total}, {shown} shown"},
     "row": {"de": "Zeile", "en": "row"},
     "rows": {"de": "Zeilen", "en": "rows"},
@@ -169,6 +168,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "participations": {"de": "Teilnahmen", "en": "participations"},
     "raster": {"de": "Kohorten nach", "en": "Cohorts by"},
     "period": {"de": "Zeitraum der Kennzahlen", "en": "Period of the KPIs"},
+    "sql_no_downloads": {
+        "de": "Für dieses Ergebnis gibt es keine Downloads: ein Wert lässt sich nicht als "
+        "Datei schreiben.",
+        "en": "This result has no downloads: a value cannot be written to a file.",
+    },
     "raster_monat": {"de": "Eintrittsmonat", "en": "Entry month"},
     "raster_woche": {"de": "Eintrittswoche", "en": "Entry week"},
     "attendance_rate": {"de": "Anwesenheitsquote", "en": "Attendance rate"},

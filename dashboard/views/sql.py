@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_ace import st_ace
 
 from dashboard import auth, data
-from dashboard.i18n import lang, t
+from dashboard.i18n import TEXTS, lang, t
 from dashboard.tables import date_columns, download_buttons
 from kohorte.build import analyst
 from kohorte.config import load_settings
@@ -71,9 +71,10 @@ def editor() -> str:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _examples(analyst_file: Path) -> dict[str, str]:
+def _examples(analyst_file: Path, language: str) -> dict[str, str]:
     """Hand-written examples, then the dashboard's own queries that run on analyst tables."""
-    return {**sandbox.EXAMPLES, **sandbox.named_examples(sandbox.connect(analyst_file))}
+    named = sandbox.named_examples(sandbox.connect(analyst_file))
+    return {**sandbox.examples(language), **named}
 
 
 def _schema(analyst_file: Path) -> None:
@@ -98,11 +99,12 @@ def _run(analyst_file: Path, query: str) -> None:
 
 
 def _failure(failure: sandbox.Failure) -> str:
-    """The German sentence, and below it the original message as code: verbatim (it may
-    hold ``*`` or ``_``), and DuckDB's caret stays under the place in the query."""
+    """The sentence in the UI language, and below it the original message as code:
+    verbatim (it may hold ``*`` or ``_``), and DuckDB's caret stays under the place in the
+    query."""
     if not failure.original:
-        return failure.reason
-    return f"{failure.reason}\n\n```text\n{failure.original}\n```"
+        return failure.sentence(lang())
+    return f"{failure.sentence(lang())}\n\n```text\n{failure.original}\n```"
 
 
 def _show(outcome: sandbox.Result | sandbox.Failure, query: str) -> None:
@@ -114,7 +116,7 @@ def _show(outcome: sandbox.Result | sandbox.Failure, query: str) -> None:
     seconds = fmt.number(outcome.seconds, lang(), decimals=2)
     st.caption(t("sql_rows", total=total, shown=shown) + f" · {seconds} s")
     if outcome.notice:
-        st.warning(outcome.notice)
+        st.warning(outcome.notice_in(lang()))
     st.dataframe(
         outcome.frame, hide_index=True, width="stretch", column_config=date_columns(outcome.frame)
     )
@@ -135,9 +137,8 @@ def _downloads(result: sandbox.Result, query: str) -> None:
             icon=":material/download:",
         )
     except Exception as error:  # any value an export library refuses
-        failure = sandbox.Failure(
-            "Für dieses Ergebnis gibt es keine Downloads: ein Wert lässt sich nicht als "
-            "Datei schreiben.",
+        failure = sandbox.Failure(  # the audit log keeps the German sentence
+            (TEXTS["sql_no_downloads"]["de"], TEXTS["sql_no_downloads"]["en"]),
             f"{type(error).__name__}: {error}",
         )
         if st.session_state.get("sql_download_failed") is not result:
@@ -153,7 +154,7 @@ analyst_file = analyst.path_for(Path(version))
 
 left, right = st.columns([3, 1])
 with right:
-    _offer(t("sql_examples"), _examples(analyst_file), "sql_example")
+    _offer(t("sql_examples"), _examples(analyst_file, lang()), "sql_example")
     _offer(
         t("sql_history"), {q.replace("\n", " "): q for q in _history(principal.name)}, "sql_past"
     )

@@ -71,8 +71,20 @@ EXAMPLE_PARAMETERS = {"$raster": "'monat'"}
 _WAREHOUSE_NAME = re.compile(r"\b(?:marts|staging|meta|raw)\.\w+|\$\w+")
 
 
-EXAMPLES = {
-    "Anwesenheit und Ergebnisse je Teilnahme": """select t.teilnahme_id, t.eintritt, t.austritt,
+@dataclass(frozen=True)
+class Example:
+    """A hand-written query the SQL page offers, named in both languages."""
+
+    de: str
+    en: str
+    sql: str
+
+
+EXAMPLES = (
+    Example(
+        "Anwesenheit und Ergebnisse je Teilnahme",
+        "Attendance and outcomes per participation",
+        """select t.teilnahme_id, t.eintritt, t.austritt,
        count(a.datum) as termine,
        avg(case when a.status = 'anwesend' then 1 else 0 end) as anwesenheit,
        string_agg(distinct e.art, ', ') as ergebnisse
@@ -83,17 +95,31 @@ left join ergebnisse as e
     on e.pid = t.pid and e.datum between t.eintritt and coalesce(t.austritt + 28, e.datum)
 group by all
 order by t.eintritt desc""",
-    "Integrationen je Eintrittsmonat": """select kohorte_monat, count(*) as teilnahmen,
+    ),
+    Example(
+        "Integrationen je Eintrittsmonat",
+        "Integrations by month of entry",
+        """select kohorte_monat, count(*) as teilnahmen,
        count(*) filter (where integriert_bis_28_tage) as integriert
 from teilnahmen
 group by kohorte_monat
 order by kohorte_monat""",
-    "Bewerbungen je Wochentag": """select dayname(datum) as wochentag, sum(anzahl) as bewerbungen
+    ),
+    Example(
+        "Bewerbungen je Wochentag",
+        "Applications by weekday",
+        """select dayname(datum) as wochentag, sum(anzahl) as bewerbungen
 from aktivitaeten
 where art = 'bewerbung'
 group by all
 order by bewerbungen desc""",
-}
+    ),
+)
+
+
+def examples(lang: str = "de") -> dict[str, str]:
+    """The hand-written examples by their name in the UI language."""
+    return {(e.en if lang == "en" else e.de): e.sql for e in EXAMPLES}
 
 
 def named_examples(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -135,7 +161,23 @@ class Result:
     total_rows: int
     truncated: bool
     seconds: float
-    notice: str = ""  # why not every row is shown, in German; empty when all are
+    limit: int = ROW_LIMIT  # the limits it was kept within
+    max_bytes: int = RESULT_BYTES
+
+    @property
+    def notice(self) -> str:
+        """Why not every row is shown, in German; empty when all are."""
+        return self.notice_in("de")
+
+    def notice_in(self, lang: str) -> str:
+        """Why not every row is shown, in the UI language; empty when all are."""
+        shown, total = len(self.frame), self.total_rows
+        if shown == total:
+            return ""
+        n = {"shown": shown, "total": total, "limit": self.limit, "mb": self.max_bytes / 1e6}
+        words = {key: fmt.number(value, lang) for key, value in n.items()}
+        cut = "bytes" if shown < min(self.limit, total) else "rows"
+        return NOTICES[cut][lang].format(**words)
 
 
 def run(
@@ -181,8 +223,8 @@ def _run(
         summary = _summary(_query_process(command, text, Path(tmp), timeout_s), path)
         frame = _frame(out)
     total = summary["total"]
-    notice = _notice(len(frame), total, limit, max_bytes)
-    return Result(frame, total, total > len(frame), time.perf_counter() - started, notice)
+    seconds = time.perf_counter() - started
+    return Result(frame, total, total > len(frame), seconds, limit, max_bytes)
 
 
 def _admitted(sql: str) -> bytes:
@@ -190,16 +232,25 @@ def _admitted(sql: str) -> bytes:
     are cheap and bounded: parsing, even of a text crafted to take minutes, happens in the
     query process under its limits."""
     if len(sql) > MAX_SQL_CHARS:
+        allowed, has = MAX_SQL_CHARS, len(sql)
         raise Refused(
-            f"Die Abfrage ist zu lang: erlaubt sind {fmt.number(MAX_SQL_CHARS)} Zeichen, "
-            f"sie hat {fmt.number(len(sql))}."
+            (
+                f"Die Abfrage ist zu lang: erlaubt sind {fmt.number(allowed)} Zeichen, "
+                f"sie hat {fmt.number(has)}.",
+                f"The query is too long: {fmt.number(allowed, 'en')} characters are allowed, "
+                f"it has {fmt.number(has, 'en')}.",
+            )
         )
     try:
         return sql.encode("utf-8")
     except UnicodeEncodeError as error:
         raise Refused(
-            f"Die Abfrage enthält an Stelle {error.start + 1} ein Zeichen, das kein gültiges "
-            "UTF-8 ist (etwa aus einem Shell-Argument mit ungültigen Bytes).",
+            (
+                f"Die Abfrage enthält an Stelle {error.start + 1} ein Zeichen, das kein "
+                "gültiges UTF-8 ist (etwa aus einem Shell-Argument mit ungültigen Bytes).",
+                f"The query holds a character at position {error.start + 1} that is not "
+                "valid UTF-8 (from a shell argument with invalid bytes, say).",
+            ),
             str(error),
         ) from None
 
@@ -222,8 +273,13 @@ def _query_process(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        seconds = f"{timeout_s:g}".replace(".", ",")
-        raise TimedOut(f"Die Abfrage wurde nach {seconds} s abgebrochen (Zeitlimit).") from None
+        seconds = f"{timeout_s:g}"
+        raise TimedOut(
+            (
+                f"Die Abfrage wurde nach {seconds.replace('.', ',')} s abgebrochen (Zeitlimit).",
+                f"The query was stopped after {seconds} s (time limit).",
+            )
+        ) from None
 
 
 def _summary(done: subprocess.CompletedProcess, path: Path) -> dict:
@@ -232,7 +288,10 @@ def _summary(done: subprocess.CompletedProcess, path: Path) -> dict:
     if not lines:  # killed at the address-space limit before it could say so
         last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
         raise QueryError(
-            "Die Abfrage wurde beendet: sie braucht mehr Arbeitsspeicher als erlaubt.",
+            (
+                "Die Abfrage wurde beendet: sie braucht mehr Arbeitsspeicher als erlaubt.",
+                "The query was ended: it needs more memory than allowed.",
+            ),
             mask(last, server_folders(path)),
         )
     summary = json.loads(lines[-1])
@@ -248,20 +307,20 @@ def _frame(path: Path) -> pd.DataFrame:
         return pa.ipc.open_file(source).read_all().to_pandas()
 
 
-def _notice(shown: int, total: int, limit: int, max_bytes: int) -> str:
-    """Why not every row is shown, in German; empty when all are."""
-    if shown == total:
-        return ""
-    if shown < min(limit, total):
-        return (
-            f"Das Ergebnis wurde nach {fmt.number(shown)} von {fmt.number(total)} Zeilen "
-            f"abgeschnitten: mehr als {fmt.number(max_bytes / 1e6)} MB gibt die Sandbox "
-            "nicht weiter. Bitte weniger oder kürzere Spalten oder Zeilen abfragen."
-        )
-    return (
-        f"Gezeigt werden die ersten {fmt.number(shown)} von {fmt.number(total)} Zeilen "
-        f"(höchstens {fmt.number(limit)} je Abfrage)."
-    )
+NOTICES = {
+    "bytes": {
+        "de": "Das Ergebnis wurde nach {shown} von {total} Zeilen abgeschnitten: mehr als "
+        "{mb} MB gibt die Sandbox nicht weiter. Bitte weniger oder kürzere Spalten oder "
+        "Zeilen abfragen.",
+        "en": "The result was cut after {shown} of {total} rows: the sandbox hands on no more "
+        "than {mb} MB. Please ask for fewer or shorter columns or rows.",
+    },
+    "rows": {
+        "de": "Gezeigt werden die ersten {shown} von {total} Zeilen (höchstens {limit} je "
+        "Abfrage).",
+        "en": "Showing the first {shown} of {total} rows (at most {limit} per query).",
+    },
+}
 
 
 def audit_details(query: str, outcome: Result | Failure) -> dict[str, object]:

@@ -24,10 +24,17 @@ MEMORY_LIMIT = "512MB"
 THREADS = 1
 BATCH_ROWS = 2048
 RESULT_BYTES = 50_000_000  # Arrow bytes of a result handed to the dashboard or the shell
-ORIGINAL_CHARS = 2000  # of an original message shown below the German sentence
+ORIGINAL_CHARS = 2000  # of an original message shown below the sentence
 MASK = "…"  # stands for a server folder in what an analyst sees
-OUT_OF_MEMORY = "Die Abfrage braucht mehr Arbeitsspeicher als erlaubt."
-UNEXPECTED = "Die Abfrage ist an einem unerwarteten Fehler gescheitert."
+# every sentence an analyst reads, German and English: (de, en)
+OUT_OF_MEMORY = (
+    "Die Abfrage braucht mehr Arbeitsspeicher als erlaubt.",
+    "The query needs more memory than allowed.",
+)
+UNEXPECTED = (
+    "Die Abfrage ist an einem unerwarteten Fehler gescheitert.",
+    "The query failed with an unexpected error.",
+)
 
 # DuckDB types that pandas and every output (table, CSV, XLSX, Parquet, JSON) hold as they
 # are. Every other column (lists, structs, maps, unions, variants, intervals, times, time
@@ -41,49 +48,79 @@ PLAIN_TYPES = frozenset(
     }
 )  # fmt: skip
 
-# German sentences for DuckDB's errors, most specific first; the original follows below
+# sentences for DuckDB's errors, most specific first; the original follows below
 SENTENCES = (
     (duckdb.OutOfMemoryException, OUT_OF_MEMORY),
     (
         duckdb.PermissionException,
-        "Das ist in der SQL-Sandbox nicht erlaubt: sie liest nur die Analyse-Tabellen, "
-        "ohne Dateien, Datenbanken, Erweiterungen und Einstellungen.",
+        (
+            "Das ist in der SQL-Sandbox nicht erlaubt: sie liest nur die Analyse-Tabellen, "
+            "ohne Dateien, Datenbanken, Erweiterungen und Einstellungen.",
+            "The SQL sandbox does not allow this: it reads the analyst tables only, no "
+            "files, databases, extensions or settings.",
+        ),
     ),
-    (duckdb.ParserException, "Die Abfrage ist kein gültiges SQL."),
+    (
+        duckdb.ParserException,
+        ("Die Abfrage ist kein gültiges SQL.", "The query is not valid SQL."),
+    ),
     (
         duckdb.CatalogException,
-        "Diese Tabelle, Spalte oder Funktion gibt es in den Analyse-Tabellen nicht.",
+        (
+            "Diese Tabelle, Spalte oder Funktion gibt es in den Analyse-Tabellen nicht.",
+            "The analyst tables have no such table, column or function.",
+        ),
     ),
     (
         duckdb.BinderException,
-        "Die Abfrage passt nicht zu den Analyse-Tabellen: ein Name, ein Typ oder ihr "
-        "Aufbau stimmt nicht.",
+        (
+            "Die Abfrage passt nicht zu den Analyse-Tabellen: ein Name, ein Typ oder ihr "
+            "Aufbau stimmt nicht.",
+            "The query does not fit the analyst tables: a name, a type or its structure is wrong.",
+        ),
     ),
     (
         (duckdb.ConversionException, duckdb.OutOfRangeException),
-        "Ein Wert lässt sich nicht umwandeln oder liegt außerhalb des erlaubten Bereichs.",
+        (
+            "Ein Wert lässt sich nicht umwandeln oder liegt außerhalb des erlaubten Bereichs.",
+            "A value cannot be converted or is out of range.",
+        ),
     ),
-    (duckdb.Error, "DuckDB konnte die Abfrage nicht ausführen."),
+    (
+        duckdb.Error,
+        ("DuckDB konnte die Abfrage nicht ausführen.", "DuckDB could not run the query."),
+    ),
 )
 
 
 class Failure(Exception):
-    """A query that gave no result: ``reason``, a German sentence, and below it
-    ``original``, the message it comes from (DuckDB's, server folders masked), so an
-    analyst reads what went wrong and can still search for the exact message."""
+    """A query that gave no result: ``reason``, a sentence (German, and ``english`` for an
+    English page), and below it ``original``, the message it comes from (DuckDB's, server
+    folders masked), so an analyst reads what went wrong and can still search for the
+    exact message. The sentence may be given as a (de, en) pair."""
 
-    def __init__(self, reason: str, original: str = "") -> None:
+    def __init__(
+        self, reason: str | tuple[str, str], original: str = "", english: str = ""
+    ) -> None:
+        if isinstance(reason, tuple):
+            reason, english = reason
         super().__init__(reason, original)
         self.reason = reason
+        self.english = english or reason
         self.original = original[:ORIGINAL_CHARS]
 
     def __str__(self) -> str:
         return f"{self.reason}\n{self.original}" if self.original else self.reason
 
+    def sentence(self, lang: str) -> str:
+        """The sentence in the UI language."""
+        return self.english if lang == "en" else self.reason
+
     def summary(self) -> dict[str, object]:
         """The query process's report of it (``failure_from(summary)`` in the caller)."""
         return {
             "reason": self.reason,
+            "english": self.english,
             "original": self.original,
             "refused": isinstance(self, Refused),
         }
@@ -102,7 +139,7 @@ class QueryError(Failure, ValueError):
 def failure_from(summary: dict) -> Failure:
     """The failure the query process reported (``Failure.summary``)."""
     kind = Refused if summary.get("refused", True) else QueryError
-    return kind(summary["reason"], summary.get("original", ""))
+    return kind(summary["reason"], summary.get("original", ""), summary.get("english", ""))
 
 
 def connect(path: Path, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
@@ -133,11 +170,20 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     no SQL raises DuckDB's ParserException, see ``refusal``)."""
     statements = con.extract_statements(sql)
     if len(statements) != 1:
-        raise Refused("Bitte genau eine Anweisung (ohne weitere nach einem Semikolon).")
+        raise Refused(
+            (
+                "Bitte genau eine Anweisung (ohne weitere nach einem Semikolon).",
+                "Please send exactly one statement (none after a semicolon).",
+            )
+        )
     statement = statements[0]
     if statement.type != duckdb.StatementType.SELECT:
+        kind = statement.type.name
         raise Refused(
-            f"Nur Abfragen (SELECT, WITH ... SELECT) sind erlaubt, nicht {statement.type.name}."
+            (
+                f"Nur Abfragen (SELECT, WITH ... SELECT) sind erlaubt, nicht {kind}.",
+                f"Only queries (SELECT, WITH ... SELECT) are allowed, not {kind}.",
+            )
         )
     return statement.query
 
@@ -165,7 +211,7 @@ def mask(text: str, folders: Iterable[str]) -> str:
 
 
 def refusal(error: duckdb.Error, folders: Iterable[str]) -> Failure:
-    """DuckDB's error as a German sentence with DuckDB's message, masked, below it: a
+    """DuckDB's error as a sentence with DuckDB's message, masked, below it: a
     refusal where the sandbox's limits stopped it, else an error in the query."""
     reason = next(sentence for kind, sentence in SENTENCES if isinstance(error, kind))
     kind = Refused if isinstance(error, duckdb.PermissionException) else QueryError
