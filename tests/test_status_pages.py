@@ -133,6 +133,24 @@ def test_management_and_a_clean_night_get_no_notice(broken_night):
 # --- the audit log ------------------------------------------------------------------------
 
 
+def test_entries_of_the_same_millisecond_are_listed_last_written_first(kpi_home, monkeypatch):
+    """The log keeps milliseconds: entries written within one are newest first in the
+    order written, not in whatever order an unstable sort leaves them."""
+    import datetime as dt
+
+    moment = dt.datetime(2026, 6, 30, 8, 0, 0, 123000, tzinfo=dt.UTC)
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment
+
+    monkeypatch.setattr(audit.dt, "datetime", Frozen)
+    for n in range(12):
+        audit.record(kpi_home, f"person-{n}", "coach", audit.VIEW_PARTICIPANT)
+    assert list(audit.read(kpi_home)["benutzer"]) == [f"person-{n}" for n in reversed(range(12))]
+
+
 def test_the_audit_log_speaks_german_in_berlin_time(kpi_home):
     audit.record(kpi_home, "anja", "coach", audit.VIEW_PARTICIPANT, pseudonym="ab12cd34ef56ab78")
     audit.record(

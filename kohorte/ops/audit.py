@@ -132,7 +132,9 @@ def read(settings: Settings) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["zeit", "benutzer", "rolle", "aktion", "details"])
     # an empty log keeps its types: the page converts times without a special case
     frame["zeit"] = pd.to_datetime(frame["zeit"], utc=True)
-    return frame.sort_values("zeit", ascending=False, ignore_index=True)
+    # newest first; entries of the same millisecond in the order they were written, last
+    # first (a stable sort of the reversed file order)
+    return frame.iloc[::-1].sort_values("zeit", ascending=False, kind="stable", ignore_index=True)
 
 
 def _language(lang: str) -> int:
