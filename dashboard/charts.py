@@ -202,7 +202,8 @@ def monthly_rate(
             legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2, title=None),
         ),
     )
-    lines = base.mark_line().encode(
+    # a month without a rate (withheld, or no case) is a gap in its line, not a bridge
+    lines = base.mark_line(invalid="break-paths-filter-domains").encode(
         strokeDash=alt.StrokeDash(
             "reihe:N", title=" ", sort=series,
             scale=alt.Scale(domain=series, range=[[1, 0], [1, 0], [4, 3]]), legend=None,
@@ -251,6 +252,7 @@ def monthly_rate(
     return localised(alt.layer(*layers).properties(height=CHART_HEIGHT), lang)
 
 
+DATE = "%x"  # the locale's date (VEGA_LOCALES): 25.11.2026, in English 25/11/2026
 TARGET_COLOUR = "#b03a2e"
 COHORT_PICK = "kohorte_wahl"  # the triangle's selection: a click picks a cohort
 
@@ -375,13 +377,13 @@ def timeline(
             x=alt.X(
                 "eintritt:T",
                 title=labels["col_entry"],
-                axis=alt.Axis(format="%d.%m.%Y", title=None),
+                axis=alt.Axis(format=DATE, title=None),
             ),
             x2=alt.X2("ende:T", title=labels["col_exit"]),
             y=y,
             tooltip=[
-                alt.Tooltip("eintritt:T", title=labels["col_entry"], format="%d.%m.%Y"),
-                alt.Tooltip("ende:T", title=labels["col_exit"], format="%d.%m.%Y"),
+                alt.Tooltip("eintritt:T", title=labels["col_entry"], format=DATE),
+                alt.Tooltip("ende:T", title=labels["col_exit"], format=DATE),
             ],
         )
     )
@@ -396,7 +398,7 @@ def timeline(
             ),
             shape=alt.Shape("lane:N", title=" ", legend=None),
             tooltip=[
-                alt.Tooltip("datum:T", title=labels["date"], format="%d.%m.%Y"),
+                alt.Tooltip("datum:T", title=labels["date"], format=DATE),
                 alt.Tooltip("art_label:N", title=" "),
                 alt.Tooltip("wert:Q", title=labels["value"], format=",.1f"),
             ],

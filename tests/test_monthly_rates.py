@@ -91,7 +91,11 @@ def test_the_rates_chart_has_counts_in_the_tooltip_and_a_rolling_line(sample_set
     assert set(rates["reihe"]) <= {"Berichtsjahr", "Schnitt über 3 Monate", "Vorjahr"}
     assert "Schnitt über 3 Monate" in set(rates["reihe"])
     this_year = rates[rates["reihe"] == "Berichtsjahr"]
-    assert all(re.fullmatch(r"\d[\d.]* von \d[\d.]*|–", a) for a in this_year["anzahl"])
+    withheld = "nicht angezeigt (Schutz kleiner Fallzahlen)"
+    pattern = r"\d[\d.]* von \d[\d.]*|–|" + re.escape(withheld)
+    assert all(re.fullmatch(pattern, a) for a in this_year["anzahl"])
+    # "–" only where the month has no rate (a gap in the line), never under a shown rate
+    assert (this_year["quote"].isna() == (this_year["anzahl"] == "–")).all()
     assert (this_year["anzahl"] != "–").any()
     spec = next(c.proto.spec for c in at.get("vega_lite_chart") if "Schnitt" in c.proto.spec)
     assert '"title": "Anzahl"' in spec or '"title":"Anzahl"' in spec
@@ -116,10 +120,17 @@ def test_the_chart_rows_name_each_series_and_tell_the_counts():
         }
     )
     rows = monthly.series(shown, labels).to_dict("records")
-    assert [(r["reihe"], r["quote"], r["stand"], r["anzahl"]) for r in rows] == [
+    rates = [None if pd.isna(r["quote"]) else r["quote"] for r in rows]
+    assert [(r["reihe"], q, r["stand"], r["anzahl"]) for r, q in zip(rows, rates, strict=True)] == [
         ("Berichtsjahr", 0.25, "endgültig", "1.250 von 5.000"),
         ("Schnitt über 3 Monate", 0.3, "endgültig", "–"),
         ("Vorjahr", 0.5, "endgültig", "–"),
-        ("Schnitt über 3 Monate", 0.35, "vorläufig", "–"),  # April: no rate of its own
+        # April: no rate of its own, so the line breaks (a gap, not a bridge to May)
+        ("Berichtsjahr", None, "vorläufig", "–"),
+        ("Schnitt über 3 Monate", 0.35, "vorläufig", "–"),
         ("Vorjahr", 0.4, "endgültig", "–"),
     ]
+    # a rate shown with its counts withheld says why in the tooltip
+    withheld = shown.assign(quote=[0.25, 1.0])
+    rows = monthly.series(withheld, {**labels, "withheld": "geschützt"}).to_dict("records")
+    assert rows[3]["quote"] == 1.0 and rows[3]["anzahl"] == "geschützt"

@@ -20,6 +20,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No data published yet. Run `make run` or `kohorte load`.",
     },
     "of": {"de": "von", "en": "of"},
+    "withheld": {
+        "de": "nicht angezeigt (Schutz kleiner Fallzahlen)",
+        "en": "withheld (small-count protection)",
+    },
     "protected": {
         "de": "nicht angezeigt: sonst wäre eine kleine Fallzahl an anderer Stelle errechenbar",
         "en": "not shown: a small count elsewhere could be worked out from it",

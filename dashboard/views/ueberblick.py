@@ -70,7 +70,7 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
     frame = frame[frame["kennzahl"] == kennzahl]
     labels = _labels(
         "rate", "this_year", "rolling", "previous_year", "final", "provisional", "status", "count",
-        "of",
+        "of", "withheld",
     )  # fmt: skip
     shown = by_month.series(frame, labels, lang())
     labels["rate"] = _label(kennzahl)

@@ -73,13 +73,15 @@ SERIES = ("this_year", "rolling", "previous_year")
 
 def series(shown: pd.DataFrame, labels: dict[str, str], lang: str = "de") -> pd.DataFrame:
     """``rates``' result for one KPI (a ``monat`` column beside it) as the chart's long
-    table: one row per month and series that has a rate, with ``reihe`` (``labels`` of
-    ``SERIES``), ``quote``, ``stand`` (``labels["final"]`` or ``["provisional"]``) and
-    ``anzahl`` ("12 von 40" for this year's shown counts, else "–")."""
+    table: one row per month and series, with ``reihe`` (``labels`` of ``SERIES``),
+    ``quote``, ``stand`` (``labels["final"]`` or ``["provisional"]``) and ``anzahl`` ("12
+    von 40" for this year's shown counts; ``labels["withheld"]`` where the rate is shown
+    but its counts are protected; else "–"). A month without a rate (withheld, or no
+    case) has ``quote`` NA, so the chart's line breaks there instead of bridging it."""
     rows = []
     for row in shown.itertuples():
         counts = (
-            "–"
+            labels.get("withheld", "–")
             if pd.isna(row.zaehler_gezeigt)
             else f"{fmt.number(row.zaehler_gezeigt, lang)} {labels['of']} "
             f"{fmt.number(row.nenner_gezeigt, lang)}"
@@ -89,15 +91,15 @@ def series(shown: pd.DataFrame, labels: dict[str, str], lang: str = "de") -> pd.
             ("rolling", row.quote_gleitend, row.vorlaeufig, "–"),
             ("previous_year", row.vorjahr_quote, row.vorjahr_vorlaeufig, "–"),
         ):
-            if rate is None or pd.isna(rate):
-                continue
+            missing = rate is None or pd.isna(rate)
+            provisional = False if pd.isna(provisional) else bool(provisional)
             rows.append(
                 {
                     "monat": row.monat,
                     "reihe": labels[name],
-                    "quote": float(rate),
+                    "quote": None if missing else float(rate),
                     "stand": labels["provisional" if provisional else "final"],
-                    "anzahl": told,
+                    "anzahl": "–" if missing else told,
                 }
             )
     return pd.DataFrame(rows, columns=["monat", "reihe", "quote", "stand", "anzahl"])
