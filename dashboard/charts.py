@@ -362,10 +362,19 @@ def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     return localised(alt.layer(bars, text).properties(height=200), lang)
 
 
+DAY_MS = 86_400_000  # a time axis's smallest tick step: one label per day at most
+
+
 def timeline(
-    events: pd.DataFrame, periods: pd.DataFrame, labels: dict[str, str], lang: str
+    events: pd.DataFrame,
+    periods: pd.DataFrame,
+    labels: dict[str, str],
+    kinds: list[str],
+    lang: str,
 ) -> alt.Chart:
-    """A person's timeline: participation periods as bands, then one lane per source."""
+    """A person's timeline: participation periods as bands, then one lane per source.
+    ``kinds`` are the labels of every event code in a fixed order: a code keeps its colour
+    from person to person and in both languages; the legend names the ones shown."""
     lanes = [
         labels[k] for k in ("lane_period", "anwesenheit", "aktivitaet", "ergebnis", "verbleib")
     ]
@@ -377,7 +386,7 @@ def timeline(
             x=alt.X(
                 "eintritt:T",
                 title=labels["col_entry"],
-                axis=alt.Axis(format=DATE, title=None),
+                axis=alt.Axis(format=DATE, title=None, tickMinStep=DAY_MS),
             ),
             x2=alt.X2("ende:T", title=labels["col_exit"]),
             y=y,
@@ -391,10 +400,17 @@ def timeline(
         alt.Chart(events)
         .mark_point(filled=True, size=70)
         .encode(
-            x=alt.X("datum:T", title=labels["date"], axis=alt.Axis(title=None)),
+            x=alt.X("datum:T", title=labels["date"], axis=alt.Axis(title=None, tickMinStep=DAY_MS)),
             y=y,
             color=alt.Color(
-                "art_label:N", title=" ", legend=alt.Legend(orient="bottom", title=None)
+                "art_label:N",
+                title=" ",
+                scale=alt.Scale(domain=kinds, scheme="tableau20"),
+                legend=alt.Legend(
+                    orient="bottom",
+                    title=None,
+                    values=[k for k in kinds if k in set(events["art_label"])],
+                ),
             ),
             shape=alt.Shape("lane:N", title=" ", legend=None),
             tooltip=[

@@ -182,6 +182,35 @@ def test_participant_found_by_customer_number_shows_the_timeline(kpi_home):
     assert "012D000001" not in str(at.query_params) and "012d000001" not in str(at.query_params)
 
 
+def test_a_timeline_gives_each_kind_of_event_one_colour_in_both_languages(kpi_home):
+    """Colours follow the code, not the label's alphabet: in German "Bewerbung" and in
+    English "application" are the same colour, for every person; the axis never labels one
+    day twice (a short participation got six ticks reading "30.11.2026")."""
+    import json
+
+    from conftest import TEST_KEY
+
+    from kohorte.define.privacy import pseudonym
+
+    pid = pseudonym(TEST_KEY.encode(), "012D000001")
+    scales = {}
+    for lang in ("de", "en"):
+        query = {"pid": pid} if lang == "de" else {"pid": pid, "lang": "en"}
+        at = _run(query, page="views/teilnehmende.py")
+        _assert_ok(at)
+        [spec] = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+        [dots] = [layer for layer in spec["layer"] if "color" in layer["encoding"]]
+        scales[lang] = dots["encoding"]["color"]["scale"]
+        shown = dots["encoding"]["color"]["legend"]["values"]
+        assert shown and set(shown) < set(scales[lang]["domain"])  # only the kinds shown
+        for layer in spec["layer"]:
+            assert layer["encoding"]["x"]["axis"]["tickMinStep"] == 86_400_000
+    de, en = scales["de"]["domain"], scales["en"]["domain"]
+    assert de.index("Bewerbung") == en.index("application")
+    assert de.index("unentschuldigt") == en.index("unexcused")
+    assert scales["de"]["scheme"] == scales["en"]["scheme"]
+
+
 def test_filters_round_trip_through_the_url(sample_env):
     at = _run({"geschlecht": "w", "lzb": "ja"}, page="views/kohorten.py")
     assert at.selectbox(key="f_gender").value == "w"

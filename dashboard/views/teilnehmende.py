@@ -9,6 +9,7 @@ from dashboard import auth, charts, data
 from dashboard.filters import filter_bar
 from dashboard.i18n import code, lang, t
 from dashboard.tables import show_table
+from kohorte.define import contract
 from kohorte.ops import audit
 
 LIST_COLUMNS = {
@@ -60,7 +61,13 @@ def _timeline(version: str, pid: str) -> None:
         )
     }  # fmt: skip
     st.altair_chart(
-        charts.timeline(events, bands[["eintritt", "ende", "lane"]], labels, lang()),
+        charts.timeline(
+            events,
+            bands[["eintritt", "ende", "lane"]],
+            labels,
+            [code(c) for c in contract.EVENT_CODES],
+            lang(),
+        ),
         width="stretch",
     )
 

@@ -328,6 +328,22 @@ KINDS: dict[str, Kind] = {
     kind.name: kind for kind in (TEILNEHMENDE, ANWESENHEIT, AKTIVITAETEN, ERGEBNISSE, VERBLEIB)
 }
 
+# The codes an event of marts.ereignisse can have as its art, per source: a session's
+# status, an activity's, an outcome's and a follow-up's kind. In this fixed order the
+# timeline gives every code the same colour for every person and in every language.
+EVENT_CODES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        code
+        for kind, column in (
+            (ANWESENHEIT, "status"),
+            (AKTIVITAETEN, "art"),
+            (ERGEBNISSE, "art"),
+            (VERBLEIB, "status"),
+        )
+        for code in kind.column(column).codes
+    )
+)
+
 FILE_SUFFIXES = (".csv", ".xlsx")
 
 
