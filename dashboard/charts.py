@@ -362,7 +362,16 @@ def funnel(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
     return localised(alt.layer(bars, text).properties(height=200), lang)
 
 
-DAY_MS = 86_400_000  # a time axis's smallest tick step: one label per day at most
+SHORT_SPAN_DAYS = 10  # up to this span a time axis ticks each day (else: Vega's choice)
+
+
+def _day_ticks(*dates: pd.Series):
+    """Ticks for a timeline's axis: within a short span, one per day (Vega's own choice
+    there is every 12 hours, which labels each day twice); otherwise Vega's default."""
+    days = pd.concat([pd.to_datetime(d) for d in dates]).dropna()
+    if days.empty or (days.max() - days.min()).days > SHORT_SPAN_DAYS:
+        return alt.Undefined
+    return alt.TimeIntervalStep(interval="day", step=1)
 
 
 def timeline(
@@ -378,6 +387,7 @@ def timeline(
     lanes = [
         labels[k] for k in ("lane_period", "anwesenheit", "aktivitaet", "ergebnis", "verbleib")
     ]
+    ticks = _day_ticks(periods["eintritt"], periods["ende"], events["datum"])
     y = alt.Y("lane:N", title=" ", sort=lanes, axis=alt.Axis(labelLimit=200, title=None))
     band = (
         alt.Chart(periods)
@@ -386,7 +396,7 @@ def timeline(
             x=alt.X(
                 "eintritt:T",
                 title=labels["col_entry"],
-                axis=alt.Axis(format=DATE, title=None, tickMinStep=DAY_MS),
+                axis=alt.Axis(format=DATE, title=None, tickCount=ticks),
             ),
             x2=alt.X2("ende:T", title=labels["col_exit"]),
             y=y,
@@ -400,7 +410,7 @@ def timeline(
         alt.Chart(events)
         .mark_point(filled=True, size=70)
         .encode(
-            x=alt.X("datum:T", title=labels["date"], axis=alt.Axis(title=None, tickMinStep=DAY_MS)),
+            x=alt.X("datum:T", title=labels["date"], axis=alt.Axis(title=None, tickCount=ticks)),
             y=y,
             color=alt.Color(
                 "art_label:N",
