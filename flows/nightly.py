@@ -40,9 +40,9 @@ def ingest(
 
 
 @task(cache_policy=NO_CACHE)
-def build_and_publish(settings: Settings, run: dict, load_date: dt.date) -> dict:
+def build_and_publish(settings: Settings, run: dict, load_date: dt.date, full: bool) -> dict:
     """Build a new warehouse, run the data checks, publish atomically."""
-    return pipeline.finish(settings, run, load_date)
+    return pipeline.finish(settings, run, load_date, full)
 
 
 def _alert(flow, flow_run, state) -> None:
@@ -73,8 +73,9 @@ def task_runner(settings: Settings):
 
 
 @flow(name="nightly", log_prints=False, on_failure=[_alert], on_crashed=[_alert])
-def nightly(load_date: dt.date | None = None) -> dict:
-    """Inbox -> validated raw store -> checked warehouse -> atomic publish -> summary."""
+def nightly(load_date: dt.date | None = None, full: bool = False) -> dict:
+    """Inbox -> validated raw store -> checked warehouse -> atomic publish -> summary.
+    ``full``: rebuild the warehouse from the raw store instead of incrementally."""
     settings = load_settings()
     load_date = load_date or dt.date.today()
     logger = get_run_logger()
@@ -90,7 +91,7 @@ def nightly(load_date: dt.date | None = None) -> dict:
         )
         results = pipeline.in_plan_order(planned, [r for f in futures for r in f.result()])
         summary = pipeline.summarise(run_id, started.timestamp(), results)
-        run = build_and_publish(settings, summary, load_date)
+        run = build_and_publish(settings, summary, load_date, full)
     _artifacts(run, results)
     logger.info(
         "Published %s: %s files, %s rows accepted, %s rejected, as of %s",

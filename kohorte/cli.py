@@ -277,6 +277,13 @@ def load(
             metavar="DATUM", help="Lädt, als wäre heute dieser Tag (JJJJ-MM-TT oder TT.MM.JJJJ)."
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Das Warehouse ganz neu bauen statt nur das Gelieferte nachzurechnen.",
+        ),
+    ] = False,
 ) -> None:
     """Führt die nächtliche Ladung einmal aus und zeigt ihre Zusammenfassung.
 
@@ -291,12 +298,12 @@ def load(
     day = _date(load_date, "--load-date")
     try:
         if plain:
-            run, results = pipeline.run_once(settings, day)
+            run, results = pipeline.run_once(settings, day, full)
         else:
             apply_prefect_env(settings)
             from flows.nightly import nightly
 
-            run = nightly(load_date=day)
+            run = nightly(load_date=day, full=full)
             results = [
                 _result_from_log(f)
                 for f in runlog.read_files(settings)

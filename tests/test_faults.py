@@ -20,6 +20,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from conftest import FIXTURES, ROOT, SAMPLE, SAMPLE_LOAD_DATE, TEST_KEY, deliver, make_settings
+from test_incremental import assert_same_content
 
 from kohorte import errors
 from kohorte.build import analyst, warehouse
@@ -94,6 +95,8 @@ ZYGOTE = textwrap.dedent(
     traced(runlog, "write_files", "ingest:file-log")
     traced(pipeline, "finish", "build:start")
     traced(warehouse, "_load_raw", "build:raw")
+    traced(warehouse, "_base", "build:base")  # an incremental build: the copy follows
+    traced(warehouse, "_apply_deliveries", "build:raw")  # its raw step
     traced(warehouse, "staging_tables", "build:staging+marts")
     traced(warehouse, "run_checks", "build:checks")
     traced(analyst, "write_file", "build:analyst-file")
@@ -329,8 +332,17 @@ def test_sigkill_at_random_points_never_breaks_the_published_warehouse(tmp_path)
     finally:
         zygote.close()
     assert len(kills) >= MIN_KILLS
-    assert _marts(warehouse.current_path(settings)) == expected
+    final = warehouse.current_path(settings)
+    assert _marts(final) == expected
+    # built incrementally on top of killed nights, it equals a full build of the same store
+    full = warehouse.build(settings, "after-the-kills", [], SAMPLE_LOAD_DATE, full=True)
+    try:
+        assert_same_content(final, full.path)
+    finally:
+        warehouse.discard(full.path)
     runs = runlog.read_runs(settings)
+    modes = [r.get("build_mode") for r in runs if r["status"] == "published"]
+    assert modes.count(warehouse.INCREMENTAL) >= len(batches) - 1, modes
     phases: dict[str, int] = {}
     for kill in kills:
         phases[kill["phase"]] = phases.get(kill["phase"], 0) + 1
@@ -349,6 +361,8 @@ def test_sigkill_at_random_points_never_breaks_the_published_warehouse(tmp_path)
             "reference_run_seconds": ref_run["last_step_after"],
             "recovery_run_seconds": [r["seconds"] for r in recoveries],
             "final_equals_uninterrupted_reference": True,
+            "final_equals_a_full_build": True,
+            "published_builds_by_mode": {str(m): modes.count(m) for m in set(modes)},
             "test_seconds": round(time.perf_counter() - started, 1),
             "kill_log": kills,
         },

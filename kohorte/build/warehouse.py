@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -36,6 +38,12 @@ from kohorte.store.db import SQL, scalar, sql_files, transaction
 SQL_DIR: Traversable = SQL
 POINTER = "current.duckdb"
 SCHEMAS = ("raw", "staging", "marts", "meta")
+# a mart whose rows belong to one person each and depend on nothing but that person's rows
+# (and meta.build): an incremental build recomputes only the persons touched tonight
+PER_PERSON = re.compile(r"^--\s*incremental:\s*per person\b", re.M)
+CREATE = re.compile(r"^create or replace table ([\w.]+) as\s*$", re.M)
+FULL = "full"
+INCREMENTAL = "incremental"
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,9 @@ class BuildResult:
     checks: list[dict]
     tables: dict[str, int]
     seconds: float
+    mode: str = FULL  # FULL or INCREMENTAL
+    reason: str = ""  # why a build was full ("" when incremental)
+    persons: int | None = None  # persons recomputed by an incremental build
 
 
 def versions_dir(settings: Settings) -> Path:
@@ -100,53 +111,112 @@ def _sql_files(folder: Traversable) -> list[tuple[str, str]]:
     return [(name, files[name]) for name in TopologicalSorter(graph).static_order()]
 
 
-def staging_tables(sql_dir: Traversable = SQL_DIR) -> list[str]:
-    """``staging.stg_<kind>`` for every kind, from one template and the contract's keys."""
+def key_columns(kind) -> str:
+    """A kind's natural key in the warehouse: the contract's key, with the pseudonym ``pid``
+    in place of ``kundennummer``."""
+    return ", ".join("pid" if column == "kundennummer" else column for column in kind.key)
+
+
+def staging_tables(sql_dir: Traversable = SQL_DIR, incremental: bool = False) -> list[str]:
+    """``staging.stg_<kind>`` for every kind, from one template and the contract's keys.
+    Incremental: for each kind, the rows of the keys in ``delta_<kind>`` (the keys delivered
+    or changed tonight) are deleted and computed again from ``raw``; nothing else moves."""
     template = (sql_dir / "staging" / "latest_delivery_wins.sql").read_text(encoding="utf-8")
-    views = []
+    statements = []
     for kind in KINDS.values():
-        key = ", ".join("pid" if column == "kundennummer" else column for column in kind.key)
-        views.append(template.replace("{kind}", kind.name).replace("{key}", key))
-    return views
+        key = key_columns(kind)
+        sql = template.replace("{kind}", kind.name).replace("{key}", key)
+        if not incremental:
+            statements.append(sql.replace("{source_filter}", ""))
+            continue
+        keys = f"({key}) in (select {key} from delta_{kind.name})"
+        sql = sql.replace("{source_filter}", f" where {keys}")
+        statements.append(f"delete from staging.stg_{kind.name} where {keys}")
+        statements.append(_insert(sql))
+    return statements
+
+
+def _insert(sql: str) -> str:
+    """A ``create or replace table t as <query>`` file as ``insert into t <query>``."""
+    match = CREATE.search(sql)
+    assert match, "a mart or staging file creates its table"
+    body = sql[match.end() :].strip().rstrip(";")
+    return f"insert into {match.group(1)} by name select * from (\n{body}\n)"
+
+
+def _raw_columns(kind) -> str:
+    columns = ", ".join(f"{c.name} {c.sql_type}" for c in kind.columns if c.name != "kundennummer")
+    return f"delivery_id varchar, line bigint, pid varchar, {columns}"
+
+
+def _files(settings: Settings, kind, deliveries: list[rawstore.Delivery]) -> list[str]:
+    """The stored Parquet files of a kind's deliveries."""
+    return [
+        str(rawstore.parquet_path(settings.raw, kind.name, d.delivery_id))
+        for d in deliveries
+        if d.kind == kind.name
+    ]
+
+
+def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, kind, files: list[str]) -> None:
+    """Append the rows of a kind's stored files to ``table`` (with the raw table's columns)."""
+    if not files:
+        return
+    # deliveries stored before a contract column existed lack it: it stays empty
+    stored = {
+        row[0]
+        for row in con.execute(
+            "describe select * from read_parquet($files, union_by_name = true)",
+            {"files": files},
+        ).fetchall()
+    }
+    names = ", ".join(
+        name
+        for name in ["delivery_id", "line", "pid"]
+        + [c.name for c in kind.columns if c.name != "kundennummer"]
+        if name in stored
+    )
+    con.execute(
+        f"insert into {table} by name select {names} from read_parquet($files, "
+        f"union_by_name = true) order by delivery_id, line",
+        {"files": files},
+    )
 
 
 def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawstore.Delivery]:
     """Copy the accepted rows of every delivery in the manifest into ``raw.<kind>``."""
     deliveries = rawstore.deliveries(settings.raw)
     for kind in KINDS.values():
-        files = [
-            str(rawstore.parquet_path(settings.raw, kind.name, d.delivery_id))
-            for d in deliveries
-            if d.kind == kind.name
-        ]
-        columns = ", ".join(
-            f"{c.name} {c.sql_type}" for c in kind.columns if c.name != "kundennummer"
-        )
+        con.execute(f"create table raw.{kind.name} ({_raw_columns(kind)})")
+        _insert_parquet(con, f"raw.{kind.name}", kind, _files(settings, kind, deliveries))
+    _write_deliveries(con, deliveries)
+    _load_archive(con, settings)
+    return deliveries
+
+
+def _apply_deliveries(
+    con: duckdb.DuckDBPyConnection, settings: Settings, previous: set[str]
+) -> list[rawstore.Delivery]:
+    """Add the rows of tonight's new deliveries to ``raw.<kind>`` of the previous version;
+    the natural keys they carry go to ``delta_<kind>`` (a temporary table)."""
+    deliveries = rawstore.deliveries(settings.raw)
+    new = [d for d in deliveries if d.delivery_id not in previous]
+    for kind in KINDS.values():
+        con.execute(f"create temp table neu_{kind.name} ({_raw_columns(kind)})")
+        _insert_parquet(con, f"neu_{kind.name}", kind, _files(settings, kind, new))
+        con.execute(f"insert into raw.{kind.name} by name select * from neu_{kind.name}")
         con.execute(
-            f"create table raw.{kind.name} (delivery_id varchar, line bigint, pid varchar, "
-            f"{columns})"
+            f"create temp table delta_{kind.name} as "
+            f"select distinct {key_columns(kind)} from neu_{kind.name}"
         )
-        if files:
-            # deliveries stored before a contract column existed lack it: it stays empty
-            stored = {
-                row[0]
-                for row in con.execute(
-                    "describe select * from read_parquet($files, union_by_name = true)",
-                    {"files": files},
-                ).fetchall()
-            }
-            names = ", ".join(
-                name
-                for name in ["delivery_id", "line", "pid"]
-                + [c.name for c in kind.columns if c.name != "kundennummer"]
-                if name in stored
-            )
-            con.execute(
-                f"insert into raw.{kind.name} by name select {names} from read_parquet($files, "
-                f"union_by_name = true) "
-                f"order by delivery_id, line",
-                {"files": files},
-            )
+        con.execute(f"drop table neu_{kind.name}")
+    _write_deliveries(con, deliveries)
+    _load_archive(con, settings)
+    return deliveries
+
+
+def _write_deliveries(con: duckdb.DuckDBPyConnection, deliveries: list[rawstore.Delivery]) -> None:
+    """``meta.deliveries``: the manifest the warehouse was built from."""
     table = pa.Table.from_pylist([d.__dict__ for d in deliveries]) if deliveries else None
     if table is not None:
         con.register("manifest", table)
@@ -159,8 +229,6 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
             "rows_accepted bigint, rows_rejected bigint, received_at varchar, "
             "rows_deleted bigint, parquet_sha256 varchar)"
         )
-    _load_archive(con, settings)
-    return deliveries
 
 
 # The additive monthly figures (marts.monatszahlen) kept for participations retention
@@ -223,12 +291,15 @@ def _write_meta(
     as_of: dt.date,
     load_date: dt.date,
     run_log: list[dict],
+    mode: str,
+    fingerprint: str,
 ) -> None:
     con.execute(
         "create table meta.build as select $run_id as run_id, now() as built_at, "
         "$load_date::date as load_date, $as_of::date as as_of, $hours::decimal(4, 2) as "
         "session_hours, $site as default_site, $version as kohorte_version, "
-        "$programme_year_month::integer as programme_year_month",
+        "$programme_year_month::integer as programme_year_month, $mode as build_mode, "
+        "$fingerprint as fingerprint",
         {
             "run_id": run_id,
             "load_date": load_date,
@@ -237,6 +308,8 @@ def _write_meta(
             "site": settings.default_site,
             "version": __version__,
             "programme_year_month": settings.programme_year_month,
+            "mode": mode,
+            "fingerprint": fingerprint,
         },
     )
     catalogue = pa.Table.from_pylist(
@@ -316,29 +389,97 @@ def check_descriptions(sql_dir: Traversable = SQL_DIR) -> dict[str, dict[str, st
     return described
 
 
+def fingerprint(settings: Settings, sql_dir: Traversable = SQL_DIR) -> str:
+    """What a warehouse follows from besides the deliveries: Kohorte's version, the
+    contract, every SQL file as rendered from the definitions, the analyst tables, the
+    settings the marts read and the pseudonym key (as a keyed hash, never the key). An
+    incremental build starts from the previous version only when it is the same."""
+    digest = hashlib.sha256()
+    parts = [
+        __version__,
+        repr(tuple(KINDS.values())),
+        repr(analyst.TABLES),
+        repr(periods.rows()),
+        repr((settings.session_hours, settings.default_site, settings.programme_year_month)),
+        hmac.new(settings.pseudonym_key(), b"kohorte-warehouse", hashlib.sha256).hexdigest(),
+        *staging_tables(sql_dir),
+        *(sql for _name, sql in _sql_files(sql_dir / "marts")),
+        *sql_files(sql_dir / "checks").values(),
+    ]
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _base(settings: Settings, wanted: str) -> tuple[Path | None, str]:
+    """The published version an incremental build may start from, or why there is none."""
+    current = current_path(settings)
+    if current is None:
+        return None, "no published version yet"
+    try:
+        con = connect_readonly(current)
+        try:
+            found = scalar(con, "select fingerprint from meta.build")
+            before = con.execute("select delivery_id, parquet_sha256 from meta.deliveries")
+            before = before.fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return None, "the published version predates incremental builds"
+    if found != wanted:
+        return None, "the contract, the SQL, the settings or the pseudonym key changed"
+    now = {d.delivery_id: d.parquet_sha256 for d in rawstore.deliveries(settings.raw)}
+    if any(now.get(delivery, "-") != sha for delivery, sha in before):
+        # retention rewrote a delivery: a deleted row must leave no trace in the new file,
+        # and a copy would keep the old rows in its free blocks
+        return None, "retention deleted rows"
+    return current, ""
+
+
 def build(
     settings: Settings,
     run_id: str,
     run_log: list[dict],
     load_date: dt.date | None = None,
     sql_dir: Traversable = SQL_DIR,
+    full: bool = False,
 ) -> BuildResult:
-    """Build a new warehouse file from the raw store; raise ChecksFailed if a check fails."""
+    """Build a new warehouse file; raise ChecksFailed if a check fails. Incremental by
+    default: a copy of the published version, in which only tonight's deliveries and the
+    persons they touch are recomputed (and every aggregate in full). ``full``, or a changed
+    fingerprint, builds everything from the raw store."""
     started = time.perf_counter()
     folder = versions_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f".building-{run_id}.duckdb"
     path.unlink(missing_ok=True)
     load_date = load_date or dt.date.today()
-    con = duckdb.connect(str(path))
+    wanted = fingerprint(settings, sql_dir)
+    base, reason = (None, "a full build was asked for") if full else _base(settings, wanted)
+    persons = None
+    try:
+        if base is not None:
+            shutil.copyfile(base, path)  # published versions never change: a safe copy
+            os.chmod(path, 0o644)
+        con = duckdb.connect(str(path))
+    except BaseException as error:
+        discard(path)
+        if is_disk_full(error):
+            raise DiskFull(folder, error) from error
+        raise
     try:
         with transaction(con):  # ~70 statements, one commit
-            as_of, checks = _fill(con, settings, run_id, run_log, load_date, sql_dir)
+            context = (con, settings, run_id, run_log, load_date, sql_dir, wanted)
+            if base is None:
+                as_of, checks = _fill(*context)
+            else:
+                as_of, checks, persons = _fill_incremental(*context)
         analyst.write_file(con, analyst.path_for(path))
         tables = dict(
             con.execute(
                 "select schema_name || '.' || table_name, estimated_size from duckdb_tables() "
-                "order by 1"
+                "where not temporary order by 1"
             ).fetchall()
         )
         con.execute("checkpoint")
@@ -353,7 +494,9 @@ def build(
     if failures:
         discard(path)
         raise ChecksFailed(failures)
-    return BuildResult(path, as_of, checks, tables, round(time.perf_counter() - started, 3))
+    mode = FULL if base is None else INCREMENTAL
+    seconds = round(time.perf_counter() - started, 3)
+    return BuildResult(path, as_of, checks, tables, seconds, mode, reason, persons)
 
 
 def _fill(
@@ -363,6 +506,7 @@ def _fill(
     run_log: list[dict],
     load_date: dt.date,
     sql_dir: Traversable,
+    wanted: str,
 ) -> tuple[dt.date, list[dict]]:
     """Raw, meta, staging and marts into the new file, then the checks over them; returns
     the as-of date and the checks' results."""
@@ -370,16 +514,75 @@ def _fill(
         con.execute(f"create schema {schema}")
     _load_raw(con, settings)
     as_of = _as_of(con, load_date)
-    _write_meta(con, settings, run_id, as_of, load_date, run_log)
+    _write_meta(con, settings, run_id, as_of, load_date, run_log, FULL, wanted)
     for sql in staging_tables(sql_dir):
         con.execute(sql)
     for _name, sql in _sql_files(sql_dir / "marts"):
         con.execute(sql)
+    return as_of, _checks(con, sql_dir)
+
+
+def _fill_incremental(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    run_log: list[dict],
+    load_date: dt.date,
+    sql_dir: Traversable,
+    wanted: str,
+) -> tuple[dt.date, list[dict], int]:
+    """The copy of the previous version brought up to tonight: the raw rows of new
+    deliveries; staging for the keys they carry; the per-person marts for the
+    persons of those keys and for everybody whose facts still move with the as-of date
+    (``marts.fenster.aenderbar_bis``); every other mart in full. Returns the as-of date,
+    the checks' results and how many persons were recomputed."""
+    previous = {row[0] for row in con.execute("select delivery_id from meta.deliveries").fetchall()}
+    previous_as_of = scalar(con, "select as_of from meta.build")
+    con.execute("drop schema meta cascade")
+    con.execute("create schema meta")
+    _apply_deliveries(con, settings, previous)
+    as_of = _as_of(con, load_date)
+    _write_meta(con, settings, run_id, as_of, load_date, run_log, INCREMENTAL, wanted)
+    keys = " union ".join(f"select pid from delta_{kind}" for kind in KINDS)
+    con.execute(
+        f"create temp table betroffen as {keys} union select pid from marts.fenster "
+        "where aenderbar_bis is null or aenderbar_bis >= $since",
+        {"since": min(previous_as_of, as_of)},
+    )
+    for sql in staging_tables(sql_dir, incremental=True):
+        con.execute(sql)
+    marts = _sql_files(sql_dir / "marts")
+    per_person = [name for name, sql in marts if PER_PERSON.search(sql)]
+    for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]:
+        con.execute(
+            f"create temp view {table.replace('.', '__')} as select * from {table} "
+            "where pid in (select pid from betroffen)"
+        )
+    pattern = re.compile(r"\b(staging\.stg_\w+|marts\.(?:" + "|".join(per_person) + r"))\b")
+    for name, sql in marts:
+        if name not in per_person:
+            con.execute(sql)
+            continue
+        con.execute(f"delete from marts.{name} where pid in (select pid from betroffen)")
+        insert = _insert(sql)
+        head, body = insert.split("\n", 1)  # the target stays; its sources are the persons'
+        con.execute(head + "\n" + pattern.sub(lambda m: m.group(1).replace(".", "__"), body))
+    persons = scalar(con, "select count(*) from betroffen")
+    for kind in KINDS:
+        con.execute(f"drop table delta_{kind}")
+    for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]:
+        con.execute(f"drop view {table.replace('.', '__')}")
+    con.execute("drop table betroffen")
+    return as_of, _checks(con, sql_dir), persons
+
+
+def _checks(con: duckdb.DuckDBPyConnection, sql_dir: Traversable) -> list[dict]:
+    """Run the checks and keep their results in ``meta.checks``."""
     checks = run_checks(con, sql_dir)
     con.register("checks", pa.Table.from_pylist(checks))
     con.execute("create table meta.checks as select * from checks")
     con.unregister("checks")
-    return as_of, checks
+    return checks
 
 
 def discard(built: Path) -> None:

@@ -148,8 +148,9 @@ def summarise(run_id: str, started: float, results: list[FileResult]) -> dict:
     }
 
 
-def finish(settings: Settings, run: dict, load_date: dt.date) -> dict:
-    """Build, check and publish a new warehouse; record the run's outcome either way."""
+def finish(settings: Settings, run: dict, load_date: dt.date, full: bool = False) -> dict:
+    """Build (incrementally unless ``full``), check and publish a new warehouse; record the
+    run's outcome either way."""
     runlog.write_run(settings, run)
     log = [r for r in runlog.read_runs(settings) if r["run_id"] != run["run_id"]]
     try:
@@ -157,7 +158,11 @@ def finish(settings: Settings, run: dict, load_date: dt.date) -> dict:
         if damage:
             raise RawStoreDamaged(damage, settings.raw / rawstore.DAMAGED_DIR)
         built = warehouse.build(
-            settings, run["run_id"], [*log, {**run, "status": "published"}], load_date=load_date
+            settings,
+            run["run_id"],
+            [*log, {**run, "status": "published"}],
+            load_date=load_date,
+            full=full,
         )
         published = warehouse.publish(settings, built.path, run["run_id"])
     except Exception as error:
@@ -181,6 +186,9 @@ def finish(settings: Settings, run: dict, load_date: dt.date) -> dict:
         "as_of": built.as_of.isoformat(),
         "warehouse": published.name,
         "seconds_build": built.seconds,
+        "build_mode": built.mode,
+        "build_reason": built.reason,
+        "persons_rebuilt": built.persons,
         "checks": built.checks,
     }
     runlog.write_run(settings, run)
@@ -195,8 +203,11 @@ def prepare(settings: Settings, run_id: str) -> tuple[list[Arrival], list[Work]]
     return planned, split(planned, waiting)
 
 
-def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict, list[FileResult]]:
-    """The whole nightly load without an orchestrator (tests, and ``kohorte load --plain``)."""
+def run_once(
+    settings: Settings, load_date: dt.date | None = None, full: bool = False
+) -> tuple[dict, list[FileResult]]:
+    """The whole nightly load without an orchestrator (tests, and ``kohorte load --plain``);
+    ``full`` rebuilds the warehouse from the raw store instead of incrementally."""
     load_date = load_date or dt.date.today()
     with run_lock(settings):
         started = time.time()
@@ -204,7 +215,7 @@ def run_once(settings: Settings, load_date: dt.date | None = None) -> tuple[dict
         planned, work = prepare(settings, run_id)
         results = [r for w in work for r in ingest_work(settings, w, run_id, load_date)]
         results = in_plan_order(planned, results)
-        return finish(settings, summarise(run_id, started, results), load_date), results
+        return finish(settings, summarise(run_id, started, results), load_date, full), results
 
 
 STATUS_DE = {status: labels[0] for status, labels in FILE_STATUSES.items()}

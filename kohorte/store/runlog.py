@@ -33,6 +33,8 @@ RUN_COLUMNS = {
     "warehouse": "varchar",
     "seconds_ingest": "double",
     "seconds_build": "double",
+    "build_mode": "varchar",
+    "persons_rebuilt": "bigint",
 }
 FILE_COLUMNS = {
     "run_id": "varchar",

@@ -1,6 +1,7 @@
 -- Every dated event of a person (sessions, activities, outcomes, follow-ups) in one long
 -- table, each with the participation that owns it by the rule of marts.fenster (null:
 -- none). The participant timeline reads it, and so does every fact built on events.
+-- incremental: per person
 create or replace table marts.ereignisse as
 with
 

@@ -9,6 +9,11 @@
 -- - follow-ups: 150 to 210 days after exit (the one nearest to 6 calendar months counts);
 -- - a person's next entry ends every window of the previous participation the day before;
 -- - nothing after the as-of date belongs to any participation: every KPI sees the same days.
+--
+-- aenderbar_bis: the last as-of date at which a participation's facts can still change
+-- (the end of its follow-up window, the latest bound above; null while it runs). The
+-- incremental build recomputes the persons with such a participation every night.
+-- incremental: per person
 create or replace table marts.fenster as
 with
 
@@ -26,7 +31,8 @@ ordered as (
         t.pid,
         t.eintritt,
         t.austritt,
-        lead(t.eintritt) over (partition by t.pid order by t.eintritt) as naechster_eintritt
+        lead(t.eintritt) over (partition by t.pid order by t.eintritt) as naechster_eintritt,
+        (t.austritt + interval 210 day)::date as aenderbar_bis  -- the follow-up window's end
     from teilnahmen as t
 ),
 
@@ -42,8 +48,8 @@ final as (
         least(o.austritt + interval 28 day, b.as_of, o.naechster_eintritt - 1)::date
             as ergebnisse_bis,
         (o.austritt + interval 150 day)::date as verbleib_von,
-        least(o.austritt + interval 210 day, b.as_of, o.naechster_eintritt - 1)::date
-            as verbleib_bis
+        least(o.aenderbar_bis, b.as_of, o.naechster_eintritt - 1)::date as verbleib_bis,
+        o.aenderbar_bis
     from ordered as o
     cross join build as b
 )

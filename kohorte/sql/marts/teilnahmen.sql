@@ -1,6 +1,7 @@
 -- One row per participation with everything the KPIs need (the facts at participation
 -- grain): attendance, activities, first integration, follow-up. Each event counts for the
 -- participation that owns it (marts.fenster), so every sum over a selection adds up.
+-- incremental: per person
 create or replace table marts.teilnahmen as
 with
 

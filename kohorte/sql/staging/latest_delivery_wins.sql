@@ -3,11 +3,13 @@
 -- pseudonym pid in place of kundennummer), so the key is defined in one place only.
 -- Corrections: for each natural key the row of the latest delivery wins; if that row is a
 -- retraction (storno), the key has no row at all.
+-- {source_filter} is empty for a full build; an incremental one restricts the source to the
+-- keys delivered or changed tonight (and replaces only their rows).
 create or replace table staging.stg_{kind} as
 with
 
 source as (
-    select * from raw.{kind}
+    select * from raw.{kind}{source_filter}
 ),
 
 ranked as (
