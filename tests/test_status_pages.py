@@ -100,6 +100,16 @@ def broken_night(kpi_home):
     return kpi_home
 
 
+def test_the_load_log_says_how_each_night_built_the_warehouse(broken_night):
+    """The first night builds everything, the second only what it brought."""
+    at = _status_page()
+    runs = next(f.value for f in at.dataframe if "Aufbau" in f.value.columns)
+    assert list(runs["Aufbau"]) == ["nur Neues", "vollständig"]  # newest first
+    english = _status_page({"lang": "en"})
+    runs = next(f.value for f in english.dataframe if "Build" in f.value.columns)
+    assert list(runs["Build"]) == ["incremental", "full"]
+
+
 def _notices(at: AppTest) -> list[str]:
     return [w.value for w in at.warning if w.value.startswith("Letzte Ladung")]
 

@@ -222,6 +222,7 @@ TEXTS.update(
         "col_rows_accepted": {"de": "Zeilen angenommen", "en": "Rows accepted"},
         "col_rows_rejected": {"de": "Zeilen abgelehnt", "en": "Rows rejected"},
         "col_seconds": {"de": "Dauer (s)", "en": "Duration (s)"},
+        "col_build_mode": {"de": "Aufbau", "en": "Build"},
         "col_file": {"de": "Datei", "en": "File"},
         "col_kind": {"de": "Art", "en": "Kind"},
         "col_encoding": {"de": "Format", "en": "Format"},
@@ -505,6 +506,9 @@ CODE_LABELS: dict[str, dict[str, str]] = {
     "arbeitslos": {"de": "arbeitslos", "en": "unemployed"},
     "massnahme": {"de": "in Maßnahme", "en": "in a programme"},
     "unbekannt": {"de": "unbekannt", "en": "unknown"},
+    # how a night built the warehouse (kohorte.build.warehouse.FULL, INCREMENTAL)
+    "full": {"de": "vollständig", "en": "full"},
+    "incremental": {"de": "nur Neues", "en": "incremental"},
 }
 
 

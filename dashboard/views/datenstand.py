@@ -20,6 +20,7 @@ RUN_COLUMNS = {
     "files_deferred": "col_deferred",
     "rows_accepted": "col_rows_accepted",
     "rows_rejected": "col_rows_rejected",
+    "build_mode": "col_build_mode",
     "sekunden": "col_seconds",
 }
 FILE_COLUMNS = {
@@ -79,7 +80,7 @@ st.subheader(t("checks_title"))
 show_table(data.checks(version, lang()), CHECK_COLUMNS)
 
 st.subheader(t("runs_title"))
-show_table(data.runs(version), RUN_COLUMNS, decimals={"sekunden": 1})
+show_table(data.runs(version), RUN_COLUMNS, decimals={"sekunden": 1}, codes={"build_mode"})
 
 st.subheader(t("files_title"))
 show_table(files, FILE_COLUMNS)

@@ -458,6 +458,9 @@ def build(
     wanted = fingerprint(settings, sql_dir)
     base, reason = (None, "a full build was asked for") if full else _base(settings, wanted)
     persons = None
+    mode = FULL if base is None else INCREMENTAL
+    # this run's own line of the load log says how it builds
+    run_log = [{**r, "build_mode": mode} if r.get("run_id") == run_id else r for r in run_log]
     try:
         if base is not None:
             shutil.copyfile(base, path)  # published versions never change: a safe copy
@@ -494,7 +497,6 @@ def build(
     if failures:
         discard(path)
         raise ChecksFailed(failures)
-    mode = FULL if base is None else INCREMENTAL
     seconds = round(time.perf_counter() - started, 3)
     return BuildResult(path, as_of, checks, tables, seconds, mode, reason, persons)
 

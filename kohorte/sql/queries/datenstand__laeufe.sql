@@ -12,6 +12,7 @@ select
     coalesce(files_deferred, 0) as files_deferred,
     rows_accepted,
     rows_rejected,
+    build_mode,
     coalesce(seconds_ingest, 0) + coalesce(seconds_build, 0) as sekunden
 from meta.load_log
 order by run_id desc
