@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run serve install test check lint format browser docs sample deploy loadtest bench clean-data
+.PHONY: run serve install test check lint format browser proxy docs sample deploy loadtest bench clean-data
 
 ## run: install, generate demo data if there is none, load it once, create the demo
 ## account on a fresh installation (its password is printed once), start the dashboard
@@ -27,7 +27,7 @@ run: install
 ## serve: service mode for a server: Prefect server, work pool and deployments (nightly
 ## 02:00, retention 03:30 Berlin), worker and dashboard, supervised; Ctrl+C stops all.
 ## Creates the demo account on a fresh installation; loads nothing by itself.
-serve: install
+serve: install proxy
 	$(UV) run kohorte user demo
 	$(UV) run kohorte serve
 
@@ -41,7 +41,7 @@ install: .venv/.installed
 	@touch $@
 
 ## test: lint, then the whole suite (unit, flow, deployment, fault, service, real browser)
-test: install lint browser
+test: install lint browser proxy
 	$(UV) run pytest
 
 ## check: the edit-test loop: lint, then every test that needs no Prefect server, no
@@ -70,6 +70,10 @@ format: install
 browser:
 	@scripts/ensure-chromium.sh
 
+## proxy: Debian's HAProxy, in front of the dashboard processes of `kohorte serve`
+proxy:
+	@scripts/ensure-haproxy.sh
+
 ## docs: regenerate the tables in docs/ (contract, KPIs, analyst tables) between their cog markers
 docs: install
 	$(UV) run kohorte docs
@@ -87,7 +91,7 @@ deploy: install
 ## loadtest: 20 sessions (3 chromium pages, 17 websocket clients) use the dashboard for
 ## 2 minutes while the nightly load publishes again and again (LOADTEST_SESSIONS,
 ## LOADTEST_BROWSERS, LOADTEST_SECONDS); p50/p95 latencies into docs/reliability.md
-loadtest: install browser
+loadtest: install browser proxy
 	$(UV) run python scripts/loadtest.py --report docs/reliability.md
 
 ## bench: the nightly load against bare read_csv and pandas, an incremental night, every

@@ -61,6 +61,9 @@ class Settings:
     service_host: str = "127.0.0.1"
     prefect_port: int = 4200
     dashboard_port: int = 8501
+    # dashboard processes behind the reverse proxy on dashboard_port (1: no proxy, the one
+    # dashboard listens there itself); one per core by default
+    dashboard_processes: int = 1
     # alerts: a missing night is an alert once nightly runs are expected (None: when
     # ``kohorte serve`` has deployed the schedule); notified by webhook and/or e-mail
     expect_nightly: bool | None = None
@@ -214,6 +217,9 @@ def load_settings() -> Settings:
         service_host=os.environ.get("KOHORTE_HOST", "127.0.0.1"),
         prefect_port=int(os.environ.get("KOHORTE_PREFECT_PORT", "4200")),
         dashboard_port=int(os.environ.get("KOHORTE_PORT", "8501")),
+        dashboard_processes=max(
+            1, int(os.environ.get("KOHORTE_DASHBOARD_PROCESSES") or os.cpu_count() or 1)
+        ),
         expect_nightly=_flag(os.environ.get("KOHORTE_EXPECT_NIGHTLY")),
         alert_deadline=os.environ.get("KOHORTE_ALERT_DEADLINE", "06:00"),
         alert_webhook=os.environ.get("KOHORTE_ALERT_WEBHOOK") or None,

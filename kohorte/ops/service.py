@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import importlib.resources
 import importlib.util
 import json
 import logging
@@ -51,6 +52,8 @@ MAX_BACKOFF = 60.0
 STABLE_AFTER = 300.0  # a child up this long has its back-off reset
 WATCH_EVERY = 60.0  # seconds between alert checks
 WORK_POOL = "kohorte"  # prefect.yaml's deployments run in it
+PROXY = "haproxy"  # Debian's HAProxy (scripts/ensure-haproxy.sh installs it)
+PROXY_TEMPLATE = importlib.resources.files("kohorte.ops") / "haproxy.cfg"
 log = logging.getLogger("kohorte.ops.service")
 
 
@@ -117,6 +120,28 @@ def dashboard_url(settings: Settings) -> str:
     return f"http://{settings.service_host}:{settings.dashboard_port}"
 
 
+def dashboard_ports(settings: Settings) -> list[int]:
+    """Where the dashboard processes listen: on KOHORTE_PORT itself when there is one, else
+    on the ports after it, behind the proxy on KOHORTE_PORT."""
+    if settings.dashboard_processes == 1:
+        return [settings.dashboard_port]
+    return [settings.dashboard_port + i for i in range(1, settings.dashboard_processes + 1)]
+
+
+def proxy_config(settings: Settings) -> str:
+    """HAProxy's configuration (kohorte/ops/haproxy.cfg) for this service."""
+    servers = "\n".join(
+        f"    server dashboard-{i} 127.0.0.1:{port} cookie d{i} check inter 5s"
+        for i, port in enumerate(dashboard_ports(settings), start=1)
+    )
+    text = PROXY_TEMPLATE.read_text(encoding="utf-8")
+    return (
+        text.replace("{host}", settings.service_host)
+        .replace("{port}", str(settings.dashboard_port))
+        .replace("{servers}", servers)
+    )
+
+
 def healthy(url: str, timeout: float = 3.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (local)
@@ -144,12 +169,31 @@ class Supervisor:
             [python, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type",
              "process", "--name", "kohorte-worker"],
         )  # fmt: skip
-        self.dashboard = Child(
-            "dashboard",
-            [python, "-m", "kohorte.cli", "dashboard", "--port", str(settings.dashboard_port),
-             "--address", settings.service_host],
-        )  # fmt: skip
-        self.children = [self.server, self.worker, self.dashboard]
+        ports = dashboard_ports(settings)
+        self.dashboards = [
+            Child(
+                "dashboard" if len(ports) == 1 else f"dashboard-{i}",
+                [
+                    python,
+                    "-m",
+                    "kohorte.cli",
+                    "dashboard",
+                    "--port",
+                    str(port),
+                    "--address",
+                    settings.service_host if len(ports) == 1 else "127.0.0.1",
+                ],
+            )  # fmt: skip
+            for i, port in enumerate(ports, start=1)
+        ]
+        self.proxy_file = settings.state / "haproxy.cfg"
+        # master-worker in the foreground (-W -db): stopped and restarted like the others
+        self.proxies = (
+            [Child("proxy", [PROXY, "-W", "-db", "-f", str(self.proxy_file)])]
+            if len(ports) > 1
+            else []
+        )
+        self.children = [self.server, self.worker, *self.dashboards, *self.proxies]
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -163,7 +207,11 @@ class Supervisor:
         try:
             # the dashboard needs no Prefect: it starts beside the server, not after it
             self._start(self.server)
-            self._start(self.dashboard)
+            if self.proxies:
+                self.settings.state.mkdir(parents=True, exist_ok=True)
+                self.proxy_file.write_text(proxy_config(self.settings), encoding="utf-8")
+            for child in [*self.dashboards, *self.proxies]:
+                self._start(child)
             if not self._wait_healthy():
                 log.error("Prefect server not healthy after %s s; see logs/", STARTUP_TIMEOUT)
                 return 1

@@ -24,12 +24,13 @@ import pytest
 from conftest import FIXTURES, ROOT, TEST_KEY, deliver, make_settings
 from playwright.sync_api import expect, sync_playwright
 
-from kohorte.ops import accounts
+from kohorte.ops import accounts, audit
 from kohorte.store import runlog
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "ein-langes-dienst-passwort"
+USER = "leitung-dienst"
 STOP_WITHIN_S = 15
 
 
@@ -66,6 +67,8 @@ class Service:
                 "KOHORTE_PSEUDONYM_KEY": TEST_KEY,
                 "KOHORTE_PREFECT_PORT": str(self.prefect_port),
                 "KOHORTE_PORT": str(self.port),
+                # two dashboard processes behind HAProxy on KOHORTE_PORT, as on 2 cores
+                "KOHORTE_DASHBOARD_PROCESSES": "2",
                 "PREFECT_HOME": str(home / "prefect"),
                 "PREFECT_UI_ENABLED": "false",
                 # the worker asks every 2 s (default 10) and takes runs due within 2 s
@@ -113,7 +116,7 @@ class Service:
     def all_up(self) -> bool:
         children = self.state().get("children", {})
         return (
-            len(children) == 3
+            set(children) == {"prefect-server", "worker", "dashboard-1", "dashboard-2", "proxy"}
             and all(c["pid"] and _alive(c["pid"]) for c in children.values())
             and self.status()["service"]["dashboard_healthy"]
         )
@@ -193,19 +196,30 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
         as_of = dt.date.fromisoformat(published[-1]["as_of"]).strftime("%d.%m.%Y")
         metric = page.get_by_test_id("stMetric").filter(has_text="Datenstand")
         expect(metric.get_by_test_id("stMetricValue")).to_have_text(as_of)
+        # through the proxy: the browser stays with one process (its cookie), a second
+        # browser, while the first is open, is sent to the other one
+        first = {c["name"]: c["value"] for c in page.context.cookies()}["kohorte_server"]
+        other = browser.new_page()
+        other.goto(f"http://127.0.0.1:{service.port}/")
+        expect(other.get_by_role("button", name="Anmelden")).to_be_visible()
+        second = {c["name"]: c["value"] for c in other.context.cookies()}["kohorte_server"]
+        assert {first, second} == {"d1", "d2"}
         browser.close()
+    signed_in = [e for e in audit.read(settings).to_dict("records") if e["benutzer"] == USER]
+    assert audit.SIGN_IN in [e["aktion"] for e in signed_in]  # audited through the proxy
 
-    # a crashed dashboard is restarted and logged
-    before = service.state()["children"]["dashboard"]["pid"]
+    # a crashed dashboard process is restarted and logged
+    before = service.state()["children"]["dashboard-1"]["pid"]
     os.killpg(before, signal.SIGKILL)
     _wait(
-        lambda: service.state()["children"]["dashboard"]["restarts"] == 1 and service.all_up(),
+        lambda: service.state()["children"]["dashboard-1"]["restarts"] == 1 and service.all_up(),
         120,
         "the dashboard restarted",
         service.home / "logs" / "service.log",
     )
-    assert service.state()["children"]["dashboard"]["pid"] != before
-    assert "dashboard exited with code -9" in (service.home / "logs" / "service.log").read_text()
+    assert service.state()["children"]["dashboard-1"]["pid"] != before
+    log = (service.home / "logs" / "service.log").read_text()
+    assert "dashboard-1 exited with code -9" in log
 
     # the Prefect server is down at 02:00: a run planned in Prefect's database (as the
     # scheduler plans the 02:00 run ahead of time) falls due while everything is stopped
@@ -246,3 +260,22 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
     assert "Deployments unchanged since they were registered" in service_log
     inspected = service.run("prefect", "flow-run", "inspect", late_run, api=True)
     assert "COMPLETED" in inspected.stdout, inspected.stdout[-2000:]
+
+
+def test_the_proxy_configuration_is_valid_for_haproxy(tmp_path: Path):
+    """What `kohorte serve` writes for N dashboard processes passes HAProxy's own check."""
+    import dataclasses
+
+    from kohorte.ops import service
+
+    settings = dataclasses.replace(make_settings(tmp_path / "home"), dashboard_processes=3)
+    assert service.dashboard_ports(settings) == [8502, 8503, 8504]
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(service.proxy_config(settings), encoding="utf-8")
+    assert "bind 127.0.0.1:8501" in config.read_text()
+    checked = subprocess.run(
+        [service.PROXY, "-c", "-f", str(config)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    one = dataclasses.replace(settings, dashboard_processes=1)
+    assert service.dashboard_ports(one) == [8501]  # one process: no proxy in front
