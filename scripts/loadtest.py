@@ -1,7 +1,7 @@
 """Load test: concurrent real-browser sessions use the dashboard while the nightly load
 publishes new warehouse versions again and again.
 
-    make loadtest                      # 20 sessions, 120 s, figures into docs/reliability.md
+    make loadtest                      # 50 sessions, 120 s, figures into docs/reliability.md
     LOADTEST_SESSIONS=5 LOADTEST_SECONDS=30 uv run python scripts/loadtest.py
 
 One Debian chromium (driven by Playwright) holds one context per session; every session
@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -99,30 +100,80 @@ class Results:
 # --- processes --------------------------------------------------------------------------
 
 
+def _free_ports(count: int) -> int:
+    """A port p on 127.0.0.1 such that p .. p + count are all free right now."""
+    while True:
+        base = free_port()
+        sockets = []
+        try:
+            for port in range(base, base + count + 1):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+
+
 @contextlib.contextmanager
-def dashboard(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
-    """The dashboard on a free local port: (base URL, PID); stopped on exit."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true",
-        "--server.address=127.0.0.1", f"--server.port={port}",
-        "--browser.gatherUsageStats=false",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+def dashboard(
+    env: dict[str, str], log_path: Path, processes: int = 1
+) -> Iterator[tuple[str, list[int]]]:
+    """The dashboard as ``kohorte serve`` runs it: one process on a free local port, or
+    ``processes`` of them behind HAProxy with the service's own configuration
+    (``kohorte.ops.service.proxy_config``). Yields (base URL, the dashboards' PIDs)."""
+    from kohorte.config import load_settings
+    from kohorte.ops import service
+
+    base = _free_ports(processes)
+    settings = dataclasses.replace(
+        load_settings(), dashboard_port=base, dashboard_processes=processes
+    )
+    base_url = f"http://127.0.0.1:{base}"
+    started: list[subprocess.Popen] = []
     try:
+        with log_path.open("wb") as log:
+            for port in service.dashboard_ports(settings):
+                command = [
+                    sys.executable, "-m", "streamlit", "run", str(APP),
+                    "--server.headless=true", "--server.address=127.0.0.1",
+                    f"--server.port={port}", "--browser.gatherUsageStats=false",
+                ]  # fmt: skip
+                started.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )  # fmt: skip
+                )
+            dashboards = [p.pid for p in started]
+            if processes > 1:
+                config = log_path.with_name("haproxy.cfg")
+                config.write_text(service.proxy_config(settings), encoding="utf-8")
+                started.append(
+                    subprocess.Popen(
+                        [service.PROXY, "-W", "-db", "-f", str(config)],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )  # fmt: skip
+                )
         deadline = time.monotonic() + STARTUP_S
-        while not healthy(f"{base_url}/_stcore/health", timeout=2):
-            if process.poll() is not None or time.monotonic() > deadline:
+        urls = [f"http://127.0.0.1:{p}" for p in service.dashboard_ports(settings)]
+        while not all(healthy(f"{u}/_stcore/health", timeout=2) for u in [base_url, *urls]):
+            if any(p.poll() is not None for p in started) or time.monotonic() > deadline:
                 raise RuntimeError(f"Dashboard startet nicht:\n{log_path.read_text()}")
             time.sleep(0.5)
-        yield base_url, process.pid
+        yield base_url, dashboards
     finally:
-        stop_group(process)
+        for process in started:
+            stop_group(process)
 
 
 def _run(env: dict[str, str], *args: str) -> None:
@@ -200,7 +251,7 @@ def _mem_available_kib() -> int:
 class Memory:
     """Peaks sampled once a second: dashboard RSS, browser PSS (all its processes)."""
 
-    dashboard_pid: int
+    dashboard_pids: list[int]
     exclude: set[int] = dataclasses.field(default_factory=set)
     dashboard_peak_kib: int = 0
     browser_peak_kib: int = 0
@@ -208,10 +259,11 @@ class Memory:
     available_min_kib: int = 1 << 62
 
     def sample(self) -> None:
-        self.dashboard_peak_kib = max(
-            self.dashboard_peak_kib, _status_kib(self.dashboard_pid, "VmHWM")
+        self.dashboard_peak_kib = max(  # the largest process: each must stay under its limit
+            self.dashboard_peak_kib, *(_status_kib(p, "VmHWM") for p in self.dashboard_pids)
         )
-        mine = _descendants(os.getpid()) - _descendants(self.dashboard_pid) - self.exclude
+        theirs = set().union(*(_descendants(p) for p in self.dashboard_pids))
+        mine = _descendants(os.getpid()) - theirs - self.exclude
         browser = [pid for pid in mine if "chrom" in _comm(pid)]
         self.browser_processes = max(self.browser_processes, len(browser))
         self.browser_peak_kib = max(self.browser_peak_kib, sum(_pss_kib(p) for p in browser))
@@ -797,7 +849,13 @@ def markdown(figures: dict, command: str, browsers: int) -> str:
         f"{figures.get('load_average_before', 0):.2f}; above ~0.5 other work was running and "
         "the figures are an upper bound).",
         "",
-        f"{figures['sessions']} sessions, each with its own account (alternately `teamleitung` "
+        f"{figures.get('dashboard_processes', 1)} dashboard process(es)"
+        + (
+            " behind HAProxy with sticky sessions, as `kohorte serve` runs them. "
+            if figures.get("dashboard_processes", 1) > 1
+            else ". "
+        )
+        + f"{figures['sessions']} sessions, each with its own account (alternately `teamleitung` "
         f"and `analyse`): {browsers} real chromium pages (one browser, a context each) and "
         f"{figures['sessions'] - browsers} websocket clients that speak Streamlit's own "
         "protocol as the browser's frontend does (they ask for the same script runs with the "
@@ -829,7 +887,7 @@ def markdown(figures: dict, command: str, browsers: int) -> str:
     if seen:
         lines += ["- Errors seen:", *(f"  - {text}" for text in seen[:8])]
     lines += [
-        f"- Memory: dashboard process peak RSS {figures['dashboard_peak_rss_mib']} MiB; "
+        f"- Memory: largest dashboard process peak RSS {figures['dashboard_peak_rss_mib']} MiB; "
         f"chromium peak PSS {figures['browser_peak_pss_mib']} MiB "
         f"({figures['browser_processes']} processes); lowest available memory during the "
         f"run {figures['min_available_mib']} MiB",
@@ -865,7 +923,7 @@ def _server_errors(log: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--sessions", type=int, default=int(os.environ.get("LOADTEST_SESSIONS", "20"))
+        "--sessions", type=int, default=int(os.environ.get("LOADTEST_SESSIONS", "50"))
     )
     parser.add_argument(
         "--seconds", type=float, default=float(os.environ.get("LOADTEST_SECONDS", "120"))
@@ -875,6 +933,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=int(os.environ.get("LOADTEST_BROWSERS", "3")),
         help="how many of the sessions are chromium pages (the others websocket clients)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("KOHORTE_DASHBOARD_PROCESSES") or os.cpu_count() or 1),
+        help="dashboard processes behind HAProxy (1: one process, no proxy)",
     )
     parser.add_argument("--home", type=Path, help="an already loaded KOHORTE_HOME to copy")
     parser.add_argument("--report", type=Path, help="write the figures into this Markdown file")
@@ -904,9 +968,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         names = prepare(home, env, args.sessions, fresh=args.home is None)
         log = workdir / "streamlit.log"
-        with dashboard(env, log) as (base_url, pid):
-            print(f"{args.sessions} Sitzungen, {args.seconds:.0f} s gegen {base_url} …", flush=True)
-            memory = Memory(pid)
+        with dashboard(env, log, args.processes) as (base_url, pids):
+            print(
+                f"{args.sessions} Sitzungen, {args.seconds:.0f} s gegen {base_url} "
+                f"({args.processes} Dashboard-Prozesse) …",
+                flush=True,
+            )
+            memory = Memory(pids)
             results = asyncio.run(drive(base_url, names, env, args.seconds, args.browsers, memory))
             memory.sample()
         for line in _server_errors(log):
@@ -919,13 +987,14 @@ def main(argv: list[str] | None = None) -> int:
 
     figures = summary(results, args.sessions, memory)
     figures["load_average_before"] = round(load_before, 2)
+    figures["dashboard_processes"] = args.processes
     print(json.dumps({k: v for k, v in figures.items() if k != "error_texts"}, indent=2))
     for text in figures["error_texts"]:
         print("  ", text)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     if args.report:
-        default = (args.sessions, args.seconds, args.browsers) == (20, 120, 3)
+        default = (args.sessions, args.seconds, args.browsers) == (50, 120, 3)
         command = "make loadtest" if default else " ".join(["scripts/loadtest.py", *sys.argv[1:]])
         write_block(args.report, markdown(figures, command, args.browsers))
     failed = figures["errors"] or not figures["interactions"] or not figures["publishes"]

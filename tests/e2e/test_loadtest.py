@@ -35,6 +35,8 @@ def test_three_sessions_while_the_nightly_load_publishes(
             "1",
             "--seconds",
             "12",
+            "--processes",
+            "2",  # behind HAProxy, as `kohorte serve` runs the dashboard on 2 cores
             "--json",
             str(figures_path),
         ],
@@ -54,3 +56,4 @@ def test_three_sessions_while_the_nightly_load_publishes(
     assert figures["during_load"] > 0  # while a load was building and publishing
     assert 0 < figures["overall"]["p50"] <= figures["overall"]["p95"]
     assert figures["dashboard_peak_rss_mib"] > 0
+    assert figures["dashboard_processes"] == 2
