@@ -183,9 +183,10 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, kind, files: lis
     )
 
 
-def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawstore.Delivery]:
+def _load_raw(
+    con: duckdb.DuckDBPyConnection, settings: Settings, deliveries: list[rawstore.Delivery]
+) -> list[rawstore.Delivery]:
     """Copy the accepted rows of every delivery in the manifest into ``raw.<kind>``."""
-    deliveries = rawstore.deliveries(settings.raw)
     for kind in KINDS.values():
         con.execute(f"create table raw.{kind.name} ({_raw_columns(kind)})")
         _insert_parquet(con, f"raw.{kind.name}", kind, _files(settings, kind, deliveries))
@@ -195,11 +196,13 @@ def _load_raw(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[rawsto
 
 
 def _apply_deliveries(
-    con: duckdb.DuckDBPyConnection, settings: Settings, previous: set[str]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    deliveries: list[rawstore.Delivery],
+    previous: set[str],
 ) -> list[rawstore.Delivery]:
     """Add the rows of tonight's new deliveries to ``raw.<kind>`` of the previous version;
     the natural keys they carry go to ``delta_<kind>`` (a temporary table)."""
-    deliveries = rawstore.deliveries(settings.raw)
     new = [d for d in deliveries if d.delivery_id not in previous]
     for kind in KINDS.values():
         con.execute(f"create temp table neu_{kind.name} ({_raw_columns(kind)})")
@@ -412,7 +415,9 @@ def fingerprint(settings: Settings, sql_dir: Traversable = SQL_DIR) -> str:
     return digest.hexdigest()
 
 
-def _base(settings: Settings, wanted: str) -> tuple[Path | None, str]:
+def _base(
+    settings: Settings, wanted: str, deliveries: list[rawstore.Delivery]
+) -> tuple[Path | None, str]:
     """The published version an incremental build may start from, or why there is none."""
     current = current_path(settings)
     if current is None:
@@ -429,7 +434,7 @@ def _base(settings: Settings, wanted: str) -> tuple[Path | None, str]:
         return None, "the published version predates incremental builds"
     if found != wanted:
         return None, "the contract, the SQL, the settings or the pseudonym key changed"
-    now = {d.delivery_id: d.parquet_sha256 for d in rawstore.deliveries(settings.raw)}
+    now = {d.delivery_id: d.parquet_sha256 for d in deliveries}
     if any(now.get(delivery, "-") != sha for delivery, sha in before):
         # retention rewrote a delivery: a deleted row must leave no trace in the new file,
         # and a copy would keep the old rows in its free blocks
@@ -456,7 +461,11 @@ def build(
     path.unlink(missing_ok=True)
     load_date = load_date or dt.date.today()
     wanted = fingerprint(settings, sql_dir)
-    base, reason = (None, "a full build was asked for") if full else _base(settings, wanted)
+    deliveries = rawstore.deliveries(settings.raw)  # the manifest, read once
+    if full:
+        base, reason = None, "a full build was asked for"
+    else:
+        base, reason = _base(settings, wanted, deliveries)
     persons = None
     mode = FULL if base is None else INCREMENTAL
     # this run's own line of the load log says how it builds
@@ -473,7 +482,7 @@ def build(
         raise
     try:
         with transaction(con):  # ~70 statements, one commit
-            context = (con, settings, run_id, run_log, load_date, sql_dir, wanted)
+            context = (con, settings, deliveries, run_id, run_log, load_date, sql_dir, wanted)
             if base is None:
                 as_of, checks = _fill(*context)
             else:
@@ -504,6 +513,7 @@ def build(
 def _fill(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
+    deliveries: list[rawstore.Delivery],
     run_id: str,
     run_log: list[dict],
     load_date: dt.date,
@@ -514,7 +524,7 @@ def _fill(
     the as-of date and the checks' results."""
     for schema in SCHEMAS:
         con.execute(f"create schema {schema}")
-    _load_raw(con, settings)
+    _load_raw(con, settings, deliveries)
     as_of = _as_of(con, load_date)
     _write_meta(con, settings, run_id, as_of, load_date, run_log, FULL, wanted)
     for sql in staging_tables(sql_dir):
@@ -527,6 +537,7 @@ def _fill(
 def _fill_incremental(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
+    deliveries: list[rawstore.Delivery],
     run_id: str,
     run_log: list[dict],
     load_date: dt.date,
@@ -542,7 +553,7 @@ def _fill_incremental(
     previous_as_of = scalar(con, "select as_of from meta.build")
     con.execute("drop schema meta cascade")
     con.execute("create schema meta")
-    _apply_deliveries(con, settings, previous)
+    _apply_deliveries(con, settings, deliveries, previous)
     as_of = _as_of(con, load_date)
     _write_meta(con, settings, run_id, as_of, load_date, run_log, INCREMENTAL, wanted)
     keys = " union ".join(f"select pid from delta_{kind}" for kind in KINDS)
