@@ -110,6 +110,21 @@ def test_the_load_log_says_how_each_night_built_the_warehouse(broken_night):
     assert list(runs["Build"]) == ["incremental", "full"]
 
 
+def test_a_version_published_before_build_modes_still_shows_its_load_log(kpi_home):
+    """After an upgrade the dashboard reads the old version until the next night: its load
+    log has no build mode, and the page shows the runs without one, not an error."""
+    import duckdb
+
+    path = warehouse.current_path(kpi_home)
+    path.chmod(0o644)
+    con = duckdb.connect(str(path))
+    con.execute("alter table meta.load_log drop column build_mode")
+    con.close()
+    at = _status_page()
+    runs = next(f.value for f in at.dataframe if "Aufbau" in f.value.columns)
+    assert list(runs["Aufbau"]) == [""]  # one run, and no build mode to name
+
+
 def _notices(at: AppTest) -> list[str]:
     return [w.value for w in at.warning if w.value.startswith("Letzte Ladung")]
 
