@@ -591,8 +591,14 @@ class SocketPerson:
         elif kind == "Kohorte anklicken":
             # the newest entry month, as a click into the triangle's first row picks it
             options = client.widget("selectbox", "f_cohort").options
-            cohort = next(iso for o in options if (iso := _month_of(o)))
-            chart = next(c for c in client.of("vega_lite_chart") if c.id)
+            # (a bare next() inside a coroutine reads "coroutine raised StopIteration")
+            cohort = next((iso for o in options if (iso := _month_of(o))), None)
+            chart = next((c for c in client.of("vega_lite_chart") if c.id), None)
+            if cohort is None or chart is None:
+                raise RuntimeError(
+                    f"Kohortenseite unvollständig: {len(options)} Kohorten zur Auswahl, "
+                    f"Dreieck {'da' if chart else 'fehlt'}"
+                )
             pick = {"selection": {COHORT_PICK: [{"kohorte": cohort}]}}
             await client.rerun(_state(chart.id, json.dumps(pick)))
             if f"kohorte={cohort}" not in client.query:
