@@ -236,6 +236,26 @@ def test_a_short_timeline_ticks_once_a_day_and_a_long_one_as_vega_chooses():
     assert axes(400) == [None, None]
 
 
+def test_a_chart_is_built_once_for_every_session_that_shows_it(sample_env, monkeypatch):
+    """Building an Altair chart and validating its spec was half of a warm rerun: the
+    second session (and every rerun) draws the kept spec; another filter builds anew."""
+    from dashboard import charts, vega
+
+    vega._built.clear()
+    calls = []
+    original = charts.entries_exits
+    monkeypatch.setattr(charts, "entries_exits", lambda *a: calls.append(1) or original(*a))
+    first = _run()
+    _assert_ok(first)
+    first.run()
+    second = _run()
+    _assert_ok(second)
+    assert len(calls) == 1
+    assert first.get("vega_lite_chart")[0].proto.spec == second.get("vega_lite_chart")[0].proto.spec
+    _assert_ok(_run({"geschlecht": "w"}))
+    assert len(calls) == 2
+
+
 def test_filters_round_trip_through_the_url(sample_env):
     at = _run({"geschlecht": "w", "lzb": "ja"}, page="views/kohorten.py")
     assert at.selectbox(key="f_gender").value == "w"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data
+from dashboard import auth, charts, data, vega
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
@@ -74,8 +74,15 @@ def _triangle(version: str, filters, threshold: int, raster: str) -> None:
     if frame.empty:
         return
     st.subheader(t("triangle_title"))
-    chart = charts.cohort_triangle(frame, _labels(raster), lang())
-    st.altair_chart(chart, width="stretch", on_select=_pick_cohort, key="triangle_chart")
+    chart = vega.show(
+        "cohort_triangle",
+        frame,
+        _labels(raster),
+        lang(),
+        width="stretch",
+        on_select=_pick_cohort,
+        key="triangle_chart",
+    )
     st.caption(t("triangle_pick"))
     chart_downloads(chart, "kohorten-dreieck", "chart_triangle", title=t("triangle_title"))
     # the export: a share as a number (in whole percent, as labelled), a hidden one as "<3"
@@ -100,8 +107,7 @@ def _curves(version: str, filters, raster: str) -> None:
         t("all_cohorts") if k == "gesamt" else fmt.cohort(k, lang()) for k in frame["kohorte"]
     ]
     st.subheader(t("curves_title"))
-    chart = charts.integration_curves(frame, _labels(raster), lang())
-    st.altair_chart(chart, width="stretch")
+    chart = vega.show("integration_curves", frame, _labels(raster), lang(), width="stretch")
     chart_downloads(chart, "integrationsverlauf", "chart_curves", title=t("curves_title"))
     st.caption(t("curves_note"))
 
@@ -112,8 +118,7 @@ def _funnel(version: str, filters, threshold: int) -> None:
     reasons = {"small": t("suppressed", n=threshold), "protected": t("protected")}
     rows = cohorts.funnel(steps, threshold, lang(), reasons)
     st.subheader(t("funnel_title"))
-    chart = charts.funnel(rows, _labels(), lang())
-    st.altair_chart(chart, width="stretch")
+    chart = vega.show("funnel", rows, _labels(), lang(), width="stretch")
     chart_downloads(chart, "trichter", "chart_funnel", title=t("funnel_title"))
     st.caption(t("share_previous"))
 

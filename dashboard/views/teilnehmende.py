@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data
+from dashboard import auth, data, vega
 from dashboard.filters import filter_bar
 from dashboard.i18n import code, lang, t
 from dashboard.tables import show_table
@@ -60,14 +60,13 @@ def _timeline(version: str, pid: str) -> None:
             "col_entry", "col_exit", "date", "value",
         )
     }  # fmt: skip
-    st.altair_chart(
-        charts.timeline(
-            events,
-            bands[["eintritt", "ende", "lane"]],
-            labels,
-            [code(c) for c in contract.EVENT_CODES],
-            lang(),
-        ),
+    vega.show(
+        "timeline",
+        events,
+        bands[["eintritt", "ende", "lane"]],
+        labels,
+        [code(c) for c in contract.EVENT_CODES],
+        lang(),
         width="stretch",
     )
 

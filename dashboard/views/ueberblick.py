@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, charts, data, notices, sections
+from dashboard import auth, data, notices, sections, vega
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons
@@ -42,10 +42,13 @@ def _labels(*keys: str) -> dict[str, str]:
 def _entries_exits(version: str, start: dt.date, selection: Filters) -> None:
     frame = data.monthly(version, start, selection)  # protected in the read layer
     st.subheader(t("monthly_title"))
-    chart = charts.entries_exits(
-        frame, _labels("entries", "exits", "count", "active_month_end"), lang()
+    chart = vega.show(
+        "entries_exits",
+        frame,
+        _labels("entries", "exits", "count", "active_month_end"),
+        lang(),
+        width="stretch",
     )
-    st.altair_chart(chart, width="stretch")
     chart_downloads(chart, "eintritte-austritte", "chart_entries", title=t("monthly_title"))
     st.caption(t("line_is_active") + " · " + t("small_counts", n=data.min_count()))
 
@@ -77,8 +80,8 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
     target = data.targets(version)[0].get(kennzahl)
     if target is not None:
         labels["target"] = f"{t('target')} {goals.target_value(target, 'rate', lang())}"
-    chart = charts.monthly_rate(shown, labels, lang(), None if target is None else target.value)
-    st.altair_chart(chart, width="stretch")
+    goal = None if target is None else target.value
+    chart = vega.show("monthly_rate", shown, labels, lang(), goal, width="stretch")
     chart_downloads(
         chart,
         f"monatsquote-{kennzahl}",
