@@ -73,8 +73,15 @@ def simulate(p: Programme) -> dict[str, pa.Table]:
 
     # persons: a few come back for a second participation, months later
     person = np.empty(n, dtype=np.int64)
-    person_numbers = rng.choice(1_000_000, size=n, replace=False) if n else np.array([], int)
-    person[:] = person_numbers
+    # a customer number is the site's prefix and a six-digit number, unique within the
+    # site; up to a million participations one draw serves all sites (the files of the
+    # smaller scales stay as they were), beyond that each site draws its own
+    if n <= 1_000_000:
+        person[:] = rng.choice(1_000_000, size=n, replace=False) if n else []
+    else:
+        for number in range(p.sites):
+            mine = site == number
+            person[mine] = rng.choice(1_000_000, size=int(mine.sum()), replace=False)
     # participations are ordered by site, then entry: earlier ones of a site are a prefix
     returning = np.flatnonzero(rng.random(n) < 0.03)
     site_start = np.searchsorted(site, site[returning], side="left")
