@@ -482,11 +482,11 @@ def build(
         raise
     try:
         with transaction(con):  # ~70 statements, one commit
-            context = (con, settings, deliveries, run_id, run_log, load_date, sql_dir, wanted)
+            night = _Night(settings, deliveries, run_id, run_log, load_date, sql_dir, wanted)
             if base is None:
-                as_of, checks = _fill(*context)
+                as_of, checks = _fill(con, night)
             else:
-                as_of, checks, persons = _fill_incremental(*context)
+                as_of, checks, persons = _fill_incremental(con, night)
         analyst.write_file(con, analyst.path_for(path))
         tables = dict(
             con.execute(
@@ -510,39 +510,42 @@ def build(
     return BuildResult(path, as_of, checks, tables, seconds, mode, reason, persons)
 
 
-def _fill(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    deliveries: list[rawstore.Delivery],
-    run_id: str,
-    run_log: list[dict],
-    load_date: dt.date,
-    sql_dir: Traversable,
-    wanted: str,
-) -> tuple[dt.date, list[dict]]:
+@dataclass(frozen=True)
+class _Night:
+    """What one build works from, besides the file it writes."""
+
+    settings: Settings
+    deliveries: list[rawstore.Delivery]  # the manifest, read once
+    run_id: str
+    run_log: list[dict]
+    load_date: dt.date
+    sql_dir: Traversable
+    fingerprint: str
+
+    def meta(self, con: duckdb.DuckDBPyConnection, as_of: dt.date, mode: str) -> None:
+        _write_meta(
+            con, self.settings, self.run_id, as_of, self.load_date, self.run_log, mode,
+            self.fingerprint,
+        )  # fmt: skip
+
+
+def _fill(con: duckdb.DuckDBPyConnection, night: _Night) -> tuple[dt.date, list[dict]]:
     """Raw, meta, staging and marts into the new file, then the checks over them; returns
     the as-of date and the checks' results."""
     for schema in SCHEMAS:
         con.execute(f"create schema {schema}")
-    _load_raw(con, settings, deliveries)
-    as_of = _as_of(con, load_date)
-    _write_meta(con, settings, run_id, as_of, load_date, run_log, FULL, wanted)
-    for sql in staging_tables(sql_dir):
+    _load_raw(con, night.settings, night.deliveries)
+    as_of = _as_of(con, night.load_date)
+    night.meta(con, as_of, FULL)
+    for sql in staging_tables(night.sql_dir):
         con.execute(sql)
-    for _name, sql in _sql_files(sql_dir / "marts"):
+    for _name, sql in _sql_files(night.sql_dir / "marts"):
         con.execute(sql)
-    return as_of, _checks(con, sql_dir)
+    return as_of, _checks(con, night.sql_dir)
 
 
 def _fill_incremental(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    deliveries: list[rawstore.Delivery],
-    run_id: str,
-    run_log: list[dict],
-    load_date: dt.date,
-    sql_dir: Traversable,
-    wanted: str,
+    con: duckdb.DuckDBPyConnection, night: _Night
 ) -> tuple[dt.date, list[dict], int]:
     """The copy of the previous version brought up to tonight: the raw rows of new
     deliveries; staging for the keys they carry; the per-person marts for the
@@ -553,18 +556,18 @@ def _fill_incremental(
     previous_as_of = scalar(con, "select as_of from meta.build")
     con.execute("drop schema meta cascade")
     con.execute("create schema meta")
-    _apply_deliveries(con, settings, deliveries, previous)
-    as_of = _as_of(con, load_date)
-    _write_meta(con, settings, run_id, as_of, load_date, run_log, INCREMENTAL, wanted)
+    _apply_deliveries(con, night.settings, night.deliveries, previous)
+    as_of = _as_of(con, night.load_date)
+    night.meta(con, as_of, INCREMENTAL)
     keys = " union ".join(f"select pid from delta_{kind}" for kind in KINDS)
     con.execute(
         f"create temp table betroffen as {keys} union select pid from marts.fenster "
         "where aenderbar_bis is null or aenderbar_bis >= $since",
         {"since": min(previous_as_of, as_of)},
     )
-    for sql in staging_tables(sql_dir, incremental=True):
+    for sql in staging_tables(night.sql_dir, incremental=True):
         con.execute(sql)
-    marts = _sql_files(sql_dir / "marts")
+    marts = _sql_files(night.sql_dir / "marts")
     per_person = [name for name, sql in marts if PER_PERSON.search(sql)]
     for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]:
         con.execute(
@@ -586,7 +589,7 @@ def _fill_incremental(
     for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]:
         con.execute(f"drop view {table.replace('.', '__')}")
     con.execute("drop table betroffen")
-    return as_of, _checks(con, sql_dir), persons
+    return as_of, _checks(con, night.sql_dir), persons
 
 
 def _checks(con: duckdb.DuckDBPyConnection, sql_dir: Traversable) -> list[dict]:
