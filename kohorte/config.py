@@ -10,6 +10,11 @@ from pathlib import Path
 from kohorte.define import attention, targets
 from kohorte.define.contract import SETTLE_SECONDS
 
+# DuckDB's memory limit for the nightly load (checking files and building); beyond it DuckDB
+# spills to disk. Its own default is 80 % of the RAM: at 50 million attendance rows a full
+# load took 19.9 GiB on a machine the dashboard shares.
+LOAD_MEMORY_LIMIT = "6GB"
+
 PREFECT_ENV_DEFAULTS = {
     # Offline: no telemetry, no update checks, nothing that phones home.
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -64,6 +69,7 @@ class Settings:
     # dashboard processes behind the reverse proxy on dashboard_port (1: no proxy, the one
     # dashboard listens there itself); one per core by default
     dashboard_processes: int = 1
+    load_memory_limit: str = LOAD_MEMORY_LIMIT
     # alerts: a missing night is an alert once nightly runs are expected (None: when
     # ``kohorte serve`` has deployed the schedule); notified by webhook and/or e-mail
     expect_nightly: bool | None = None
@@ -217,6 +223,7 @@ def load_settings() -> Settings:
         service_host=os.environ.get("KOHORTE_HOST", "127.0.0.1"),
         prefect_port=int(os.environ.get("KOHORTE_PREFECT_PORT", "4200")),
         dashboard_port=int(os.environ.get("KOHORTE_PORT", "8501")),
+        load_memory_limit=os.environ.get("KOHORTE_LOAD_MEMORY_LIMIT", LOAD_MEMORY_LIMIT),
         dashboard_processes=max(
             1, int(os.environ.get("KOHORTE_DASHBOARD_PROCESSES") or os.cpu_count() or 1)
         ),

@@ -248,3 +248,15 @@ def test_the_quarantine_is_readable_by_the_service_account_only(tmp_path):
     files = list((tmp_path / "quarantine").iterdir())
     assert len(files) == 3  # original, JSON and text report
     assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+
+
+def test_the_load_keeps_to_its_memory_limit(tmp_path):
+    """Checking files runs under KOHORTE_LOAD_MEMORY_LIMIT (DuckDB spills beyond it)."""
+    from kohorte.intake.stage import connection
+
+    con = connection(tmp_path / "work-a", "300MB")
+    try:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    assert limit.startswith("286") and "MiB" in limit  # 300 MB in DuckDB's MiB

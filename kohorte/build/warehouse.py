@@ -474,7 +474,7 @@ def build(
         if base is not None:
             shutil.copyfile(base, path)  # published versions never change: a safe copy
             os.chmod(path, 0o644)
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config={"memory_limit": settings.load_memory_limit})
     except BaseException as error:
         discard(path)
         if is_disk_full(error):

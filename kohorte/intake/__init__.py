@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kohorte.config import LOAD_MEMORY_LIMIT
 from kohorte.define.contract import kind_for_file
 from kohorte.intake import admit
 from kohorte.intake.admit import Arrival, arrive
@@ -117,13 +118,20 @@ def plan_batches(files: list[Surveyed]) -> list[list[Surveyed]]:
 
 
 def ingest(
-    batch: list[Surveyed], *, raw: Path, quarantine: Path, work: Path, key: bytes, as_of: dt.date
+    batch: list[Surveyed],
+    *,
+    raw: Path,
+    quarantine: Path,
+    work: Path,
+    key: bytes,
+    as_of: dt.date,
+    memory_limit: str = LOAD_MEMORY_LIMIT,
 ) -> list[FileResult]:
     """Stage, validate, pseudonymise and store one batch; files the batch could not take
     are ingested again, each as a batch of one."""
     started = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
-    con = connection(work)
+    con = connection(work, memory_limit)
     results: list[FileResult] = []
     try:
         staged = stage(con, batch, work)
@@ -159,6 +167,7 @@ def ingest(
             work=work.with_name(f"{work.name}-{item.arrival.delivery_id}"),
             key=key,
             as_of=as_of,
+            memory_limit=memory_limit,
         )
     return results
 

@@ -59,13 +59,15 @@ class Staged:
 _DATABASES: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
-def connection(work: Path) -> duckdb.DuckDBPyConnection:
+def connection(work: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """A new connection, with its own temp tables, to this process's in-memory database for
     checking files (spilling under ``work``'s parent). Opening a database costs about 30 ms,
     a connection to an open one under 1 ms: a third of a small file's whole check."""
     spill = str(work.parent / "duckdb_tmp")
     if spill not in _DATABASES:
-        _DATABASES[spill] = duckdb.connect(config={"temp_directory": spill})
+        _DATABASES[spill] = duckdb.connect(
+            config={"temp_directory": spill, "memory_limit": memory_limit}
+        )
     return _DATABASES[spill].cursor()
 
 

@@ -112,6 +112,7 @@ def ingest_work(
                 work=settings.home / "work" / f"batch-{work.batch[0].arrival.delivery_id}",
                 key=settings.pseudonym_key(),
                 as_of=load_date,
+                memory_limit=settings.load_memory_limit,
             )
         arrivals = {item.arrival.name: item.arrival for item in work.batch}
         for result in results:
