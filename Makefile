@@ -95,8 +95,8 @@ loadtest: install browser proxy
 	$(UV) run python scripts/loadtest.py --report docs/reliability.md
 
 ## bench: the nightly load against bare read_csv and pandas, an incremental night, every
-## dashboard query, first paint in chromium, at three scales (BENCH_SCALE=jobcenter,region,
-## national; BENCH_REPEAT=3); data cached in bench-data/; figures into docs/performance.md
+## dashboard query, first paint in chromium, at four scales (BENCH_SCALE=jobcenter,region,
+## national,bund; BENCH_REPEAT=3); data cached in bench-data/; figures into docs/performance.md
 bench: install browser
 	$(UV) run python scripts/bench.py --report docs/performance.md
 

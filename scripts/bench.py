@@ -1,5 +1,5 @@
 """Benchmark: the nightly load, its baselines, the dashboard's queries and first paint, at
-three scales, on the same generated files; figures into docs/performance.md.
+four scales, on the same generated files; figures into docs/performance.md.
 
     make bench                                     # jobcenter, region, national; 3 repeats
     BENCH_SCALE=jobcenter,region BENCH_REPEAT=2 make bench
@@ -67,7 +67,7 @@ SCALES = {
     # entries per site, so a site's files, and the number of files, stay as at national
     "bund": (400, 1350),
 }
-DEFAULT_SCALES = "jobcenter,region,national"
+DEFAULT_SCALES = "jobcenter,region,national,bund"
 # The Prefect flow once per scale and task runner: at one Jobcenter its cost is Prefect's
 # fixed overhead; at region scale it meets prefect-dask (KOHORTE_TASK_RUNNER=dask, a local
 # cluster of two worker processes) against Prefect's default thread pool.
@@ -75,6 +75,7 @@ FLOW_RUNNERS = {"jobcenter": ("default",), "region": ("default", "dask")}
 # A national full load and night take minutes each; fewer repeats there keep `make bench`
 # within about an hour (BENCH_REPEAT_NATIONAL).
 NATIONAL_REPEAT = int(os.environ.get("BENCH_REPEAT_NATIONAL", "2"))
+BUND_REPEAT = int(os.environ.get("BENCH_REPEAT_BUND", "1"))  # a full load there: ~10 min
 GROWTH_SCALES = ("jobcenter", "region")  # the night's cost against 1, 2 and 5 years
 GROWTH_YEARS = (1, 2)
 WARM_RUNS = 10  # warm runs of a query per repeat (cold: one per repeat)
@@ -712,7 +713,10 @@ def main(argv: list[str] | None = None) -> int:
     results = [
         scale_figures(
             s,
-            min(args.repeat, NATIONAL_REPEAT) if s == "national" else args.repeat,
+            {
+                "national": min(args.repeat, NATIONAL_REPEAT),
+                "bund": min(args.repeat, BUND_REPEAT),
+            }.get(s, args.repeat),
             log,
             not args.no_browser,
         )
