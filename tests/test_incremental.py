@@ -148,7 +148,8 @@ def _full_build_beside(config, published: dict) -> Path:
     return built.path
 
 
-HISTORIES = settings(  # max_examples from the profile (tests/conftest.py): 5, in `make check` 2
+HISTORIES = settings(  # three histories of up to four nights, each night built twice
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,
