@@ -144,9 +144,15 @@ def _insert(sql: str) -> str:
     return f"insert into {match.group(1)} by name select * from (\n{body}\n)"
 
 
+def _raw_schema(kind) -> list[tuple[str, str]]:
+    """A raw table's columns: where each row came from, the pseudonym, then the contract's
+    columns (the customer number never reaches the warehouse)."""
+    stored = [(c.name, c.sql_type) for c in kind.columns if c.name != "kundennummer"]
+    return [("delivery_id", "varchar"), ("line", "bigint"), ("pid", "varchar"), *stored]
+
+
 def _raw_columns(kind) -> str:
-    columns = ", ".join(f"{c.name} {c.sql_type}" for c in kind.columns if c.name != "kundennummer")
-    return f"delivery_id varchar, line bigint, pid varchar, {columns}"
+    return ", ".join(f"{name} {sql_type}" for name, sql_type in _raw_schema(kind))
 
 
 def _files(settings: Settings, kind, deliveries: list[rawstore.Delivery]) -> list[str]:
@@ -170,12 +176,7 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, kind, files: lis
             {"files": files},
         ).fetchall()
     }
-    names = ", ".join(
-        name
-        for name in ["delivery_id", "line", "pid"]
-        + [c.name for c in kind.columns if c.name != "kundennummer"]
-        if name in stored
-    )
+    names = ", ".join(name for name, _ in _raw_schema(kind) if name in stored)
     con.execute(
         f"insert into {table} by name select {names} from read_parquet($files, "
         f"union_by_name = true) order by delivery_id, line",
@@ -185,14 +186,13 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, kind, files: lis
 
 def _load_raw(
     con: duckdb.DuckDBPyConnection, settings: Settings, deliveries: list[rawstore.Delivery]
-) -> list[rawstore.Delivery]:
+) -> None:
     """Copy the accepted rows of every delivery in the manifest into ``raw.<kind>``."""
     for kind in KINDS.values():
         con.execute(f"create table raw.{kind.name} ({_raw_columns(kind)})")
         _insert_parquet(con, f"raw.{kind.name}", kind, _files(settings, kind, deliveries))
     _write_deliveries(con, deliveries)
     _load_archive(con, settings)
-    return deliveries
 
 
 def _apply_deliveries(
@@ -200,7 +200,7 @@ def _apply_deliveries(
     settings: Settings,
     deliveries: list[rawstore.Delivery],
     previous: set[str],
-) -> list[rawstore.Delivery]:
+) -> None:
     """Add the rows of tonight's new deliveries to ``raw.<kind>`` of the previous version;
     the natural keys they carry go to ``delta_<kind>`` (a temporary table)."""
     new = [d for d in deliveries if d.delivery_id not in previous]
@@ -215,7 +215,6 @@ def _apply_deliveries(
         con.execute(f"drop table neu_{kind.name}")
     _write_deliveries(con, deliveries)
     _load_archive(con, settings)
-    return deliveries
 
 
 def _write_deliveries(con: duckdb.DuckDBPyConnection, deliveries: list[rawstore.Delivery]) -> None:
@@ -569,12 +568,17 @@ def _fill_incremental(
         con.execute(sql)
     marts = _sql_files(night.sql_dir / "marts")
     per_person = [name for name, sql in marts if PER_PERSON.search(sql)]
-    for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]:
+    # each table a per-person mart reads, as a temporary view of the persons only
+    views = {
+        table: table.replace(".", "__")
+        for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]
+    }
+    for table, view in views.items():
         con.execute(
-            f"create temp view {table.replace('.', '__')} as select * from {table} "
+            f"create temp view {view} as select * from {table} "
             "where pid in (select pid from betroffen)"
         )
-    pattern = re.compile(r"\b(staging\.stg_\w+|marts\.(?:" + "|".join(per_person) + r"))\b")
+    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in views) + r")\b")
     for name, sql in marts:
         if name not in per_person:
             con.execute(sql)
@@ -582,12 +586,12 @@ def _fill_incremental(
         con.execute(f"delete from marts.{name} where pid in (select pid from betroffen)")
         insert = _insert(sql)
         head, body = insert.split("\n", 1)  # the target stays; its sources are the persons'
-        con.execute(head + "\n" + pattern.sub(lambda m: m.group(1).replace(".", "__"), body))
+        con.execute(head + "\n" + pattern.sub(lambda m: views[m.group(1)], body))
     persons = scalar(con, "select count(*) from betroffen")
     for kind in KINDS:
         con.execute(f"drop table delta_{kind}")
-    for table in [f"staging.stg_{kind}" for kind in KINDS] + [f"marts.{n}" for n in per_person]:
-        con.execute(f"drop view {table.replace('.', '__')}")
+    for view in views.values():
+        con.execute(f"drop view {view}")
     con.execute("drop table betroffen")
     return as_of, _checks(con, night.sql_dir), persons
 

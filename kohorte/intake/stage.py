@@ -56,7 +56,7 @@ class Staged:
     notes: dict[int, list[str]] = field(default_factory=dict)  # by _file, for the report
 
 
-_DATABASES: dict[str, duckdb.DuckDBPyConnection] = {}
+_DATABASES: dict[tuple[str, str], duckdb.DuckDBPyConnection] = {}
 
 
 def connection(work: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
@@ -64,11 +64,11 @@ def connection(work: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     checking files (spilling under ``work``'s parent). Opening a database costs about 30 ms,
     a connection to an open one under 1 ms: a third of a small file's whole check."""
     spill = str(work.parent / "duckdb_tmp")
-    if spill not in _DATABASES:
-        _DATABASES[spill] = duckdb.connect(
+    if (spill, memory_limit) not in _DATABASES:
+        _DATABASES[spill, memory_limit] = duckdb.connect(
             config={"temp_directory": spill, "memory_limit": memory_limit}
         )
-    return _DATABASES[spill].cursor()
+    return _DATABASES[spill, memory_limit].cursor()
 
 
 def stage(con: duckdb.DuckDBPyConnection, batch: list[Surveyed], work: Path) -> Staged:
