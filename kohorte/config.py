@@ -67,7 +67,7 @@ class Settings:
     prefect_port: int = 4200
     dashboard_port: int = 8501
     # dashboard processes behind the reverse proxy on dashboard_port (1: no proxy, the one
-    # dashboard listens there itself); one per core by default
+    # dashboard listens there itself); load_settings gives one per core
     dashboard_processes: int = 1
     load_memory_limit: str = LOAD_MEMORY_LIMIT
     # alerts: a missing night is an alert once nightly runs are expected (None: when

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kohorte.build.warehouse import FULL, INCREMENTAL
 from kohorte.intake.report import FILE_STATUSES
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
@@ -506,9 +507,9 @@ CODE_LABELS: dict[str, dict[str, str]] = {
     "arbeitslos": {"de": "arbeitslos", "en": "unemployed"},
     "massnahme": {"de": "in Maßnahme", "en": "in a programme"},
     "unbekannt": {"de": "unbekannt", "en": "unknown"},
-    # how a night built the warehouse (kohorte.build.warehouse.FULL, INCREMENTAL)
-    "full": {"de": "vollständig", "en": "full"},
-    "incremental": {"de": "nur Neues", "en": "incremental"},
+    # how a night built the warehouse
+    FULL: {"de": "vollständig", "en": "full"},
+    INCREMENTAL: {"de": "nur Neues", "en": "incremental"},
 }
 
 
