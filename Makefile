@@ -40,9 +40,12 @@ install: .venv/.installed
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-## test: lint, then the whole suite (unit, flow, deployment, fault, service, real browser)
+## test: lint, then the whole suite (unit, flow, deployment, fault, service, real browser),
+## on three workers: the service, browser and Prefect tests spend much of their time
+## waiting for the processes they start, and a third worker fills those waits (on 2 cores:
+## 314 s instead of 392 s); `make check`, busy on the CPU throughout, keeps two
 test: install lint browser proxy
-	$(UV) run pytest
+	$(UV) run pytest -n 3
 
 ## check: the edit-test loop: lint, then every test that needs no Prefect server, no
 ## browser or service, injects no faults and runs no whole tool in subprocesses (marks
