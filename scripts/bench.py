@@ -83,10 +83,12 @@ PASSWORD = "bench-" + secrets.token_hex(8)
 TARGETS = {
     "read_csv_share": 0.5,  # pipeline throughput / bare read_csv
     "pandas_factor": 5.0,  # pipeline throughput / pandas pipeline
-    "incremental_s": 120.0,  # national scale
+    "incremental_s": 30.0,  # national scale
     "full_s": 600.0,  # national scale
-    "query_p95_ms": 150.0,  # national scale, every query
-    "paint_s": 2.0,
+    "query_p95_ms": 100.0,  # national scale, every query
+    "paint_s": 2.0,  # cold
+    "paint_warm_s": 1.0,
+    "cpu_ms": 100.0,  # the dashboard process's CPU per interaction, median of the warm runs
     "dashboard_mib": 1024.0,
 }
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
@@ -360,13 +362,29 @@ def query_figures(home: Path, repeat: int) -> dict[str, dict]:
 # --- the browser --------------------------------------------------------------------------
 
 
-async def _browser_runs(base_url: str, name: str, repeat: int) -> dict[str, list[float]]:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# What the dashboard process spends on one interaction, in CPU seconds: unlike a latency,
+# it does not grow when the machine is busy with something else. Measured from a settled
+# page to a settled page, with a pause before and after, so the browser's own work and the
+# websocket's quiet traffic stay out of the figure.
+INTERACTIONS = ("filter", "kohorten", "drill")
+QUIET_S = 0.5
+
+
+async def _browser_runs(base_url: str, name: str, repeat: int, pid: int) -> dict[str, list]:
     from playwright.async_api import async_playwright
 
     from scripts.harness import CHROMIUM, CHROMIUM_ARGS
-    from scripts.loadtest import SETTLED, VIEWPORT, WAIT_MS, cohort_click, cohorts
+    from scripts.loadtest import SETTLED, VIEWPORT, WAIT_MS, cohort_click, cohorts, gender_filter
 
-    out: dict[str, list[float]] = {"paint": [], "settled": [], "kohorten": [], "drill": []}
+    actions = {"filter": gender_filter, "kohorten": cohorts, "drill": cohort_click}
+    out: dict[str, list] = {"paint": [], "settled": [], "kohorten": [], "drill": []}
+    out.update({f"cpu_{label}": [] for label in INTERACTIONS})
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -385,12 +403,15 @@ async def _browser_runs(base_url: str, name: str, repeat: int) -> dict[str, list
                 out["paint"].append(time.perf_counter() - started)
                 await page.locator(SETTLED).wait_for(state="attached", timeout=WAIT_MS)
                 out["settled"].append(time.perf_counter() - started)
-                started = time.perf_counter()
-                await cohorts(page)
-                out["kohorten"].append(time.perf_counter() - started)
-                started = time.perf_counter()
-                await cohort_click(page)
-                out["drill"].append(time.perf_counter() - started)
+                for label in INTERACTIONS:
+                    await asyncio.sleep(QUIET_S)
+                    cpu, started = _cpu_s(pid), time.perf_counter()
+                    await actions[label](page)
+                    await page.locator(SETTLED).wait_for(state="attached", timeout=WAIT_MS)
+                    if label in out:
+                        out[label].append(time.perf_counter() - started)
+                    await asyncio.sleep(QUIET_S)
+                    out[f"cpu_{label}"].append(_cpu_s(pid) - cpu)
                 await context.close()
         finally:
             await browser.close()
@@ -410,9 +431,9 @@ def browser_figures(home: Path, repeat: int, log: Path) -> dict:
     else:
         accounts.set_password(settings, name, PASSWORD)
     env = home_env(home)
-    with dashboard(env, log.with_name(log.stem + "-dashboard.log")) as (base_url, pid):
-        runs = asyncio.run(_browser_runs(base_url, name, repeat + 1))
-        runs["dashboard_mib"] = [_status_kib(pid, "VmHWM") / 1024]
+    with dashboard(env, log.with_name(log.stem + "-dashboard.log")) as (base_url, pids):
+        runs = asyncio.run(_browser_runs(base_url, name, repeat + 1, pids[0]))
+        runs["dashboard_mib"] = [_status_kib(pids[0], "VmHWM") / 1024]
     return runs
 
 
@@ -617,6 +638,23 @@ def markdown(results: list[dict], repeat: int, command: str, load_before: float)
                 f"{_spread(b['kohorten'][1:], 2)} | {_n(b['drill'][0], 2)} s | "
                 f"{_spread(b['drill'][1:], 2)} | {_n(b['dashboard_mib'][0], 0)} MiB |"
             )
+        lines += [
+            "",
+            "The dashboard process's CPU time per interaction (user + system, from "
+            "`/proc/<pid>/stat`), from a settled page to a settled page; warm runs, median "
+            "and range. Filter: a gender chosen in the filter bar on the Überblick; page "
+            "switch: to Kohorten; triangle click: a cohort chosen in the triangle.",
+            "",
+            "| scale | filter change | page switch | triangle click |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for r in results:
+            b = r.get("browser")
+            if b and "cpu_filter" in b:
+                cells = [
+                    _spread([x * 1000 for x in b[f"cpu_{i}"][1:]], 0, " ms") for i in INTERACTIONS
+                ]
+                lines.append(f"| {r['scale']} | " + " | ".join(cells) + " |")
     lines += ["", "### Targets (2 cores, 24 GiB)", ""] + [f"- {t}" for t in verdicts(results)]
     return "\n".join(lines)
 
@@ -657,7 +695,7 @@ def verdicts(results: list[dict]) -> list[str]:
     guess = "" if scale == "national" else " (linear guess for national: {} s)"
     judged = "" if scale == "national" else " by the guess"
     out.append(
-        f"Incremental night < 120 s: {_n(night)} s{note}{guess.format(_n(night * factor, 0))} "
+        f"Incremental night ≤ 30 s: {_n(night)} s{note}{guess.format(_n(night * factor, 0))} "
         f"— {mark(night * factor < TARGETS['incremental_s'])}{judged}"
     )
     out.append(
@@ -667,7 +705,7 @@ def verdicts(results: list[dict]) -> list[str]:
     worst = max(r["queries"].items(), key=lambda kv: max(kv[1]["cold_p95"], kv[1]["warm_p95"]))
     worst_ms = max(worst[1]["cold_p95"], worst[1]["warm_p95"])
     out.append(
-        f"Every query p95 < 150 ms{note}: slowest {worst[0]} {_n(worst_ms)} ms — "
+        f"Every query p95 < 100 ms{note}: slowest {worst[0]} {_n(worst_ms)} ms — "
         f"{mark(worst_ms < TARGETS['query_p95_ms'])}"
     )
     b = r.get("browser")
@@ -675,9 +713,25 @@ def verdicts(results: list[dict]) -> list[str]:
         paint = max(b["paint"])
         rss = b["dashboard_mib"][0]
         out.append(
-            f"First KPI paint < 2 s ({scale}, worst run incl. cold): {_n(paint, 2)} s — "
+            f"First KPI paint cold < 2 s ({scale}, worst run incl. cold): {_n(paint, 2)} s — "
             f"{mark(paint < TARGETS['paint_s'])}"
         )
+        warm = statistics.median(b["paint"][1:]) if len(b["paint"]) > 1 else paint
+        out.append(
+            f"First KPI paint warm < 1 s ({scale}, median of the warm runs): {_n(warm, 2)} s — "
+            f"{mark(warm < TARGETS['paint_warm_s'])}"
+        )
+        if "cpu_filter" in b:
+            cpu = {
+                i: statistics.median(b[f"cpu_{i}"][1:] or b[f"cpu_{i}"]) * 1000
+                for i in INTERACTIONS
+            }
+            worst_cpu = max(cpu, key=cpu.get)
+            out.append(
+                f"Server CPU per interaction < 100 ms ({scale}): filter {_n(cpu['filter'], 0)} ms, "
+                f"page switch {_n(cpu['kohorten'], 0)} ms, triangle click {_n(cpu['drill'], 0)} ms "
+                f"— {mark(cpu[worst_cpu] < TARGETS['cpu_ms'])}"
+            )
         out.append(
             f"Dashboard process < 1 GiB ({scale}): {_n(rss, 0)} MiB — "
             f"{mark(rss < TARGETS['dashboard_mib'])}"

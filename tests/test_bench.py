@@ -62,3 +62,24 @@ def test_every_named_query_is_timed_and_reported(micro):
         0.0,
     )
     assert "| mikro | full load |" in text and "### Targets" in text
+
+
+@pytest.mark.e2e  # Debian's chromium against a dashboard process
+def test_the_browser_figures_give_each_interactions_server_cpu(micro):
+    """One cold and one warm run in chromium: paint, the three interactions and the CPU the
+    dashboard process spent on each, all positive, and the report's tables and verdicts
+    name them."""
+    manifest, figures, log = micro
+    home = bench.DATA / "mikro" / "home"
+    runs = bench.browser_figures(home, 1, log)
+    assert len(runs["paint"]) == 2 and all(p > 0 for p in runs["paint"])
+    for interaction in bench.INTERACTIONS:
+        assert len(runs[f"cpu_{interaction}"]) == 2
+        assert all(0 < s < 30 for s in runs[f"cpu_{interaction}"]), interaction
+    assert runs["dashboard_mib"][0] > 50  # the dashboard process's own peak, not 0
+    timings = bench.query_figures(home, 1)
+    result = {"scale": "mikro", "manifest": manifest, "pipeline": figures, "queries": timings}
+    text = bench.markdown([{**result, "browser": runs}], 1, "test", 0.0)
+    assert "| scale | filter change | page switch | triangle click |" in text
+    assert "| mikro | " in text.split("| scale | filter change |", 1)[1]
+    assert "Server CPU per interaction < 100 ms (mikro): filter" in text
