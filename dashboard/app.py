@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, data, page_style, print_style
-from dashboard.i18n import LANGUAGES, lang, t
+from dashboard.i18n import LANGUAGES, lang, pin_language, t
 from kohorte.ops import audit
 from kohorte.read.access import (
     AGGREGATE,
@@ -45,6 +45,7 @@ def _header(title: str, principal: Principal | None) -> None:
     )
     if choice != lang():
         st.query_params["lang"] = choice
+        pin_language()
         st.rerun()
 
 
@@ -90,6 +91,7 @@ def run() -> None:
         layout="wide",
         initial_sidebar_state="collapsed",
     )
+    pin_language()  # the URL's language, read once for the whole run
     print_style.apply()  # printing shows figures and tables, not buttons or selectors
     page_style.apply(lang())  # German run indicator and date placeholders, compact title
     principal = auth.current()

@@ -191,30 +191,50 @@ def monthly_rates(version: str, start: dt.date, filters: Filters | None = None) 
     return result[pd.to_datetime(result["monat"]) >= pd.Timestamp(start)].reset_index(drop=True)
 
 
-def _running(
-    version: str, filters: Filters
-) -> tuple[pd.DataFrame, attention.Thresholds, str | None]:
-    """The running participations with the attention rules' measures and flags, the
-    thresholds in force, and the problem with ``aufmerksamkeit.toml``, if any."""
-    settings = load_settings()
+@_per_reader
+def monthly_rate(
+    version: str, start: dt.date, filters: Filters, kennzahl: str, labels: dict, language: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One rate of ``monthly_rates`` as the chart's long table (kohorte.read.monthly.series,
+    with ``labels``), and as the download's table: a month per row, a column per series
+    and the month's status."""
+    frame = monthly_rates(version, start, filters)
+    shown = by_month.series(frame[frame["kennzahl"] == kennzahl], labels, language)
+    table = shown.pivot_table(
+        index="monat", columns="reihe", values="quote", aggfunc="first"
+    ).reset_index()
+    status = shown[shown["reihe"] == labels["this_year"]].set_index("monat")["stand"]
+    table[labels["status"]] = table["monat"].map(status)
+    return shown, table.rename(columns={"monat": labels["month"]})
+
+
+def _thresholds() -> tuple[attention.Thresholds, str | None]:
+    """The attention thresholds in force (``aufmerksamkeit.toml``, read on every run, so a
+    changed file applies at once) and the problem with the file, if any (then the defaults)."""
     try:
-        thresholds, problem = settings.attention_thresholds(), None
+        return load_settings().attention_thresholds(), None
     except ValueError as error:
-        thresholds, problem = attention.Thresholds(), str(error)
-    frame = named(
-        version,
-        attention.QUERY,
-        filters,
-        **attention.params(thresholds, settings.programme_weeks),
-    )
-    return frame, thresholds, problem
+        return attention.Thresholds(), str(error)
+
+
+def _running(version: str, filters: Filters, thresholds: attention.Thresholds) -> pd.DataFrame:
+    """The running participations with the attention rules' measures and flags."""
+    params = attention.params(thresholds, load_settings().programme_weeks)
+    return named(version, attention.QUERY, filters, **params)
 
 
 def caseload(version: str, filters: Filters, language: str) -> pd.DataFrame:
     """A coach's running participations with their flags in words (kohorte.read.attention);
     for a coach the query layer narrows it to her own."""
-    frame, thresholds, _ = _running(version, filters)
-    return attention.caseload(frame, thresholds, language)
+    return _caseload(version, filters, language, _thresholds()[0])
+
+
+@_per_reader
+def _caseload(
+    version: str, filters: Filters, language: str, thresholds: attention.Thresholds
+) -> pd.DataFrame:
+    # cached with the sentences: a rerun does not word every row's reasons again
+    return attention.caseload(_running(version, filters, thresholds), thresholds, language)
 
 
 def attention_list(
@@ -223,8 +243,15 @@ def attention_list(
     """Who needs attention today in the selection (a coach: her own), one row per person
     with the reasons in ``language``; and the problem with ``aufmerksamkeit.toml``, if any
     (the defaults apply until it is fixed)."""
-    frame, thresholds, problem = _running(version, filters)
-    return attention.listing(frame, thresholds, language), problem
+    thresholds, problem = _thresholds()
+    return _attention_list(version, filters, language, thresholds), problem
+
+
+@_per_reader
+def _attention_list(
+    version: str, filters: Filters, language: str, thresholds: attention.Thresholds
+) -> pd.DataFrame:
+    return attention.listing(_running(version, filters, thresholds), thresholds, language)
 
 
 def targets(version: str) -> tuple[dict, str | None]:

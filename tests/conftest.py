@@ -234,6 +234,21 @@ def streamlit_components_scanned_once() -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def streamlit_configured_as_served() -> None:
+    """AppTest reads no configuration file: give it the served dashboard's own
+    (dashboard/.streamlit/config.toml), so a page is tested as it is served (without
+    magic, for one)."""
+    import tomllib
+
+    from streamlit import config
+
+    served = tomllib.loads((ROOT / "dashboard" / ".streamlit" / "config.toml").read_text())
+    for section, options in served.items():
+        for name, value in options.items():
+            config.set_option(f"{section}.{name}", value)
+
+
 def run_app(principal=None, query: dict | None = None, page: str | None = None):
     """The dashboard in Streamlit's AppTest, for a signed-in ``principal`` (None: nobody
     signed in) and with URL query parameters, opened on ``page`` (``"views/sql.py"``; the

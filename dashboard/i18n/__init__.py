@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import streamlit as st
 
@@ -524,10 +526,27 @@ def code(value: object) -> str:
 KPI_LABELS: dict[str, dict[str, str]] = {}  # filled from kohorte.define.kpis by the app
 
 
-def lang() -> str:
-    """The current language: from the URL (?lang=en), else German."""
+def _from_url() -> str:
     value = st.query_params.get("lang", "de")
     return value if value in LANGUAGES else "de"
+
+
+# The language of the session's current script run. A page asks for it hundreds of times a
+# run (every label), and each reading of st.query_params costs; the URL's choice is read
+# once at the start of a run (pin_language). A script thread serves one session only, and
+# the language changes only by a new run, so a pinned value is never another person's.
+_pinned = threading.local()
+
+
+def pin_language() -> str:
+    """Read the language from the URL for this run (the app calls it first thing)."""
+    _pinned.value = _from_url()
+    return _pinned.value
+
+
+def lang() -> str:
+    """The current language: from the URL (?lang=en), else German."""
+    return getattr(_pinned, "value", None) or _from_url()
 
 
 def t(key: str, **values: object) -> str:

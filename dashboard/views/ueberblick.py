@@ -69,13 +69,11 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
         label_visibility="collapsed",
         placeholder=t("choose"),
     )
-    frame = data.monthly_rates(version, start, selection)
-    frame = frame[frame["kennzahl"] == kennzahl]
     labels = _labels(
         "rate", "this_year", "rolling", "previous_year", "final", "provisional", "status", "count",
         "of", "withheld",
     )  # fmt: skip
-    shown = by_month.series(frame, labels, lang())
+    shown, table = data.monthly_rate(version, start, selection, kennzahl, labels, lang())
     labels["rate"] = _label(kennzahl)
     target = data.targets(version)[0].get(kennzahl)
     if target is not None:
@@ -88,12 +86,6 @@ def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
         "chart_rates",
         title=f"{t('rates_title')}: {labels['rate']}",
     )
-    table = shown.pivot_table(
-        index="monat", columns="reihe", values="quote", aggfunc="first"
-    ).reset_index()
-    status = shown[shown["reihe"] == t("this_year")].set_index("monat")["stand"]
-    table[t("status")] = table["monat"].map(status)
-    table = table.rename(columns={"monat": t("month")})
     download_buttons(
         table,
         f"monatsquote-{kennzahl}",
