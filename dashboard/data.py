@@ -275,7 +275,16 @@ def min_count() -> int:
 
 def build_info(version: str) -> dict:
     """Run, as-of date and build time of that version."""
-    return named(version, "datenstand__build").iloc[0].to_dict()
+    from dashboard import auth
+
+    return dict(_build_info(version, auth.require_principal()))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _build_info(version: str, principal: Principal) -> dict:
+    # a page asks for it about ten times a run; a version's build never changes, so it is
+    # kept as a dict (a cache_data hit would unpickle a frame each time)
+    return queries.run(_connection(version), "datenstand__build", None, principal).iloc[0].to_dict()
 
 
 def runs(version: str, limit: int = 30) -> pd.DataFrame:

@@ -290,5 +290,7 @@ def date_columns(frame: pd.DataFrame) -> dict:
 
 
 def _is_date(series: pd.Series) -> bool:
-    first = series.dropna().head(1).tolist()
-    return bool(first) and isinstance(first[0], (dt.date, pd.Timestamp))
+    present = series.notna().to_numpy()
+    return bool(present.any()) and isinstance(
+        series.iat[int(present.argmax())], (dt.date, pd.Timestamp)
+    )

@@ -56,9 +56,11 @@ def _entries_exits(version: str, start: dt.date, selection: Filters) -> None:
 RATES = tuple(kpi.id for kpi in MONTHLY)
 
 
+@st.fragment
 def _monthly_rates(version: str, start: dt.date, selection: Filters) -> None:
     """One rate by month against the same month a year earlier, provisional months marked;
-    only rates whose denominator reaches the threshold leave the server."""
+    only rates whose denominator reaches the threshold leave the server. A fragment: choosing
+    another rate redraws this chart alone, not the page."""
     threshold = data.min_count()
     st.subheader(t("rates_title"))
     kennzahl = st.selectbox(
