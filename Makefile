@@ -91,7 +91,7 @@ deploy: install
 	$(UV) run prefect work-pool create kohorte --type process --overwrite
 	PWD=$(CURDIR) $(UV) run prefect --no-prompt deploy --all
 
-## loadtest: 20 sessions (3 chromium pages, 17 websocket clients) use the dashboard for
+## loadtest: 50 sessions (3 chromium pages, 47 websocket clients) use the dashboard for
 ## 2 minutes while the nightly load publishes again and again (LOADTEST_SESSIONS,
 ## LOADTEST_BROWSERS, LOADTEST_SECONDS); p50/p95 latencies into docs/reliability.md
 loadtest: install browser proxy
