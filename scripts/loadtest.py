@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: import the project's own packages
 
+import pyarrow as pa
 import websockets
 from playwright.async_api import (
     Browser,
@@ -59,7 +60,6 @@ from dashboard.charts import COHORT_PICK
 from kohorte.config import load_settings
 from kohorte.ops import accounts
 from kohorte.ops.service import healthy, stop_group
-from kohorte.read import fmt
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 APP = ROOT / "dashboard" / "app.py"
@@ -450,6 +450,11 @@ class BrowserPerson:
 # --- websocket clients ------------------------------------------------------------------
 
 
+def _arrow(data: bytes) -> pa.Table:
+    """A chart's dataset as Streamlit sends it (Arrow IPC)."""
+    return pa.ipc.open_stream(data).read_all()
+
+
 def _state(widget_id: str, value: str) -> WidgetState:
     state = WidgetState(id=widget_id)
     state.string_value = value
@@ -589,15 +594,22 @@ class SocketPerson:
             if f"geschlecht={label[0]}" not in client.query:
                 raise RuntimeError(f"Filter nicht in der Adresse: {client.query}")
         elif kind == "Kohorte anklicken":
-            # the newest entry month, as a click into the triangle's first row picks it
-            options = client.widget("selectbox", "f_cohort").options
-            # (a bare next() inside a coroutine reads "coroutine raised StopIteration")
-            cohort = next((iso for o in options if (iso := _month_of(o))), None)
+            # the newest cohort in the triangle, as a click into its first row picks it
+            # (the newest entry month of the filter may have no finished week, no row)
             chart = next((c for c in client.of("vega_lite_chart") if c.id), None)
-            if cohort is None or chart is None:
+            shown = sorted(
+                {
+                    k
+                    for d in chart.datasets
+                    for k in _arrow(d.data.data).column("kohorte").to_pylist()
+                }
+                if chart
+                else set()
+            )
+            cohort = shown[-1] if shown else None
+            if cohort is None:
                 raise RuntimeError(
-                    f"Kohortenseite unvollständig: {len(options)} Kohorten zur Auswahl, "
-                    f"Dreieck {'da' if chart else 'fehlt'}"
+                    f"Kohortenseite unvollständig: Dreieck {'leer' if chart else 'fehlt'}"
                 )
             pick = {"selection": {COHORT_PICK: [{"kohorte": cohort}]}}
             await client.rerun(_state(chart.id, json.dumps(pick)))
@@ -691,15 +703,6 @@ async def publisher(env: dict[str, str], stop: asyncio.Event, results: Results) 
         else:
             results.publishes.append(time.monotonic() - began)
             print(f"  veröffentlicht ({time.monotonic() - began:.1f} s)", flush=True)
-
-
-def _month_of(label: str) -> str | None:
-    """The ISO month behind a cohort choice as the filter shows it ("Okt 2026" -> "2026-10");
-    the selection in the triangle and the address carry the ISO value."""
-    if not (match := re.fullmatch(r".+ (\d{4})", label)):
-        return None
-    months = (f"{match.group(1)}-{m:02d}" for m in range(1, 13))
-    return next((iso for iso in months if fmt.cohort(iso) == label), None)
 
 
 async def warm_up(base_url: str, name: str) -> None:

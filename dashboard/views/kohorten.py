@@ -71,9 +71,10 @@ def _triangle(version: str, filters, threshold: int, raster: str) -> None:
         raster = "monat"  # a grid of "<3" tells nothing: months have larger cells
         frame = _cells(version, filters, threshold, raster)
         st.info(t("weeks_fallback", n=threshold), icon=":material/info:")
-    if frame.empty:
-        return
     st.subheader(t("triangle_title"))
+    if frame.empty:  # a cohort without a finished week yet, or a selection of nobody
+        st.markdown("–")
+        return
     chart = vega.show(
         "cohort_triangle",
         frame,
