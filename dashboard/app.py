@@ -45,8 +45,7 @@ def _header(title: str, principal: Principal | None) -> None:
     )
     if choice != lang():
         st.query_params["lang"] = choice
-        pin_language()
-        st.rerun()
+        st.rerun()  # the new run reads the language it pins
 
 
 # (view and URL path, title, icon, access it needs); the first a person may open is her

@@ -383,7 +383,8 @@ async def _browser_runs(base_url: str, name: str, repeat: int, pid: int) -> dict
     from scripts.loadtest import SETTLED, VIEWPORT, WAIT_MS, cohort_click, cohorts, gender_filter
 
     actions = {"filter": gender_filter, "kohorten": cohorts, "drill": cohort_click}
-    out: dict[str, list] = {"paint": [], "settled": [], "kohorten": [], "drill": []}
+    out: dict[str, list] = {"paint": [], "settled": []}
+    out.update({label: [] for label in INTERACTIONS})
     out.update({f"cpu_{label}": [] for label in INTERACTIONS})
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -408,8 +409,7 @@ async def _browser_runs(base_url: str, name: str, repeat: int, pid: int) -> dict
                     cpu, started = _cpu_s(pid), time.perf_counter()
                     await actions[label](page)
                     await page.locator(SETTLED).wait_for(state="attached", timeout=WAIT_MS)
-                    if label in out:
-                        out[label].append(time.perf_counter() - started)
+                    out[label].append(time.perf_counter() - started)
                     await asyncio.sleep(QUIET_S)
                     out[f"cpu_{label}"].append(_cpu_s(pid) - cpu)
                 await context.close()

@@ -597,7 +597,7 @@ class SocketPerson:
             # the newest cohort in the triangle, as a click into its first row picks it
             # (the newest entry month of the filter may have no finished week, no row)
             chart = next((c for c in client.of("vega_lite_chart") if c.id), None)
-            shown = sorted(
+            in_triangle = (
                 {
                     k
                     for d in chart.datasets
@@ -606,11 +606,11 @@ class SocketPerson:
                 if chart
                 else set()
             )
-            cohort = shown[-1] if shown else None
-            if cohort is None:
+            if not in_triangle:
                 raise RuntimeError(
                     f"Kohortenseite unvollständig: Dreieck {'leer' if chart else 'fehlt'}"
                 )
+            cohort = max(in_triangle)
             pick = {"selection": {COHORT_PICK: [{"kohorte": cohort}]}}
             await client.rerun(_state(chart.id, json.dumps(pick)))
             if f"kohorte={cohort}" not in client.query:
