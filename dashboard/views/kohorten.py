@@ -119,6 +119,9 @@ def _funnel(version: str, filters, threshold: int) -> None:
     reasons = {"small": t("suppressed", n=threshold), "protected": t("protected")}
     rows = cohorts.funnel(steps, threshold, lang(), reasons)
     st.subheader(t("funnel_title"))
+    if steps[0][1] == 0:  # nobody entered in the selection: a dash, not a funnel of zeros
+        st.markdown("–")
+        return
     chart = vega.show("funnel", rows, _labels(), lang(), width="stretch")
     chart_downloads(chart, "trichter", "chart_funnel", title=t("funnel_title"))
     st.caption(t("share_previous"))
