@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -302,6 +303,40 @@ def test_dates_and_timestamps_beyond_pythons_range_come_back_as_text(con):
         "10000-01-01",
     ]
     assert frame["heute"][0] == dt.date(2026, 1, 5)
+    edges = sandbox.run(
+        con,
+        """select date '0001-01-01' as erster, date '9999-12-31' as letzter,
+                  timestamp '9999-12-31 23:59:59.999999' as spaet""",
+    ).frame
+    assert edges.iloc[0].tolist() == [
+        dt.date(1, 1, 1),
+        dt.date(9999, 12, 31),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+    ]
+
+
+def test_the_query_process_does_not_import_pandas(published, tmp_path):
+    """A query pays the start of its process each time: duckdb and pyarrow, but not pandas,
+    which would add a quarter of a second. Arrow imports pandas as soon as it makes a
+    scalar from a Python value, so a date column's check must not make one."""
+    import subprocess
+    import sys
+
+    child = (
+        "import runpy, sys; sys.argv = ['child', *sys.argv[1:]]; "
+        "runpy.run_module('kohorte.read.sandbox_child', run_name='__main__'); "
+        "print('pandas' in sys.modules)"
+    )
+    args = [str(analyst.path_for(published)), str(tmp_path / "out.arrow"), "10", "512MB", "1000000"]
+    done = subprocess.run(
+        [sys.executable, "-c", child, *args],
+        input=b"select eintritt, austritt from teilnahmen",
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    summary, imported = done.stdout.decode().splitlines()
+    assert "total" in json.loads(summary) and imported == "False", done.stdout
 
 
 def test_types_pandas_cannot_hold_come_back_as_text(con):

@@ -252,16 +252,34 @@ def not_plain(relation: duckdb.DuckDBPyRelation) -> set[int]:
 def beyond_python(table: pa.Table) -> set[int]:
     """Positions (from 1) of date and timestamp columns holding a value Python's datetime
     cannot (``infinity``, before year 1, after 9999): pandas keeps dates as Python objects
-    and the exports format them with ``strftime``. Nanoseconds never go beyond it."""
+    and the exports format them with ``strftime``. Nanoseconds never go beyond it. The
+    bounds are compared as integers (days, or the timestamp's unit since 1970): an Arrow
+    scalar made from Python would import pandas, a quarter of a second per query."""
     positions = set()
     for i, column in enumerate(table.columns, 1):
-        kind = column.type
-        if pa.types.is_date32(kind) or (pa.types.is_timestamp(kind) and kind.unit != "ns"):
-            low, high = (pa.scalar(bound, kind) for bound in (dt.datetime.min, dt.datetime.max))
-            outside = pc.or_(pc.less(column, low), pc.greater(column, high))
-            if pc.any(outside).as_py():
+        bounds = _python_bounds(column.type)
+        if bounds is not None:
+            low, high = pc.min_max(column.cast(bounds[2])).values()
+            if low.is_valid and not bounds[0] <= low.as_py() <= high.as_py() <= bounds[1]:
                 positions.add(i)
     return positions
+
+
+def _python_bounds(kind: pa.DataType) -> tuple[int, int, pa.DataType] | None:
+    """The lowest and highest value of a date or timestamp column that Python's datetime
+    holds, as integers of the integer type the column casts to; None for other columns."""
+    if pa.types.is_date32(kind):
+        epoch = dt.date(1970, 1, 1)
+        return (dt.date.min - epoch).days, (dt.date.max - epoch).days, pa.int32()
+    if pa.types.is_timestamp(kind) and kind.unit != "ns":
+        per_second = {"s": 1, "ms": 1_000, "us": 1_000_000}[kind.unit]
+        epoch = dt.datetime(1970, 1, 1)
+        low, high = (
+            (bound - epoch) // dt.timedelta(seconds=1)
+            for bound in (dt.datetime.min, dt.datetime.max)
+        )
+        return low * per_second, (high + 1) * per_second - 1, pa.int64()
+    return None
 
 
 def collect(reader: pa.RecordBatchReader, limit: int, max_bytes: int) -> tuple[pa.Table, int]:
