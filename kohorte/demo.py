@@ -463,3 +463,51 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, sql: str, params: dict, path: Pa
                 cells.append(value)
         sheet.append(cells)
     workbook.save(path)
+
+
+# --- a comparison group with a planted effect --------------------------------------------
+
+# Attributes of the Jobcenter's records (merkmal_<name>) and how they drive both taking
+# part and finding work: longer unemployment makes taking part likelier and work less
+# likely, so the naive difference understates the effect (selection on observables).
+MERKMALE = ("schuljahre", "monate_arbeitslos_24m", "kinder", "verheiratet", "alter")
+SELECTION = {"schuljahre": -0.15, "monate_arbeitslos_24m": 0.12, "kinder": 0.1, "alter": -0.01}
+EMPLOYMENT = {"schuljahre": 0.18, "monate_arbeitslos_24m": -0.09, "verheiratet": 0.3}
+
+
+def comparison_world(
+    seed: int, effect: float, treated: int = 300, controls: int = 1200
+) -> dict[str, np.ndarray]:
+    """Persons in the estimator's form (``kohorte.build.wirkung``): attributes, taking part
+    and in work at the follow-up. Taking part depends on the attributes; so does work, and
+    participants find it with ``effect`` (a share: 0.1 is 10 points) more probability than
+    they would have without the programme. About ``treated`` participants and ``controls``
+    comparison persons: each person of a larger pool takes part by the selection model."""
+    rng = np.random.default_rng(seed)
+    pool = 4 * (treated + controls)
+    people = {
+        "schuljahre": rng.integers(8, 14, pool).astype(float),
+        "monate_arbeitslos_24m": rng.integers(0, 25, pool).astype(float),
+        "kinder": rng.poisson(1.0, pool).astype(float),
+        "verheiratet": rng.binomial(1, 0.4, pool).astype(float),
+        "alter": rng.integers(20, 61, pool).astype(float),
+    }
+    centred = {name: values - values.mean() for name, values in people.items()}
+    share = treated / (treated + controls)
+    pull = sum(weight * centred[name] for name, weight in SELECTION.items())
+    takes_part = rng.random(pool) < _logistic(np.log(share / (1 - share)) + pull)
+    chance = _logistic(-0.8 + sum(w * centred[name] for name, w in EMPLOYMENT.items()))
+    chance = np.where(takes_part, np.clip(chance + effect, 0, 1), chance)
+    in_work = rng.random(pool) < chance
+    keep = np.concatenate(
+        [np.flatnonzero(takes_part)[:treated], np.flatnonzero(~takes_part)[:controls]]
+    )
+    return {
+        **{name: values[keep] for name, values in people.items()},
+        "teilnahme": takes_part[keep],
+        "in_arbeit": in_work[keep],
+    }
+
+
+def _logistic(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))

@@ -1,0 +1,256 @@
+"""The impact estimate: participants against a comparison group, adjusted by a propensity
+score (the settings and the conditions are ``kohorte.define.wirkung``).
+
+``estimate`` takes one row per person (a participation or a comparison person with its
+reference date): ``teilnahme`` (participant or not), ``in_arbeit`` (in work at the
+follow-up) and numeric attributes. It returns the naive difference, the effect on the
+treated by nearest-neighbour matching and by inverse probability weighting, each with a
+seeded bootstrap interval, and the diagnostics (balance, overlap, common support). The
+models are statsmodels' logistic regression and scikit-learn's nearest neighbours; the
+bootstrap is SciPy's. The nightly build stores the result; nothing here runs on a page.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from sklearn.neighbors import NearestNeighbors
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from kohorte.define import wirkung as rule
+
+TREATED = "teilnahme"
+OUTCOME = "in_arbeit"
+HISTOGRAM_BINS = 20
+ESTIMATORS = ("matching", "gewichtung")
+
+
+class Separation(Exception):
+    """The attributes separate the groups: no score between 0 and 1 to compare on."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One fit of the score and both estimators on one sample."""
+
+    att: dict[str, float]  # estimator -> effect on the treated, as a share (0.12 = 12 points)
+    treated_rate: dict[str, float]  # estimator -> participants' rate it compares
+    control_rate: dict[str, float]  # estimator -> the adjusted comparison rate
+    off_support: int  # participants outside the comparison group's range of scores
+    unmatched: int  # participants inside it without a partner within the caliper
+    smd: dict[str, dict[str, float]]  # "vorher"/estimator -> attribute -> SMD
+    scores: np.ndarray  # the propensity score of every row
+    support: np.ndarray  # rows used by weighting (participants on support, all controls)
+
+
+@dataclass
+class Estimate:
+    """What the nightly build stores and every output shows."""
+
+    treated: int
+    controls: int
+    treated_rate: float | None
+    control_rate: float | None
+    naive: float | None
+    attributes: list[str]
+    att: dict[str, float | None] = field(default_factory=dict)
+    interval: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    treated_used: dict[str, int] = field(default_factory=dict)
+    off_support: int = 0
+    unmatched: int = 0
+    smd: dict[str, dict[str, float]] = field(default_factory=dict)
+    histogram: list[dict] = field(default_factory=list)
+    failed_resamples: int = 0
+    resamples: int = 0
+    reasons: list[dict] = field(default_factory=list)
+
+    @property
+    def shown(self) -> bool:
+        """Whether a point estimate may be shown: no reason against it."""
+        return not self.reasons
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def estimate(
+    frame: pd.DataFrame,
+    attributes: list[str],
+    resamples: int = rule.RESAMPLES,
+    seed: int = rule.SEED,
+) -> Estimate:
+    """The estimate for ``frame`` (see the module's docstring) over ``attributes``."""
+    treated = frame[TREATED].to_numpy(bool)
+    outcome = frame[OUTCOME].to_numpy(float)
+    n_t, n_c = int(treated.sum()), int((~treated).sum())
+    rates = [outcome[treated].mean() if n_t else None, outcome[~treated].mean() if n_c else None]
+    naive = rates[0] - rates[1] if n_t and n_c else None
+    used = [a for a in attributes if frame[a].nunique(dropna=False) > 1]
+    result = Estimate(n_t, n_c, rates[0], rates[1], naive, used)
+    if n_t < rule.MIN_TREATED:
+        result.reasons.append(_reason("too_few_treated", minimum=rule.MIN_TREATED, n=n_t))
+    if n_c < rule.MIN_CONTROLS:
+        result.reasons.append(_reason("too_few_controls", minimum=rule.MIN_CONTROLS, n=n_c))
+    if result.reasons:
+        return result
+    x = frame[used].to_numpy(float)
+    try:
+        point = fit(x, treated, outcome, used)
+    except Separation:
+        result.reasons.append(_reason("separation"))
+        return result
+    result.att = dict(point.att)
+    result.off_support, result.unmatched = point.off_support, point.unmatched
+    result.treated_used = {
+        "matching": n_t - point.off_support - point.unmatched,
+        "gewichtung": n_t - point.off_support,
+    }
+    result.smd = point.smd
+    result.histogram = histogram(point.scores, treated)
+    result.interval, result.failed_resamples = bootstrap(x, treated, outcome, used, resamples, seed)
+    result.resamples = resamples
+    share = result.treated_used["matching"] / n_t
+    if share < rule.MIN_SUPPORT_SHARE:
+        result.reasons.append(
+            _reason("overlap", share=f"{share:.0%}", minimum=f"{rule.MIN_SUPPORT_SHARE:.0%}")
+        )
+    poor = sorted(
+        {a for name in ESTIMATORS for a, d in point.smd[name].items() if abs(d) > rule.MAX_SMD}
+    )
+    if poor:
+        result.reasons.append(_reason("balance", names=", ".join(poor), limit=rule.MAX_SMD))
+    return result
+
+
+def fit(x: np.ndarray, treated: np.ndarray, outcome: np.ndarray, names: list[str]) -> Point:
+    """Score, common support, both estimators and the balance, for one sample."""
+    scores = propensity(x, treated)
+    logit = np.log(scores / (1 - scores))
+    low, high = scores[~treated].min(), scores[~treated].max()
+    on_support = treated & (scores >= low) & (scores <= high)
+    t_rows, c_rows = np.flatnonzero(on_support), np.flatnonzero(~treated)
+    if not len(t_rows):
+        raise Separation
+    # matching: the nearest comparison person on the score's logit, with replacement
+    caliper = rule.CALIPER_SD * logit.std()
+    distance, nearest = (
+        NearestNeighbors(n_neighbors=1).fit(logit[c_rows, None]).kneighbors(logit[t_rows, None])
+    )
+    close = distance[:, 0] <= caliper
+    matched_t, matched_c = t_rows[close], c_rows[nearest[close, 0]]
+    # weighting: participants 1, comparison persons p / (1 - p)
+    odds = scores[c_rows] / (1 - scores[c_rows])
+    rates_t = {"matching": outcome[matched_t].mean(), "gewichtung": outcome[t_rows].mean()}
+    rates_c = {
+        "matching": outcome[matched_c].mean(),
+        "gewichtung": np.average(outcome[c_rows], weights=odds),
+    }
+    before = x[treated].mean(0), x[~treated].mean(0)
+    spread = np.sqrt((x[treated].var(0, ddof=1) + x[~treated].var(0, ddof=1)) / 2)
+    means = {
+        "vorher": before,
+        "matching": (x[matched_t].mean(0), x[matched_c].mean(0)),
+        "gewichtung": (x[t_rows].mean(0), np.average(x[c_rows], axis=0, weights=odds)),
+    }
+    smd = {
+        name: {
+            a: float((t[i] - c[i]) / spread[i]) if spread[i] > 0 else 0.0
+            for i, a in enumerate(names)
+        }
+        for name, (t, c) in means.items()
+    }
+    support = on_support | ~treated
+    return Point(
+        att={name: float(rates_t[name] - rates_c[name]) for name in ESTIMATORS},
+        treated_rate={name: float(v) for name, v in rates_t.items()},
+        control_rate={name: float(v) for name, v in rates_c.items()},
+        off_support=int(treated.sum() - on_support.sum()),
+        unmatched=int((~close).sum()),
+        smd=smd,
+        scores=scores,
+        support=support,
+    )
+
+
+def propensity(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """The probability of participation given the attributes (an unpenalised logistic
+    regression); Separation when the attributes predict it perfectly or the fit fails."""
+    design = sm.add_constant(x, has_constant="add")
+    with warnings.catch_warnings(), np.errstate(over="ignore"):  # exp of a far-off logit
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            fitted = sm.Logit(treated.astype(float), design).fit(disp=0, maxiter=100)
+        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as error:
+            raise Separation from error
+    scores = fitted.predict(design)
+    if not np.isfinite(scores).all() or scores.min() <= 0 or scores.max() >= 1:
+        raise Separation
+    return scores
+
+
+def bootstrap(
+    x: np.ndarray,
+    treated: np.ndarray,
+    outcome: np.ndarray,
+    names: list[str],
+    resamples: int,
+    seed: int,
+) -> tuple[dict[str, tuple[float, float] | None], int]:
+    """Percentile intervals of both estimators over ``resamples`` resamples that draw
+    participants and comparison persons separately (so each keeps its size), and the
+    number of resamples no score could be fitted on (left out of the percentiles)."""
+    rows_t, rows_c = np.flatnonzero(treated), np.flatnonzero(~treated)
+
+    def both(sample_t: np.ndarray, sample_c: np.ndarray) -> np.ndarray:
+        rows = np.concatenate([sample_t, sample_c]).astype(int)
+        try:
+            point = fit(x[rows], treated[rows], outcome[rows], names)
+        except Separation:
+            return np.full(len(ESTIMATORS), np.nan)
+        return np.array([point.att[name] for name in ESTIMATORS])
+
+    with warnings.catch_warnings():  # resamples without a fit: counted and left out below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        result = stats.bootstrap(
+            (rows_t, rows_c),
+            both,
+            n_resamples=resamples,
+            vectorized=False,
+            paired=False,
+            method="percentile",
+            confidence_level=rule.LEVEL,
+            rng=np.random.default_rng(seed),
+        )
+    distribution = np.atleast_2d(result.bootstrap_distribution)
+    failed = int(np.isnan(distribution).any(axis=0).sum())
+    tail = (1 - rule.LEVEL) / 2 * 100
+    intervals: dict[str, tuple[float, float] | None] = {}
+    for i, name in enumerate(ESTIMATORS):
+        values = distribution[i][~np.isnan(distribution[i])]
+        low, high = np.percentile(values, [tail, 100 - tail]) if len(values) else (None, None)
+        intervals[name] = None if low is None else (float(low), float(high))
+    return intervals, failed
+
+
+def histogram(scores: np.ndarray, treated: np.ndarray) -> list[dict]:
+    """Persons per bin of the propensity score, per group: the overlap at a glance."""
+    edges = np.linspace(0, 1, HISTOGRAM_BINS + 1)
+    rows = []
+    for group, mask in (("teilnahme", treated), ("vergleich", ~treated)):
+        counts, _ = np.histogram(scores[mask], bins=edges)
+        rows += [
+            {"gruppe": group, "von": float(edges[i]), "bis": float(edges[i + 1]), "n": int(n)}
+            for i, n in enumerate(counts)
+        ]
+    return rows
+
+
+def _reason(code: str, **values) -> dict:
+    de, en = rule.REASONS[code]
+    return {"code": code, "de": de.format(**values), "en": en.format(**values)}

@@ -1,0 +1,74 @@
+"""The impact estimate (Wirkung): what the programme changes against a comparison group.
+
+One definition, read by the nightly estimate (``kohorte.build.wirkung``), the page, the
+command line and ``docs/kpis.md``: the outcome compared, the method's settings, and the
+conditions under which a point estimate is shown at all.
+
+The question: of the participants, how many more are in work at the follow-up than would
+have been without the programme? The answer is the average effect on the treated (ATT), in
+percentage points, estimated from a comparison group of non-participants the Jobcenter
+delivers, adjusted for the attributes both groups share (selection on observables).
+"""
+
+from __future__ import annotations
+
+# In work at the follow-up: the codes of verbleib.status that count (the follow-up six
+# months after exit for participants, the comparison group's own follow-up for them).
+IN_WORK = ("svb_beschaeftigt", "ausbildung", "selbststaendig")
+
+# The propensity score: a logistic regression of participation on the shared attributes.
+# Nearest-neighbour matching (one comparison person per participant, with replacement) on
+# the logit of the score, within a caliper of 0.2 standard deviations of that logit
+# (Austin 2011, the common choice); inverse probability weighting with ATT weights
+# (participants 1, comparison persons p / (1 - p)).
+CALIPER_SD = 0.2
+
+# The confidence interval: percentiles 2.5 and 97.5 of a bootstrap that resamples
+# participants and comparison persons separately and fits the score again each time.
+# Seeded, so the same data give the same interval every night.
+RESAMPLES = 500
+SEED = 20260101
+LEVEL = 0.95
+
+# No point estimate unless the data can carry one.
+MIN_TREATED = 50
+MIN_CONTROLS = 100
+MAX_SMD = 0.1  # |standardised mean difference| of every attribute after adjustment
+MIN_SUPPORT_SHARE = 0.9  # of participants inside the common support (and matched)
+
+# The comparison group's follow-up must lie as far after its reference date as the
+# participants' lies after their entry: medians within this many days, or a warning.
+FOLLOW_UP_TOLERANCE_DAYS = 45
+
+# Attributes from the Jobcenter's records, delivered as optional columns merkmal_<name>.
+MERKMAL_PREFIX = "merkmal_"
+
+# Why no point estimate is shown: (German, English), by reason.
+REASONS: dict[str, tuple[str, str]] = {
+    "too_few_treated": (
+        "Zu wenige Teilnehmende mit Verbleib (mindestens {minimum} nötig, {n} vorhanden).",
+        "Too few participants with a follow-up ({minimum} needed, {n} there).",
+    ),
+    "too_few_controls": (
+        "Zu wenige Vergleichspersonen mit Verbleib (mindestens {minimum} nötig, {n} vorhanden).",
+        "Too few comparison persons with a follow-up ({minimum} needed, {n} there).",
+    ),
+    "balance": (
+        "Die Gruppen sind nach der Anpassung nicht vergleichbar genug: {names} weichen "
+        "um mehr als {limit} Standardabweichungen ab.",
+        "The groups are not balanced enough after adjustment: {names} differ by more "
+        "than {limit} standard deviations.",
+    ),
+    "overlap": (
+        "Zu wenig Überlappung: nur {share} der Teilnehmenden haben vergleichbare "
+        "Personen in der Vergleichsgruppe (mindestens {minimum} nötig).",
+        "Too little overlap: only {share} of participants have comparable persons in "
+        "the comparison group (at least {minimum} needed).",
+    ),
+    "separation": (
+        "Die Merkmale trennen Teilnehmende und Vergleichsgruppe vollständig: es gibt "
+        "keine vergleichbaren Personen.",
+        "The attributes separate participants and comparison group completely: there "
+        "are no comparable persons.",
+    ),
+}
