@@ -16,7 +16,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 ## run: install, generate demo data if there is none, load it once, create the demo
 ## account on a fresh installation (its password is printed once), start the dashboard
 run: install
-	$(UV) run kohorte generate --if-empty
+	$(UV) run kohorte generate --if-empty --wirkung 10
 	$(UV) run kohorte load || test $$? -eq 3  # 3: loaded, some lines or files rejected
 	$(UV) run kohorte user demo
 	@echo ""

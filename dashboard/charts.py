@@ -431,3 +431,58 @@ def timeline(
         )
     )
     return localised(alt.layer(band, dots).properties(height=220), lang)
+
+
+SMD_LIMIT_COLOUR = "#b03a2e"
+
+
+def love_plot(frame: pd.DataFrame, limit: float, labels: dict[str, str], lang: str) -> alt.Chart:
+    """Balance of each attribute (rows) as standardised mean differences before and after
+    adjustment (colours), with the limit marked at both sides of 0."""
+    points = (
+        alt.Chart(frame)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=alt.X("smd:Q", title=labels["smd"], axis=alt.Axis(format=".2f")),
+            y=alt.Y("merkmal:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
+            color=alt.Color("stufe:N", title=None, sort=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                alt.Tooltip("merkmal:N", title=labels["attribute"]),
+                alt.Tooltip("stufe:N", title=" "),
+                alt.Tooltip("smd:Q", title=labels["smd"], format=".3f"),
+            ],
+        )
+    )
+    bounds = pd.DataFrame({"smd": [-limit, limit]})
+    rules = (
+        alt.Chart(bounds)
+        .mark_rule(color=SMD_LIMIT_COLOUR, strokeDash=[4, 3])
+        .encode(x=alt.X("smd:Q"))
+    )
+    zero = alt.Chart(pd.DataFrame({"smd": [0.0]})).mark_rule(color="#888").encode(x="smd:Q")
+    height = max(160, 26 * frame["merkmal"].nunique())
+    return localised(alt.layer(rules, zero, points).properties(height=height), lang)
+
+
+def overlap(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
+    """Persons per band of the propensity score, participants and comparison group side by
+    side (withheld bands left empty): where the groups overlap, they can be compared."""
+    return localised(
+        alt.Chart(frame)
+        .mark_bar(opacity=0.75)
+        .encode(
+            x=alt.X(
+                "von:Q", bin=alt.Bin(step=0.05), title=labels["score"], axis=alt.Axis(format=".0%")
+            ),  # fmt: skip
+            x2="bis:Q",
+            y=alt.Y("n:Q", title=labels["persons"], stack=None),
+            color=alt.Color("gruppe:N", title=None, sort=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                alt.Tooltip("gruppe:N", title=" "),
+                alt.Tooltip("von:Q", title=labels["score_from"], format=".0%"),
+                alt.Tooltip("n:Q", title=labels["persons"], format=",d"),
+            ],
+        )
+        .properties(height=CHART_HEIGHT),
+        lang,
+    )

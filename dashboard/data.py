@@ -18,6 +18,7 @@ from kohorte.define import periods
 from kohorte.define.dimensions import Filters
 from kohorte.read import attention, cards, disclosure, queries
 from kohorte.read import monthly as by_month
+from kohorte.read import wirkung as impact
 from kohorte.read.access import AccessDenied, Principal
 
 
@@ -402,3 +403,16 @@ def audit_shown(entries: pd.DataFrame, language: str) -> pd.DataFrame:
     shown = audit.readable(entries, language)
     roles = {role: TEXTS[f"role_{role}"][language] for role in ROLES}
     return shown.assign(rolle=shown["rolle"].map(lambda role: roles.get(role, role)))
+
+
+@_per_reader
+def wirkung(version: str, language: str) -> dict | None:
+    """The impact estimate of that version in ``language``, protected, for a role that may
+    see it (kohorte.read.wirkung): results of the nightly build, no model fitted here."""
+    from dashboard import auth
+
+    con = _connection(version).cursor()
+    try:
+        return impact.report(con, min_count(), language, auth.require_principal())
+    finally:
+        con.close()

@@ -38,6 +38,7 @@ from kohorte.build import warehouse  # noqa: E402
 from kohorte.config import apply_prefect_env, load_settings  # noqa: E402
 from kohorte.define import periods  # noqa: E402
 from kohorte.read import fmt  # noqa: E402
+from kohorte.store.db import scalar  # noqa: E402
 
 _ = gettext.gettext
 
@@ -237,6 +238,19 @@ def generate(
         bool,
         typer.Option("--if-empty", help="Tut nichts, wenn im Zielordner schon Dateien liegen."),
     ] = False,
+    wirkung: Annotated[
+        float | None,
+        typer.Option(
+            metavar="PROZENTPUNKTE",
+            help="Schreibt eine Vergleichsgruppe und Merkmale dazu; die Teilnahme erhöht "
+            "den Anteil in Arbeit zur Nachbefragung um so viele Prozentpunkte (zum Prüfen "
+            "der Wirkungsschätzung).",
+        ),
+    ] = None,
+    vergleich: Annotated[
+        float,
+        typer.Option(metavar="ANZAHL", help="Vergleichspersonen je Teilnahme (mit --wirkung)."),
+    ] = 3.0,
 ) -> None:
     """Schreibt erfundene Lieferungen einer Maßnahme wie „Durchstarten“.
 
@@ -257,10 +271,42 @@ def generate(
         sites=sites,
         entries_per_year=entries_per_year,
         weekly_weeks=weekly_weeks,
+        planted_effect=None if wirkung is None else wirkung / 100,
+        comparison_per_participation=vergleich,
     )
     files = write_deliveries(programme, target)
     size = sum(f.stat().st_size for f in files)
     typer.echo(f"{len(files)} Dateien ({size / 2**20:.1f} MiB) nach {target} geschrieben.")
+
+
+@app.command(cls=_Command)
+def wirkung(
+    as_json: Annotated[bool, typer.Option("--json", help="Ausgabe als JSON, für Skripte.")] = False,
+    lang: Annotated[
+        str, typer.Option(metavar="SPRACHE", help="Sprache der Sätze: de oder en.")
+    ] = "de",
+) -> None:
+    """Zeigt die Wirkungsschätzung gegen die Vergleichsgruppe (kleine Fallzahlen geschützt)."""
+    from kohorte.read import wirkung as impact
+
+    settings = load_settings()
+    path = warehouse.current_path(settings)
+    if path is None:
+        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
+        raise typer.Exit(1)
+    con = warehouse.connect_readonly(path)
+    try:
+        as_of = scalar(con, "select as_of from meta.build")
+        result = impact.report(con, settings.min_count, lang)
+    finally:
+        con.close()
+    if as_json:
+        payload = {"as_of": as_of.isoformat(), "min_count": settings.min_count, **result}
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        return
+    typer.echo(impact.text(result, lang))
+    if result is None or not result["vergleichsgruppe"]:
+        raise typer.Exit(1)
 
 
 LOADED_WITH_REJECTIONS = 3  # ``kohorte load``: published, but lines or files were rejected

@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from kohorte.define import wirkung
 from kohorte.define.contract import KINDS
 from kohorte.store.db import scalar
 
@@ -53,6 +54,10 @@ class Programme:
     p_dropout: float = 0.2  # of those not leaving for a job: about 12 % of all
     xlsx_share: float = 0.15
     cp1252_share: float = 0.3
+    # a comparison group (vergleichsgruppe files) with this effect planted on participants'
+    # employment at the follow-up (a share: 0.1 is 10 points); None writes none
+    planted_effect: float | None = None
+    comparison_per_participation: float = 3.0
 
 
 def _days(d: dt.date) -> int:
@@ -335,7 +340,7 @@ SELECTS = {
             coach_name as coach, geschlecht, geburtsjahr::varchar as geburtsjahr,
             case when langzeitleistungsbezug then 'ja' else 'nein' end as langzeitleistungsbezug,
             case when berufsabschluss then 'ja' else 'nein' end as berufsabschluss,
-            standort
+            standort{merkmale}
         from part
         where site = $site and d_eintritt <= $stop and d_austritt >= $start
         order by part.d_eintritt, part.kundennummer""",
@@ -358,7 +363,19 @@ SELECTS = {
         select kundennummer, strftime(stichtag, '%d.%m.%Y') as stichtag, status
         from followups f where site = $site and f.stichtag between $start and $stop
         order by f.stichtag, f.kundennummer""",
+    # written once, at the end: the comparison persons whose follow-up is known by then
+    "vergleichsgruppe": """
+        select kundennummer, strftime(stichtag, '%d.%m.%Y') as stichtag, geschlecht,
+            geburtsjahr::varchar as geburtsjahr,
+            case when langzeitleistungsbezug then 'ja' else 'nein' end as langzeitleistungsbezug,
+            case when berufsabschluss then 'ja' else 'nein' end as berufsabschluss,
+            standort, strftime(verbleib_stichtag, '%d.%m.%Y') as verbleib_stichtag,
+            verbleib_status{merkmale}
+        from comparison where site = $site and verbleib_stichtag <= $stop
+        order by comparison.stichtag, comparison.kundennummer""",
 }
+# the attributes the generator writes as merkmal_<name> (age is the person's birth year)
+WRITTEN_MERKMALE = ("schuljahre", "monate_arbeitslos_24m", "kinder", "verheiratet")
 
 
 def write_deliveries(p: Programme, out: Path) -> list[Path]:
@@ -367,10 +384,17 @@ def write_deliveries(p: Programme, out: Path) -> list[Path]:
     rng = np.random.default_rng(p.seed + 1)
     con = duckdb.connect()
     _prepare(con, p, simulate(p))
+    if p.planted_effect is not None:
+        _plant(con, p)
     written: list[Path] = []
-    for start, stop, label in _periods(p):
+    periods = _periods(p)
+    for start, stop, label in periods:
         for site in range(p.sites):
             for kind in KINDS:
+                if kind == "vergleichsgruppe" and (
+                    p.planted_effect is None or stop != periods[-1][1]
+                ):
+                    continue
                 fmt = _pick_format(rng, p, label)
                 site_part = "" if p.sites == 1 else f"_s{site + 1:03d}"
                 suffix = "_bestand" if label == "bestand" else ""
@@ -405,7 +429,10 @@ def _write(
     fmt: str,
 ) -> Path | None:
     params = {"site": site, "start": start, "stop": stop}
-    sql = SELECTS[kind]
+    planted = scalar(con, "select count(*) from duckdb_tables() where table_name = 'comparison'")
+    columns = "".join(f", merkmal_{name}" for name in WRITTEN_MERKMALE) if planted else ""
+    sql = SELECTS[kind].replace("{merkmale}", columns)
+    params = {name: value for name, value in params.items() if f"${name}" in sql}
     count = scalar(con, f"select count(*) from ({sql})", params)
     if count == 0 and kind != "anwesenheit":
         return None
@@ -511,3 +538,93 @@ def comparison_world(
 
 def _logistic(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
+
+
+def _plant(con: duckdb.DuckDBPyConnection, p: Programme) -> None:
+    """Give every participation attributes and every due follow-up a status drawn from
+    ``comparison_world`` (attributes drive taking part and finding work; ``planted_effect``
+    more for participants), and draw the comparison group: persons who did not take part,
+    each with a reference date like an entry and a follow-up as long after it as a
+    participant's lies after entry. One in a hundred is also a participant (the estimate
+    leaves them out)."""
+    n = scalar(con, "select count(*) from part")
+    controls = round(p.comparison_per_participation * n)
+    world = comparison_world(p.seed + 7, p.planted_effect, treated=n, controls=controls)
+    rng = np.random.default_rng(p.seed + 8)
+    takers, others = world["teilnahme"], ~world["teilnahme"]
+    text = {
+        "schuljahre": lambda v: v.astype(int).astype(str),
+        "monate_arbeitslos_24m": lambda v: v.astype(int).astype(str),
+        "kinder": lambda v: v.astype(int).astype(str),
+        "verheiratet": lambda v: np.where(v > 0, "ja", "nein"),
+    }
+    attributes = {f"merkmal_{name}": text[name](world[name]) for name in WRITTEN_MERKMALE}
+    con.register(
+        "planted_part",
+        pa.table(
+            {
+                "p": np.arange(n),
+                "alter": world["alter"][takers].astype(int),
+                "in_arbeit": world["in_arbeit"][takers],
+                **{name: values[takers] for name, values in attributes.items()},
+            }
+        ),
+    )
+    con.execute(
+        "create or replace table part as select part.* replace "
+        "(year(d_eintritt) - t.alter as geburtsjahr), t.* exclude (p, alter, in_arbeit), "
+        "t.in_arbeit from part join planted_part t using (p) order by part.p"
+    )
+    in_work = ", ".join(f"'{code}'" for code in wirkung.IN_WORK)
+    con.execute(
+        f"""update followups f set status = case
+                when part.in_arbeit and f.status not in ({in_work}) then 'svb_beschaeftigt'
+                when not part.in_arbeit and f.status in ({in_work}) then 'arbeitslos'
+                else f.status end
+            from part where part.p = f.p"""
+    )
+    first, last = _days(p.start), _days(p.end) - PLANNED_DAYS - FOLLOWUP_DAYS
+    stichtag = rng.integers(first, max(last, first + 1), controls)
+    site = rng.integers(0, p.sites, controls)
+    number = rng.choice(1_000_000, size=controls, replace=False)
+    kundennummer = np.char.add(
+        np.char.add(np.char.zfill((site + 12).astype(str), 3), "V"),
+        np.char.zfill(number.astype(str), 6),
+    )
+    shared = np.flatnonzero(rng.random(controls) < 0.01)  # also participants
+    participants = con.execute("select kundennummer from part").fetchnumpy()["kundennummer"]
+    kundennummer = kundennummer.astype(object)
+    kundennummer[shared] = rng.choice(participants, size=len(shared))
+    work = world["in_arbeit"][others]
+    drawn = rng.random(controls)
+    status = np.where(
+        work,
+        np.where(drawn < 0.9, "svb_beschaeftigt", "ausbildung"),
+        np.where(drawn < 0.8, "arbeitslos", "massnahme"),
+    )
+    con.register(
+        "t_comparison",
+        pa.table(
+            {
+                "kundennummer": kundennummer.astype(str),
+                "site": site,
+                "stichtag": stichtag,
+                "alter": world["alter"][others].astype(int),
+                "geschlecht": rng.choice(np.array(["w", "m", "d"]), controls, p=[0.45, 0.53, 0.02]),
+                "langzeitleistungsbezug": rng.random(controls) < 0.6,
+                "berufsabschluss": rng.random(controls) < 0.5,
+                "verbleib_status": status,
+                "folgt": stichtag + PLANNED_DAYS + FOLLOWUP_DAYS + rng.integers(-7, 8, controls),
+                **{name: values[others] for name, values in attributes.items()},
+            }
+        ),
+    )
+    con.execute(
+        """create table comparison as
+        select t.* exclude (stichtag, folgt, alter),
+            date '1970-01-01' + t.stichtag::integer as stichtag,
+            date '1970-01-01' + t.folgt::integer as verbleib_stichtag,
+            year(date '1970-01-01' + t.stichtag::integer) - t.alter as geburtsjahr,
+            s.name as standort
+        from t_comparison t join site_names s on s.i = t.site + 1"""
+    )

@@ -79,7 +79,7 @@ def test_too_few_persons_give_reasons_and_no_estimate():
     result = wirkung.estimate(_world(49, 99), ["a"], resamples=10)
     assert not result.shown and not result.att
     assert [r["code"] for r in result.reasons] == ["too_few_treated", "too_few_controls"]
-    assert "mindestens 50 nötig, 49 vorhanden" in result.reasons[0]["de"]
+    assert result.reasons[0] == {"code": "too_few_treated", "minimum": 50, "n": 49}
     assert result.naive is not None  # the naive difference is always there
 
 

@@ -553,3 +553,101 @@ def t(key: str, **values: object) -> str:
     """The label ``key`` in the current language."""
     text = TEXTS[key][lang()]
     return text.format(**values) if values else text
+
+
+TEXTS.update(
+    {
+        "page_impact": {"de": "Wirkung", "en": "Impact"},
+        "impact_none": {
+            "de": "Keine Vergleichsgruppe geliefert: ohne Dateien vergleichsgruppe* gibt es "
+            "keine Wirkungsschätzung (siehe docs/data-contract.md).",
+            "en": "No comparison group delivered: without files vergleichsgruppe* there is no "
+            "impact estimate (see docs/data-contract.md).",
+        },
+        "impact_question": {
+            "de": "Hätten sie auch ohne das Programm Arbeit gefunden?",
+            "en": "Would they have found work anyway?",
+        },
+        "impact_no_estimate": {
+            "de": "Keine Schätzung der Wirkung, weil:",
+            "en": "No estimate of the effect, because:",
+        },
+        "impact_treated": {"de": "Teilnehmende in Arbeit", "en": "Participants in work"},
+        "impact_controls": {"de": "Vergleichsgruppe in Arbeit", "en": "Comparison group in work"},
+        "impact_naive": {"de": "Einfacher Unterschied", "en": "Naive difference"},
+        "impact_persons": {"de": "{n} Personen", "en": "{n} persons"},
+        "impact_pp": {"de": "{v} Pp.", "en": "{v} pts"},
+        "impact_interval": {
+            "de": "95-%-Intervall {low} bis {high}",
+            "en": "95% interval {low} to {high}",
+        },
+        "impact_naive_help": {
+            "de": "Anteil in Arbeit der Teilnehmenden minus Anteil der Vergleichsgruppe, ohne "
+            "Anpassung: so sähe es aus, wenn beide Gruppen gleich wären.",
+            "en": "Participants' share in work minus the comparison group's, unadjusted: what "
+            "it would be if both groups were alike.",
+        },
+        "impact_estimators": {"de": "Geschätzte Wirkung", "en": "Estimated effect"},
+        "impact_diagnostics": {"de": "Prüfung der Vergleichbarkeit", "en": "Diagnostics"},
+        "impact_balance": {
+            "de": "Ausgewogenheit der Merkmale (standardisierte Mittelwertdifferenz)",
+            "en": "Balance of the attributes (standardised mean difference)",
+        },
+        "impact_balance_help": {
+            "de": "Nach der Anpassung sollte jedes Merkmal zwischen den roten Linien liegen "
+            "(|SMD| ≤ {limit}).",
+            "en": "After adjustment every attribute should lie between the red lines "
+            "(|SMD| ≤ {limit}).",
+        },
+        "impact_overlap": {
+            "de": "Überlappung der Teilnahmewahrscheinlichkeit",
+            "en": "Overlap of the propensity score",
+        },
+        "impact_support": {
+            "de": "Außerhalb des gemeinsamen Bereichs: {off} Teilnehmende; ohne passende "
+            "Vergleichsperson: {unmatched}; Vergleichspersonen, die selbst teilnehmen und "
+            "deshalb nicht mitzählen: {both}.",
+            "en": "Outside the common support: {off} participants; without a close enough "
+            "comparison person: {unmatched}; comparison persons who take part themselves and "
+            "so do not count: {both}.",
+        },
+        "impact_attributes": {
+            "de": "Berücksichtigte Merkmale: {names}.",
+            "en": "Attributes adjusted for: {names}.",
+        },
+        "impact_scopes": {"de": "Nach Standort und Eintrittsjahr", "en": "By site and entry year"},
+        "impact_scope": {"de": "Bereich", "en": "Scope"},
+        "impact_value": {"de": "Wert", "en": "Value"},
+        "impact_reason": {"de": "Hinweis", "en": "Note"},
+        "impact_assumption_title": {
+            "de": "Was die Schätzung annimmt",
+            "en": "What the estimate assumes",
+        },
+        "impact_assumption": {
+            "de": "Die Schätzung vergleicht Teilnehmende mit Personen der Vergleichsgruppe, "
+            "die ihnen in den berücksichtigten Merkmalen gleichen (Matching), oder gewichtet "
+            "die Vergleichsgruppe so, dass sie ihnen darin gleicht (Gewichtung). Sie nimmt an, "
+            "dass sich beide Gruppen **nur in diesen Merkmalen** unterscheiden, soweit es die "
+            "Chance auf Arbeit betrifft. Das gilt nicht, wenn Teilnehmende etwa motivierter "
+            "sind, von Coaches nach Aussicht auf Erfolg ausgewählt wurden oder die "
+            "Vergleichsgruppe anders befragt wurde: dann ist die Wirkung über- oder "
+            "unterschätzt, und kein Intervall zeigt das an. Das Intervall ist das 95-%-"
+            "Bootstrap-Intervall aus {resamples} Wiederholungen (fester Startwert: gleiche "
+            "Daten, gleiches Intervall).",
+            "en": "The estimate compares participants with comparison persons who resemble "
+            "them in the attributes adjusted for (matching), or weights the comparison group "
+            "to resemble them (weighting). It assumes that the groups differ **only in these "
+            "attributes** as far as the chance of work goes. That fails if participants are, "
+            "say, more motivated, were chosen by coaches for their prospects, or the "
+            "comparison group was followed up differently: the effect is then over- or "
+            "underestimated, and no interval shows it. The interval is the 95% bootstrap "
+            "interval of {resamples} resamples (a fixed seed: same data, same interval).",
+        },
+        "smd": {"de": "SMD", "en": "SMD"},
+        "attribute": {"de": "Merkmal", "en": "Attribute"},
+        "score": {"de": "Teilnahmewahrscheinlichkeit", "en": "Propensity score"},
+        "score_from": {"de": "ab", "en": "from"},
+        "group_teilnahme": {"de": "Teilnehmende", "en": "Participants"},
+        "group_vergleich": {"de": "Vergleichsgruppe", "en": "Comparison group"},
+    }
+)

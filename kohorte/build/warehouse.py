@@ -26,10 +26,10 @@ import duckdb
 import pyarrow as pa
 
 from kohorte import __version__
-from kohorte.build import analyst
+from kohorte.build import analyst, wirkung
 from kohorte.config import Settings
 from kohorte.define import dimensions, kpis, periods
-from kohorte.define.contract import KINDS
+from kohorte.define.contract import IN_WORK_AT_FOLLOW_UP, KINDS
 from kohorte.define.kpis import CATALOGUE, monthly_columns
 from kohorte.errors import ChecksFailed, DiskFull, is_disk_full
 from kohorte.store import rawstore, runlog
@@ -84,12 +84,18 @@ def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
 def template_values() -> dict[str, str]:
     """What the marts' templates are filled with: the dimensions' macro parameters and
     predicate (``kohorte.define.dimensions``) and the KPIs' SQL (``kohorte.define.kpis``),
-    each generated from its one definition."""
+    each generated from its one definition; the rows per delivery of every kind's raw
+    table, from the contract's kinds."""
     values = dimensions.macro_sql()
     values["whole_programme_args"] = ", ".join("null" for _ in dimensions.DIMENSIONS)
     values["kpi_selects"] = kpis.kpi_selects()
     values.update(kpis.monthly_sql())
     values["median_kpis"] = ", ".join(f"'{k.id}'" for k in kpis.CATALOGUE if k.unit == "days")
+    values["in_work_at_follow_up"] = ", ".join(f"'{code}'" for code in IN_WORK_AT_FOLLOW_UP)
+    values["raw_rows_per_delivery"] = "\n    union all\n    ".join(
+        f"select delivery_id, count(*) as rows_in_raw from raw.{kind.name} group by 1"
+        for kind in KINDS.values()
+    )
     return values
 
 
@@ -148,6 +154,8 @@ def _raw_schema(kind) -> list[tuple[str, str]]:
     """A raw table's columns: where each row came from, the pseudonym, then the contract's
     columns (the customer number never reaches the warehouse)."""
     stored = [(c.name, c.sql_type) for c in kind.columns if c.name != "kundennummer"]
+    if kind.merkmale:
+        stored.append(("merkmale", "map(varchar, double)"))
     return [("delivery_id", "varchar"), ("line", "bigint"), ("pid", "varchar"), *stored]
 
 
@@ -363,6 +371,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Traversable = SQL_DIR) -
     """Run every ``sql/checks/assert_*.sql``; each returns offending rows (none = pass)."""
     results = []
     for name, sql in sql_files(sql_dir / "checks").items():
+        sql = render(sql)
         severity = "warn" if re.search(r"^--\s*severity:\s*warn", sql, re.M) else "error"
         failing = scalar(con, f"select count(*) from ({sql.strip().rstrip(';')})")
         results.append(
@@ -540,6 +549,7 @@ def _fill(con: duckdb.DuckDBPyConnection, night: _Night) -> tuple[dt.date, list[
         con.execute(sql)
     for _name, sql in _sql_files(night.sql_dir / "marts"):
         con.execute(sql)
+    wirkung.store(con)
     return as_of, _checks(con, night.sql_dir)
 
 
@@ -587,6 +597,7 @@ def _fill_incremental(
         insert = _insert(sql)
         head, body = insert.split("\n", 1)  # the target stays; its sources are the persons'
         con.execute(head + "\n" + pattern.sub(lambda m: views[m.group(1)], body))
+    wirkung.store(con)  # a model over everybody: cheap next to a night, and in full
     persons = scalar(con, "select count(*) from betroffen")
     for kind in KINDS:
         con.execute(f"drop table delta_{kind}")

@@ -12,9 +12,11 @@ bootstrap is SciPy's. The nightly build stores the result; nothing here runs on 
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import asdict, dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -23,6 +25,7 @@ from sklearn.neighbors import NearestNeighbors
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from kohorte.define import wirkung as rule
+from kohorte.store.db import scalar
 
 TREATED = "teilnahme"
 OUTCOME = "in_arbeit"
@@ -116,14 +119,12 @@ def estimate(
     result.resamples = resamples
     share = result.treated_used["matching"] / n_t
     if share < rule.MIN_SUPPORT_SHARE:
-        result.reasons.append(
-            _reason("overlap", share=f"{share:.0%}", minimum=f"{rule.MIN_SUPPORT_SHARE:.0%}")
-        )
+        result.reasons.append(_reason("overlap", share=share, minimum=rule.MIN_SUPPORT_SHARE))
     poor = sorted(
         {a for name in ESTIMATORS for a, d in point.smd[name].items() if abs(d) > rule.MAX_SMD}
     )
     if poor:
-        result.reasons.append(_reason("balance", names=", ".join(poor), limit=rule.MAX_SMD))
+        result.reasons.append(_reason("balance", names=poor, limit=rule.MAX_SMD))
     return result
 
 
@@ -252,5 +253,175 @@ def histogram(scores: np.ndarray, treated: np.ndarray) -> list[dict]:
 
 
 def _reason(code: str, **values) -> dict:
-    de, en = rule.REASONS[code]
-    return {"code": code, "de": de.format(**values), "en": en.format(**values)}
+    """A reason against a point estimate: its code (``rule.REASONS``) and its values, put
+    into words by the read layer in the reader's language."""
+    return {"code": code, **values}
+
+
+# --- the nightly mart ------------------------------------------------------------------
+
+PERSON_ATTRIBUTES = ("alter", "langzeitleistungsbezug", "berufsabschluss")
+GENDERS = ("m", "d")  # as indicators; w is the reference
+# a scope of the estimate: the whole programme, and each site and entry year
+SCOPES = ("gesamt", "standort", "jahr")
+
+
+def store(con: duckdb.DuckDBPyConnection) -> None:
+    """marts.wirkung (one row per scope and value: counts, rates, estimates, intervals,
+    reasons and notes), marts.wirkung_balance (SMD per attribute, before and after) and
+    marts.wirkung_ueberlappung (the score histogram), from marts.wirkung_personen."""
+    persons = con.sql("select * from marts.wirkung_personen").df()
+    excluded = scalar(
+        con,
+        "select count(distinct pid) from staging.stg_vergleichsgruppe "
+        "where pid in (select pid from marts.teilnahmen)",
+    )
+    frame, attributes, notes = design(persons)
+    rows, balance, overlap = [], [], []
+    for scope, value, part in _scopes(frame):
+        result = estimate(part, attributes) if len(part) else None
+        row = _row(scope, value, part, result, attributes)
+        if scope == "gesamt":
+            row["hinweise"] = json.dumps(notes + _timing(persons), ensure_ascii=False)
+            row["vergleich_auch_teilnehmende"] = excluded
+        rows.append(row)
+        if result is None:
+            continue
+        balance += [
+            {"bereich": scope, "wert": value, "merkmal": a, "stufe": stage, "smd": d}
+            for stage, values in result.smd.items()
+            for a, d in values.items()
+        ]
+        overlap += [{"bereich": scope, "wert": value, **bin_} for bin_ in result.histogram]
+    _write(con, "marts.wirkung", pd.DataFrame(rows, columns=list(MART_COLUMNS)), MART_COLUMNS)
+    _write(con, "marts.wirkung_balance", pd.DataFrame(balance), BALANCE_COLUMNS)
+    _write(con, "marts.wirkung_ueberlappung", pd.DataFrame(overlap), OVERLAP_COLUMNS)
+
+
+def design(persons: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[dict]]:
+    """The estimator's frame: one numeric column per attribute both groups carry, and the
+    notes on attributes left out (only one group has them) and rows left out (a value of a
+    used attribute missing)."""
+    frame = pd.DataFrame(
+        {
+            TREATED: persons["gruppe"].eq("teilnahme").to_numpy(bool),
+            OUTCOME: persons["in_arbeit"].fillna(False).to_numpy(bool),
+            "standort": persons["standort"],
+            "jahr": persons["jahr"],
+        }
+    )
+    for name in PERSON_ATTRIBUTES:
+        frame[name] = persons[name].astype("float64")
+    for code in GENDERS:
+        frame[f"geschlecht_{code}"] = persons["geschlecht"].eq(code).astype(float)
+    attributes = [*PERSON_ATTRIBUTES, *(f"geschlecht_{code}" for code in GENDERS)]
+    values = persons["merkmale"].map(lambda m: dict(m) if isinstance(m, dict) else {})
+    names = sorted({name for m in values for name in m})
+    notes = []
+    for name in names:
+        column = values.map(lambda m, name=name: m.get(name)).astype("float64")
+        sides = {group: column[frame[TREATED] == (group == "teilnahme")].notna().any()
+                 for group in ("teilnahme", "vergleich")}  # fmt: skip
+        if all(sides.values()):
+            frame[f"merkmal_{name}"] = column
+            attributes.append(f"merkmal_{name}")
+        else:
+            side = "teilnahme" if sides["teilnahme"] else "vergleich"
+            notes.append(_note("one_side", name=f"merkmal_{name}", side=side))
+    complete = frame[attributes].notna().all(axis=1)
+    if (~complete).any():
+        notes.append(_note("incomplete", n=int((~complete).sum())))
+    return frame[complete].reset_index(drop=True), attributes, notes
+
+
+MART_COLUMNS = {
+    "bereich": "varchar", "wert": "varchar", "teilnehmende": "integer", "vergleich": "integer",
+    "quote_teilnehmende": "double", "quote_vergleich": "double", "naiv": "double",
+    "att_matching": "double", "att_matching_von": "double", "att_matching_bis": "double",
+    "att_gewichtung": "double", "att_gewichtung_von": "double", "att_gewichtung_bis": "double",
+    "teilnehmende_matching": "integer", "teilnehmende_gewichtung": "integer",
+    "ausserhalb_stuetzbereich": "integer", "ohne_partner": "integer", "merkmale": "varchar",
+    "stichproben": "integer", "stichproben_ohne_schaetzung": "integer", "gezeigt": "boolean",
+    "gruende": "varchar", "hinweise": "varchar", "vergleich_auch_teilnehmende": "integer",
+}  # fmt: skip
+BALANCE_COLUMNS = {
+    "bereich": "varchar", "wert": "varchar", "merkmal": "varchar", "stufe": "varchar",
+    "smd": "double",
+}  # fmt: skip
+OVERLAP_COLUMNS = {
+    "bereich": "varchar", "wert": "varchar", "gruppe": "varchar", "von": "double",
+    "bis": "double", "n": "integer",
+}  # fmt: skip
+
+
+def _scopes(frame: pd.DataFrame):
+    """(scope, value, rows): the whole programme, then each site and each entry year with
+    participants, the largest first, at most SUBGROUP_LIMIT of each."""
+    yield "gesamt", "", frame
+    for scope in SCOPES[1:]:
+        sizes = frame[frame[TREATED]].groupby(scope).size().sort_values(ascending=False)
+        if len(sizes) < 2:  # one site, one year: the same as the whole programme
+            continue
+        for value in sizes.index[: rule.SUBGROUP_LIMIT]:
+            yield scope, str(value), frame[frame[scope] == value]
+
+
+def _row(scope: str, value: str, part: pd.DataFrame, result: Estimate | None, names) -> dict:
+    row = {"bereich": scope, "wert": value, "teilnehmende": int(part[TREATED].sum()),
+           "vergleich": int((~part[TREATED]).sum()), "gezeigt": False,
+           "merkmale": ", ".join(names), "gruende": "[]", "hinweise": "[]"}  # fmt: skip
+    if result is None:
+        return row
+    row.update(
+        quote_teilnehmende=result.treated_rate,
+        quote_vergleich=result.control_rate,
+        naiv=result.naive,
+        ausserhalb_stuetzbereich=result.off_support,
+        ohne_partner=result.unmatched,
+        stichproben=result.resamples,
+        stichproben_ohne_schaetzung=result.failed_resamples,
+        gezeigt=result.shown,
+        gruende=json.dumps(result.reasons, ensure_ascii=False),
+        merkmale=", ".join(result.attributes),
+    )
+    for name in ESTIMATORS:
+        row[f"att_{name}"] = result.att.get(name)
+        low, high = result.interval.get(name) or (None, None)
+        row[f"att_{name}_von"], row[f"att_{name}_bis"] = low, high
+        row[f"teilnehmende_{name}"] = result.treated_used.get(name)
+    return row
+
+
+def _timing(persons: pd.DataFrame) -> list[dict]:
+    """A note when the comparison group's follow-ups lie further from their reference
+    dates than the participants' from their entries (medians, in days)."""
+    days = persons.groupby("gruppe")["tage_bis_verbleib"].median()
+    if not {"teilnahme", "vergleich"} <= set(days.dropna().index):
+        return []
+    apart = days["vergleich"] - days["teilnahme"]
+    if abs(apart) <= rule.FOLLOW_UP_TOLERANCE_DAYS:
+        return []
+    return [
+        _note(
+            "timing",
+            t=int(days["teilnahme"]),
+            v=int(days["vergleich"]),
+            tolerance=rule.FOLLOW_UP_TOLERANCE_DAYS,
+        )
+    ]
+
+
+def _note(code: str, **values) -> dict:
+    """A note beside the estimate (``rule.NOTES``), as ``_reason``."""
+    return {"code": code, **values}
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, columns) -> None:
+    """``frame`` as ``table`` with the given column types (an empty frame gives an empty
+    table with them)."""
+    definition = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+    con.execute(f"create or replace table {table} ({definition})")
+    if len(frame):
+        con.register("wirkung_rows", frame[list(columns)])
+        con.execute(f"insert into {table} select * from wirkung_rows")  # noqa: S608 (constants)
+        con.unregister("wirkung_rows")

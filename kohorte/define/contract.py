@@ -6,10 +6,11 @@ rendered from it (``kohorte contract``), so the three can never disagree.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
-ColumnType = Literal["id", "date", "code", "yesno", "decimal", "integer", "text"]
+ColumnType = Literal["id", "date", "code", "yesno", "decimal", "integer", "text", "merkmal"]
 
 # BA-Kundennummer: three digits, a letter, six digits (e.g. 012D345678). Read as text, so
 # leading zeros survive; a number-formatted Excel cell can never match and is reported.
@@ -82,6 +83,7 @@ class Column:
             "decimal": "DECIMAL(9, 2)",
             "integer": "INTEGER",
             "text": "VARCHAR",
+            "merkmal": "DOUBLE",
         }[self.type]
 
 
@@ -105,10 +107,23 @@ class Kind:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     rules: tuple[Rule, ...] = ()
+    merkmale: bool = False  # takes optional attribute columns merkmal_<name>
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""
-        return next(c for c in self.columns if c.name == name)
+        return next(c for c in self.columns_for({name}) if c.name == name)
+
+    def accepts(self, name: str) -> bool:
+        """Whether a file of this kind may carry a column called ``name``."""
+        return any(c.name == name for c in self.columns) or (
+            self.merkmale and re.fullmatch(MERKMAL_PATTERN, name) is not None
+        )
+
+    def columns_for(self, present: set[str]) -> tuple[Column, ...]:
+        """The contract's columns and, for a kind that takes them, the attribute columns
+        (merkmal_<name>) among ``present``, sorted by name."""
+        extra = sorted(n for n in present if self.merkmale and self.accepts(n))
+        return self.columns + tuple(merkmal(n) for n in extra if n.startswith(MERKMAL_PREFIX))
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -117,6 +132,26 @@ class Kind:
 
 
 YES_NO = ("ja", "nein")
+
+# Attributes from the Jobcenter's records (schooling, months unemployed, income, children,
+# ...) for the impact estimate: optional columns merkmal_<name> (lower case letters,
+# digits, underscores) on participants and the comparison group, each a number with a
+# decimal comma or ja/nein (stored as 1 and 0). Stored with the delivery's rows as a map
+# ``merkmale`` from name (without the prefix) to value.
+MERKMAL_PREFIX = "merkmal_"
+MERKMAL_PATTERN = r"merkmal_[a-z][a-z0-9_]{0,39}"
+
+
+def merkmal(name: str) -> Column:
+    """The column of one attribute, ``merkmal_<name>``."""
+    return Column(
+        name,
+        "merkmal",
+        "Merkmal aus den Unterlagen des Jobcenters: eine Zahl (Dezimalkomma) oder ja/nein.",
+        required=False,
+    )
+
+
 OPEN_END_DATES = ("31.12.9999", "00.00.0000")
 
 # Retracting a row: ``storno`` = ja removes the row with this natural key (a correction of
@@ -147,6 +182,7 @@ TEILNEHMENDE = Kind(
     title="Teilnehmende (Teilnahmen)",
     description="Eine Zeile je Teilnahme: Eintritt, Austritt und Merkmale der Person.",
     key=("kundennummer", "eintritt"),
+    merkmale=True,
     rules=(
         Rule("austritt", "austritt < eintritt", "Austritt liegt vor dem Eintritt"),
         Rule(
@@ -324,8 +360,57 @@ VERBLEIB = Kind(
     ),
 )
 
+# In work at a follow-up: the codes of verbleib.status (and vergleichsgruppe.verbleib_status)
+# that count as employment, for the follow-up KPIs and the impact estimate alike.
+IN_WORK_AT_FOLLOW_UP = ("svb_beschaeftigt", "ausbildung", "selbststaendig")
+
+VERGLEICHSGRUPPE = Kind(
+    name="vergleichsgruppe",
+    prefix="vergleichsgruppe",
+    title="Vergleichsgruppe",
+    description="Eine Zeile je Vergleichsperson (nicht Teilnehmende) und Stichtag: ihre "
+    "Merkmale am Stichtag und ihr Verbleib danach, für die Wirkungsschätzung. Eine Person, "
+    "die auch teilnimmt, wird beim Vergleich nicht berücksichtigt.",
+    key=("kundennummer", "stichtag"),
+    merkmale=True,
+    rules=(
+        Rule(
+            "verbleib_stichtag",
+            "verbleib_stichtag <= stichtag",
+            "Verbleib-Stichtag liegt nicht nach dem Stichtag",
+        ),
+    ),
+    columns=(
+        KUNDENNUMMER,
+        Column(
+            "stichtag",
+            "date",
+            "Tag, ab dem die Person verglichen wird (wie der Eintritt einer Teilnahme).",
+        ),
+        *(
+            TEILNEHMENDE.column(name)
+            for name in ("geschlecht", "geburtsjahr", "langzeitleistungsbezug", "berufsabschluss")
+        ),
+        TEILNEHMENDE.column("standort"),
+        Column(
+            "verbleib_stichtag",
+            "date",
+            "Stichtag der Verbleibsfeststellung (etwa so lange nach dem Stichtag wie bei "
+            "Teilnehmenden die Nachbefragung nach dem Eintritt).",
+        ),
+        Column(
+            "verbleib_status",
+            "code",
+            "Status am Verbleib-Stichtag, mit den Codes von verbleib.status.",
+            codes=VERBLEIB.column("status").codes,
+        ),
+        STORNO,
+    ),
+)
+
 KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (TEILNEHMENDE, ANWESENHEIT, AKTIVITAETEN, ERGEBNISSE, VERBLEIB)
+    kind.name: kind
+    for kind in (TEILNEHMENDE, ANWESENHEIT, AKTIVITAETEN, ERGEBNISSE, VERBLEIB, VERGLEICHSGRUPPE)
 }
 
 # The codes an event of marts.ereignisse can have as its art, per source: a session's
@@ -409,6 +494,12 @@ def kinds_markdown() -> str:
             "",
             markdown_table(header, rows).rstrip("\n"),
         ]
+        if kind.merkmale:
+            rows.append(
+                (f"`{MERKMAL_PREFIX}<name>`", "merkmal", "no", "a number or `ja`/`nein`",
+                 merkmal("x").description)
+            )  # fmt: skip
+            lines[-1] = markdown_table(header, rows).rstrip("\n")
         lines += [f"- Rule on `{r.column}`: {r.reason} (`{r.when}` is an error)." for r in rules]
         lines.append("")
     return "\n".join(lines)

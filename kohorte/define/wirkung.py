@@ -12,9 +12,11 @@ delivers, adjusted for the attributes both groups share (selection on observable
 
 from __future__ import annotations
 
-# In work at the follow-up: the codes of verbleib.status that count (the follow-up six
-# months after exit for participants, the comparison group's own follow-up for them).
-IN_WORK = ("svb_beschaeftigt", "ausbildung", "selbststaendig")
+from kohorte.define.contract import IN_WORK_AT_FOLLOW_UP, MERKMAL_PREFIX
+
+# In work at the follow-up, as for the follow-up KPIs: the six-month follow-up after exit
+# for participants, the comparison group's own follow-up for them.
+IN_WORK = IN_WORK_AT_FOLLOW_UP
 
 # The propensity score: a logistic regression of participation on the shared attributes.
 # Nearest-neighbour matching (one comparison person per participant, with replacement) on
@@ -22,6 +24,8 @@ IN_WORK = ("svb_beschaeftigt", "ausbildung", "selbststaendig")
 # (Austin 2011, the common choice); inverse probability weighting with ATT weights
 # (participants 1, comparison persons p / (1 - p)).
 CALIPER_SD = 0.2
+# the estimator the plain sentence speaks of (both are shown beside each other)
+HEADLINE = "gewichtung"
 
 # The confidence interval: percentiles 2.5 and 97.5 of a bootstrap that resamples
 # participants and comparison persons separately and fits the score again each time.
@@ -40,8 +44,29 @@ MIN_SUPPORT_SHARE = 0.9  # of participants inside the common support (and matche
 # participants' lies after their entry: medians within this many days, or a warning.
 FOLLOW_UP_TOLERANCE_DAYS = 45
 
-# Attributes from the Jobcenter's records, delivered as optional columns merkmal_<name>.
-MERKMAL_PREFIX = "merkmal_"
+# Estimates by site and by entry year: at most this many of each, the largest first (each
+# costs its bootstrap; a region's sites fit, a nation's 400 would take the night).
+SUBGROUP_LIMIT = 30
+
+# What the estimate says beside its figures, shown but not hiding them: (German, English).
+NOTES: dict[str, tuple[str, str]] = {
+    "one_side": (
+        "Merkmal {name} liegt nur für {side} vor und wird nicht berücksichtigt.",
+        "Attribute {name} exists for {side} only and is not used.",
+    ),
+    "incomplete": (
+        "{n} Personen ohne alle verwendeten Merkmale werden nicht berücksichtigt.",
+        "{n} persons without every attribute used are left out.",
+    ),
+    "timing": (
+        "Die Nachbefragung liegt bei Teilnehmenden im Mittel {t} Tage nach dem Eintritt, "
+        "bei der Vergleichsgruppe {v} Tage nach dem Stichtag: mehr als {tolerance} Tage "
+        "Unterschied, die Ergebnisse sind nur eingeschränkt vergleichbar.",
+        "Participants' follow-up lies {t} days after entry (median), the comparison "
+        "group's {v} days after its reference date: more than {tolerance} days apart, so "
+        "the outcomes are only partly comparable.",
+    ),
+}
 
 # Why no point estimate is shown: (German, English), by reason.
 REASONS: dict[str, tuple[str, str]] = {
@@ -72,3 +97,26 @@ REASONS: dict[str, tuple[str, str]] = {
         "are no comparable persons.",
     ),
 }
+
+# The two groups, as the sentences name them: (German, English).
+GROUPS = {
+    "teilnahme": ("Teilnehmende", "participants"),
+    "vergleich": ("Vergleichspersonen", "comparison persons"),
+}
+
+# The attributes the estimate adjusts for, as pages and sentences name them; an attribute
+# merkmal_<name> of the deliveries is named by its <name>.
+ATTRIBUTE_LABELS: dict[str, tuple[str, str]] = {
+    "alter": ("Alter", "age"),
+    "langzeitleistungsbezug": ("Langzeitleistungsbezug", "long-term benefit receipt"),
+    "berufsabschluss": ("Berufsabschluss", "vocational qualification"),
+    "geschlecht_m": ("Geschlecht männlich", "gender male"),
+    "geschlecht_d": ("Geschlecht divers", "gender diverse"),
+}
+
+
+def attribute_label(name: str, lang: str = "de") -> str:
+    """How an attribute is named on pages and in sentences."""
+    if name in ATTRIBUTE_LABELS:
+        return ATTRIBUTE_LABELS[name][lang != "de"]
+    return name.removeprefix(MERKMAL_PREFIX).replace("_", " ")

@@ -148,7 +148,13 @@ def ingest(
             validate(con, kind, staged.present, as_of, carry=("_file",))
             for index, notes in open_end_notes(con, kind, staged.present).items():
                 staged.notes.setdefault(index, []).extend(notes)
-            pseudonymise(con, key, kind, carry=("_file",))
+            attributes = [c.name for c in kind.columns_for(staged.present)[len(kind.columns) :]]
+            if attributes:  # the file's own: every file of a batch has the same header
+                for index, _ in staged.taken:
+                    staged.notes.setdefault(index, []).append(
+                        f"Merkmale gelesen: {', '.join(attributes)}."
+                    )
+            pseudonymise(con, key, kind, carry=("_file",), present=frozenset(staged.present))
             taken = store(con, staged, kind, raw=raw, quarantine=quarantine, work=work)
             rows = sum(r.rows_accepted + r.rows_rejected for r in taken) or 1
             seconds = time.perf_counter() - started

@@ -109,7 +109,6 @@ def check_header(header: list[str], kind: Kind, line: int = 1) -> list[str | Non
     instead of a header is named as such."""
     counts = Counter(header)
     duplicates = sorted(name for name, n in counts.items() if n > 1 and name)
-    known = {c.name for c in kind.columns}
     if duplicates and not any(KUNDENNUMMER_ANYWHERE.search(name) for name in duplicates):
         raise UnreadableFile(
             f"Spalte doppelt in der Kopfzeile: {', '.join(duplicates)}.",
@@ -135,4 +134,4 @@ def check_header(header: list[str], kind: Kind, line: int = 1) -> list[str | Non
             column=missing[0],
             category="header",
         )
-    return [name if name in known else None for name in header]
+    return [name if kind.accepts(name) else None for name in header]

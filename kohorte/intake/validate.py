@@ -156,6 +156,15 @@ def _error_case(col: Column, as_of: dt.date) -> str:
             whens.append(
                 (f"{number} > {col.maximum}", f"Wert zu groß (max. {col.maximum:g})", kind)
             )
+    elif col.type == "merkmal":
+        whens.append(
+            (
+                f"not (lower({ref}) in ('ja', 'nein') or regexp_full_match({ref}, "
+                f"{literal(NUMBER_PATTERN)}))",
+                "weder eine Zahl (Dezimalkomma) noch ja/nein",
+                kind,
+            )
+        )
     elif col.type == "text":
         starts = ", ".join(literal(c) for c in FORMULA_START)
         whens += [
@@ -202,6 +211,9 @@ def _parsed(col: Column, ref: str) -> str:
         return f"try_cast(replace(replace({ref}, '.', ''), ',', '.') as decimal(9, 2))"
     if col.type == "integer":
         return f"try_cast({ref} as integer)"
+    if col.type == "merkmal":
+        number = f"try_cast(replace(replace({ref}, '.', ''), ',', '.') as double)"
+        return f"case lower({ref}) when 'ja' then 1.0 when 'nein' then 0.0 else {number} end"
     return ref
 
 
@@ -224,24 +236,23 @@ def validate(
             return sql
         return f"case when lower({storno}) = 'ja' then null else {sql} end"
 
+    columns = kind.columns_for(present)
     delivered = _cleaned(kind.column("storno"), present)
     cleaned = ", ".join(
         f"{unless_retracted(c, _cleaned(c, present), delivered)} as {ident('v_' + c.name)}"
-        for c in kind.columns
+        for c in columns
     )
     reasons = ", ".join(
         f"{unless_retracted(c, _error_case(c, as_of), 'v_storno')} as {ident('e_' + c.name)}"
-        for c in kind.columns
+        for c in columns
     )
     errors = ", ".join(
         f"{{'column': {literal(c.name)}, 'reason': {ident('e_' + c.name)}.reason, "
         f"'value': {_shown(c)}, 'category': {ident('e_' + c.name)}.category}}"
-        for c in kind.columns
+        for c in columns
     )
-    any_error = " or ".join(f"{ident('e_' + c.name)} is not null" for c in kind.columns)
-    parsed = ", ".join(
-        f"{_parsed(c, ident('v_' + c.name))} as {ident(c.name)}" for c in kind.columns
-    )
+    any_error = " or ".join(f"{ident('e_' + c.name)} is not null" for c in columns)
+    parsed = ", ".join(f"{_parsed(c, ident('v_' + c.name))} as {ident(c.name)}" for c in columns)
     rules = ", ".join(
         f"{{'column': {literal(r.column)}, 'reason': case when {r.when} and not storno "
         f"then {literal(r.reason)} end, "

@@ -24,12 +24,13 @@ AUDIT = "audit"  # the audit log
 STAFF = "staff"  # outcomes per coach: monitoring of employees (staff council)
 SQL = "sql"  # ad-hoc SQL in the analysts' sandbox
 CASELOAD = "caseload"  # a coach's own start page: her running participations
+IMPACT = "impact"  # the impact estimate against the comparison group
 
 ALLOWED = {
-    "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF, SQL},
+    "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF, SQL, IMPACT},
     "coach": {AGGREGATE, PARTICIPANT, STATUS, CASELOAD},
-    "analyse": {AGGREGATE, PARTICIPANT, STATUS, SQL},
-    "leitung": {AGGREGATE, STATUS},
+    "analyse": {AGGREGATE, PARTICIPANT, STATUS, SQL, IMPACT},
+    "leitung": {AGGREGATE, STATUS, IMPACT},
 }
 
 

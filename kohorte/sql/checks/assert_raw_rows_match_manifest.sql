@@ -5,15 +5,8 @@
 with
 
 raw_rows as (
-    select delivery_id, count(*) as rows_in_raw from raw.teilnehmende group by 1
-    union all
-    select delivery_id, count(*) from raw.anwesenheit group by 1
-    union all
-    select delivery_id, count(*) from raw.aktivitaeten group by 1
-    union all
-    select delivery_id, count(*) from raw.ergebnisse group by 1
-    union all
-    select delivery_id, count(*) from raw.verbleib group by 1
+    -- one count per kind of the contract (kohorte.build.warehouse.template_values)
+    {raw_rows_per_delivery}
 )
 
 select

@@ -80,7 +80,7 @@ flagged as (
         quelle = 'ergebnis' and art in (
             'svb_beschaeftigung', 'selbststaendigkeit', 'minijob', 'gefoerderte_beschaeftigung'
         ) as ist_beschaeftigung,
-        quelle = 'verbleib' and art in ('svb_beschaeftigt', 'ausbildung', 'selbststaendig')
+        quelle = 'verbleib' and art in ({in_work_at_follow_up})
             as ist_verbleib_beschaeftigt,
         -- attended hours count up to the session length (a rate never exceeds 100 %)
         case when quelle = 'anwesenheit' then least(wert, b.session_hours) end

@@ -81,6 +81,7 @@ followups as (
     select
         e.teilnahme_id,
         e.art as verbleib_status,
+        e.datum as verbleib_stichtag,
         e.ist_verbleib_beschaeftigt as verbleib_beschaeftigt
     from ereignisse as e
     inner join windows as w on w.teilnahme_id = e.teilnahme_id
@@ -142,6 +143,7 @@ final as (
         coalesce(i.praktikum_oder_weiterbildung, false) as praktikum_oder_weiterbildung,
         w.austritt + interval 6 month <= b.as_of as verbleib_faellig,
         f.verbleib_status,
+        f.verbleib_stichtag,
         coalesce(f.verbleib_beschaeftigt, false) as verbleib_beschaeftigt,
         -- a person counts once among persons: at her first participation, and as in work
         -- at the participation that owns her first integration
