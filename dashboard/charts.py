@@ -444,7 +444,12 @@ def love_plot(frame: pd.DataFrame, limit: float, labels: dict[str, str], lang: s
         .mark_point(filled=True, size=70)
         .encode(
             x=alt.X("smd:Q", title=labels["smd"], axis=alt.Axis(format=".2f")),
-            y=alt.Y("merkmal:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
+            y=alt.Y(
+                "merkmal:N",
+                title=None,
+                sort=None,
+                axis=alt.Axis(labelLimit=220, labelOverlap=False),
+            ),  # fmt: skip
             color=alt.Color("stufe:N", title=None, sort=None, legend=alt.Legend(orient="bottom")),
             tooltip=[
                 alt.Tooltip("merkmal:N", title=labels["attribute"]),
@@ -460,8 +465,7 @@ def love_plot(frame: pd.DataFrame, limit: float, labels: dict[str, str], lang: s
         .encode(x=alt.X("smd:Q"))
     )
     zero = alt.Chart(pd.DataFrame({"smd": [0.0]})).mark_rule(color="#888").encode(x="smd:Q")
-    height = max(160, 26 * frame["merkmal"].nunique())
-    return localised(alt.layer(rules, zero, points).properties(height=height), lang)
+    return localised(alt.layer(rules, zero, points).properties(height=alt.Step(26)), lang)
 
 
 def overlap(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
@@ -471,9 +475,7 @@ def overlap(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart
         alt.Chart(frame)
         .mark_bar(opacity=0.75)
         .encode(
-            x=alt.X(
-                "von:Q", bin=alt.Bin(step=0.05), title=labels["score"], axis=alt.Axis(format=".0%")
-            ),  # fmt: skip
+            x=alt.X("von:Q", bin="binned", title=labels["score"], axis=alt.Axis(format=".0%")),
             x2="bis:Q",
             y=alt.Y("n:Q", title=labels["persons"], stack=None),
             color=alt.Color("gruppe:N", title=None, sort=None, legend=alt.Legend(orient="bottom")),

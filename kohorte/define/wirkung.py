@@ -119,4 +119,5 @@ def attribute_label(name: str, lang: str = "de") -> str:
     """How an attribute is named on pages and in sentences."""
     if name in ATTRIBUTE_LABELS:
         return ATTRIBUTE_LABELS[name][lang != "de"]
-    return name.removeprefix(MERKMAL_PREFIX).replace("_", " ")
+    words = name.removeprefix(MERKMAL_PREFIX).replace("_", " ")
+    return words[:1].upper() + words[1:]

@@ -467,6 +467,15 @@ CASES: tuple[Case, ...] = (
     Case("k85", "teilnehmende_k85_storno_with_content.csv",
          "a retraction whose row still holds a formula and a customer number",
          "loaded", None, rows=(2, 0), stored=("coach", None)),
+    # --- the comparison group and the attributes of the impact estimate ---
+    Case("k89", "vergleichsgruppe_k89_no_outcome.csv", "a comparison group without its outcome",
+         "quarantined", "header", "Pflichtspalte fehlt: verbleib_stichtag, verbleib_status"),
+    Case("k90", "vergleichsgruppe_k90_unknown_status.csv",
+         "a comparison person's unknown follow-up status",
+         "partial", "code", "unbekannter Wert", line=3, column="verbleib_status", rows=(1, 1)),
+    Case("k91", "teilnehmende_k91_bad_merkmal.csv", "an attribute neither a number nor ja/nein",
+         "partial", "value", "weder eine Zahl", line=3, column="merkmal_schuljahre",
+         rows=(1, 1)),
 )
 # fmt: on
 
