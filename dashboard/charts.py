@@ -434,6 +434,8 @@ def timeline(
 
 
 SMD_LIMIT_COLOUR = "#b03a2e"
+STAGE_COLOURS = ["#9e9e9e", "#1f5f8b", "#e08214"]  # before, after matching, after weighting
+GROUP_COLOURS = ["#1f5f8b", "#e08214"]  # participants, comparison group
 
 
 def love_plot(frame: pd.DataFrame, limit: float, labels: dict[str, str], lang: str) -> alt.Chart:
@@ -450,7 +452,13 @@ def love_plot(frame: pd.DataFrame, limit: float, labels: dict[str, str], lang: s
                 sort=None,
                 axis=alt.Axis(labelLimit=220, labelOverlap=False),
             ),  # fmt: skip
-            color=alt.Color("stufe:N", title=None, sort=None, legend=alt.Legend(orient="bottom")),
+            color=alt.Color(
+                "stufe:N",
+                title=None,
+                sort=None,
+                legend=alt.Legend(orient="bottom"),
+                scale=alt.Scale(range=STAGE_COLOURS),
+            ),  # fmt: skip
             tooltip=[
                 alt.Tooltip("merkmal:N", title=labels["attribute"]),
                 alt.Tooltip("stufe:N", title=" "),
@@ -469,19 +477,28 @@ def love_plot(frame: pd.DataFrame, limit: float, labels: dict[str, str], lang: s
 
 
 def overlap(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart:
-    """Persons per band of the propensity score, participants and comparison group side by
-    side (withheld bands left empty): where the groups overlap, they can be compared."""
+    """Each group's share of persons per band of the propensity score, drawn over each
+    other (withheld bands left empty): where both have persons, they can be compared."""
     return localised(
         alt.Chart(frame)
-        .mark_bar(opacity=0.75)
+        .mark_bar(opacity=0.55)
         .encode(
             x=alt.X("von:Q", bin="binned", title=labels["score"], axis=alt.Axis(format=".0%")),
             x2="bis:Q",
-            y=alt.Y("n:Q", title=labels["persons"], stack=None),
-            color=alt.Color("gruppe:N", title=None, sort=None, legend=alt.Legend(orient="bottom")),
+            y=alt.Y(
+                "anteil:Q", title=labels["share_of_group"], stack=None, axis=alt.Axis(format=".0%")
+            ),  # fmt: skip
+            color=alt.Color(
+                "gruppe:N",
+                title=None,
+                sort=None,
+                legend=alt.Legend(orient="bottom"),
+                scale=alt.Scale(range=GROUP_COLOURS),
+            ),  # fmt: skip
             tooltip=[
                 alt.Tooltip("gruppe:N", title=" "),
                 alt.Tooltip("von:Q", title=labels["score_from"], format=".0%"),
+                alt.Tooltip("anteil:Q", title=labels["share_of_group"], format=".1%"),
                 alt.Tooltip("n:Q", title=labels["persons"], format=",d"),
             ],
         )

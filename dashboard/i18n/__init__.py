@@ -647,6 +647,7 @@ TEXTS.update(
         "attribute": {"de": "Merkmal", "en": "Attribute"},
         "score": {"de": "Teilnahmewahrscheinlichkeit", "en": "Propensity score"},
         "score_from": {"de": "ab", "en": "from"},
+        "share_of_group": {"de": "Anteil der Gruppe", "en": "Share of the group"},
         "group_teilnahme": {"de": "Teilnehmende", "en": "Participants"},
         "group_vergleich": {"de": "Vergleichsgruppe", "en": "Comparison group"},
     }

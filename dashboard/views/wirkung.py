@@ -12,7 +12,7 @@ from dashboard.i18n import lang, t
 from kohorte.define import wirkung as rule
 from kohorte.read import fmt
 
-LABEL_KEYS = ("smd", "attribute", "score", "score_from", "persons")
+LABEL_KEYS = ("smd", "attribute", "score", "score_from", "persons", "share_of_group")
 
 
 def _points(value: float | None) -> str:
@@ -90,7 +90,7 @@ with left:
         st.caption(t("impact_balance_help").format(limit=limit))
 with right:
     st.markdown(f"**{t('impact_overlap')}**")
-    bins = pd.DataFrame(report["ueberlappung"], columns=["gruppe", "von", "bis", "n"])
+    bins = pd.DataFrame(report["ueberlappung"], columns=["gruppe", "von", "bis", "n", "anteil"])
     if bins.empty:
         st.markdown("–")
     else:

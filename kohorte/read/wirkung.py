@@ -177,6 +177,7 @@ def _overlap(frame: pd.DataFrame, threshold: int) -> list[dict]:
         return []
     grid = frame.pivot_table(index="gruppe", columns="von", values="n", aggfunc="sum")
     hidden = disclosure.protect_table(grid, threshold, column_totals=False).hidden
+    totals = grid.sum(axis=1)
     rows = []
     for row in frame.to_dict("records"):
         withheld = bool(hidden.loc[row["gruppe"], row["von"]])
@@ -186,6 +187,8 @@ def _overlap(frame: pd.DataFrame, threshold: int) -> list[dict]:
                 "von": float(row["von"]),
                 "bis": float(row["bis"]),
                 "n": None if withheld else int(row["n"]),
+                # the band's share of its group: two groups of any size side by side
+                "anteil": None if withheld else float(row["n"] / totals[row["gruppe"]]),
                 "zurueckgehalten": withheld,
             }
         )
