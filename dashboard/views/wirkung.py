@@ -113,8 +113,8 @@ if report["bereiche"]:
             {
                 t("impact_scope"): scope["bereich_label"],
                 t("impact_value"): scope["wert"],
-                t("impact_treated"): fmt.number(scope["teilnehmende"], lang()),
-                t("impact_controls"): fmt.number(scope["vergleich"], lang()),
+                t("group_teilnahme"): fmt.number(scope["teilnehmende"], lang()),
+                t("group_vergleich"): fmt.number(scope["vergleich"], lang()),
                 t("impact_naive"): _points(scope["naiv"]),
                 **{e["label"]: _points(e["att"]) for e in estimates.values()},
                 t("impact_reason"): " ".join(scope["gruende"]) or "",

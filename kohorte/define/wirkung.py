@@ -121,3 +121,28 @@ def attribute_label(name: str, lang: str = "de") -> str:
         return ATTRIBUTE_LABELS[name][lang != "de"]
     words = name.removeprefix(MERKMAL_PREFIX).replace("_", " ")
     return words[:1].upper() + words[1:]
+
+
+def settings_markdown() -> str:
+    """The method's settings and the conditions for a point estimate, for docs/kpis.md."""
+    from kohorte.define.contract import markdown_table
+
+    rows = [
+        ("outcome: in work at the follow-up", ", ".join(f"`{c}`" for c in IN_WORK)),
+        ("caliper of the matching", f"{CALIPER_SD:g} standard deviations of the score's logit"),
+        ("bootstrap resamples", f"{RESAMPLES} (seed {SEED})"),
+        ("interval", f"percentiles {(1 - LEVEL) / 2 * 100:g} and {(1 + LEVEL) / 2 * 100:g}"),
+        ("the plain sentence speaks of", HEADLINE),
+        ("fewest participants with a follow-up", str(MIN_TREATED)),
+        ("fewest comparison persons with a follow-up", str(MIN_CONTROLS)),
+        ("largest |SMD| of an attribute after adjustment", f"{MAX_SMD:g}"),
+        ("least share of participants matched", f"{MIN_SUPPORT_SHARE:.0%}"),
+        ("follow-up timing: medians at most apart", f"{FOLLOW_UP_TOLERANCE_DAYS} days"),
+        ("estimates by site and by entry year, at most", f"{SUBGROUP_LIMIT} each"),
+    ]
+    reasons = [(f"`{code}`", de) for code, (de, _en) in REASONS.items()]
+    return (
+        markdown_table(("setting", "value"), rows)
+        + "\nNo point estimate is shown when:\n\n"
+        + markdown_table(("reason", "sentence on the page"), reasons)
+    )

@@ -51,7 +51,12 @@ def report(
     return {
         "vergleichsgruppe": bool(overall and overall["vergleich"] not in (0, None)),
         "gesamt": overall,
-        "bereiche": [s for s in scopes if s["bereich"] != "gesamt"],
+        # by site, then by entry year, each in its natural order (the build fits the
+        # largest first)
+        "bereiche": sorted(
+            (s for s in scopes if s["bereich"] != "gesamt"),
+            key=lambda s: (list(SCOPE_LABELS).index(s["bereich"]), s["wert"]),
+        ),
         "balance": _balance(balance[balance["bereich"] == "gesamt"], lang),
         "ueberlappung": _overlap(overlap[overlap["bereich"] == "gesamt"], threshold),
         "methode": {
