@@ -105,3 +105,30 @@ def test_quarantine_and_old_audit_months_are_deleted_after_their_days(loaded):
     assert summary["quarantine_files_deleted"] == 1 and summary["persons_deleted"] == 0
     assert not old.exists() and new.exists()
     assert summary["audit_files_deleted"] == 1 and not old_audit.exists()
+
+
+def test_a_comparison_person_is_deleted_when_her_follow_up_is_past_retention(loaded):
+    """Comparison persons have no participation: they age by their latest date (the
+    follow-up), as other rows of unknown persons do. Cut-off 30.12.2025: the one followed
+    up in 2025 goes from every file, the one followed up in 2026 stays."""
+    from conftest import deliver
+
+    comparison = loaded.home / "vergleichsgruppe_alt.csv"
+    comparison.write_text(
+        "kundennummer;stichtag;geschlecht;geburtsjahr;langzeitleistungsbezug;"
+        "berufsabschluss;verbleib_stichtag;verbleib_status\n"
+        "901D000001;06.01.2025;w;1980;ja;nein;01.09.2025;arbeitslos\n"
+        "901D000002;05.01.2026;m;1985;nein;ja;01.06.2026;svb_beschaeftigt\n",
+        encoding="utf-8",
+    )
+    deliver(loaded, comparison)
+    load(loaded, KPI_LOAD_DATE)
+    old, recent = (pseudonym(TEST_KEY.encode(), n) for n in ("901D000001", "901D000002"))
+    assert {old, recent} <= _pids_in(warehouse.current_path(loaded))
+    retention.run(loaded, today=KPI_LOAD_DATE)
+    path = warehouse.current_path(loaded)
+    pids = _pids_in(path)
+    assert old not in pids and recent in pids
+    for delivery in rawstore.deliveries(loaded.raw):
+        stored = rawstore.parquet_path(loaded.raw, delivery.kind, delivery.delivery_id)
+        assert old not in _pids_in(stored)

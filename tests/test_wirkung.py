@@ -281,3 +281,12 @@ def test_the_wirkung_page_for_those_who_may_see_it(planted, monkeypatch):
     for role in ("leitung", "analyse", "teamleitung"):
         assert Principal("x", role).may("impact")
     assert not Principal("c", "coach", "Anja Krüger").may("impact")
+
+
+def test_follow_ups_at_other_distances_give_a_note():
+    """Participants' follow-up 240 days after entry (median), the comparison group's 300
+    days after its reference date: 60 days apart, more than the 45 allowed."""
+    persons = _persons(teilnahme=lambda i: {}, vergleich=lambda i: {})
+    assert wirkung._timing(persons) == []
+    persons.loc[persons["gruppe"] == "vergleich", "tage_bis_verbleib"] = 300
+    assert wirkung._timing(persons) == [{"code": "timing", "t": 240, "v": 300, "tolerance": 45}]
