@@ -279,6 +279,15 @@ def generate(
     typer.echo(f"{len(files)} Dateien ({size / 2**20:.1f} MiB) nach {target} geschrieben.")
 
 
+def _published(settings) -> Path:
+    """The published warehouse; without one, say what to do and end with 1."""
+    path = warehouse.current_path(settings)
+    if path is None:
+        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
+        raise typer.Exit(1)
+    return path
+
+
 @app.command(cls=_Command)
 def wirkung(
     as_json: Annotated[bool, typer.Option("--json", help="Ausgabe als JSON, für Skripte.")] = False,
@@ -290,10 +299,7 @@ def wirkung(
     from kohorte.read import wirkung as impact
 
     settings = load_settings()
-    path = warehouse.current_path(settings)
-    if path is None:
-        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
-        raise typer.Exit(1)
+    path = _published(settings)
     con = warehouse.connect_readonly(path)
     try:
         as_of = scalar(con, "select as_of from meta.build")
@@ -396,10 +402,7 @@ def kpis(
         raise typer.Exit(2)
 
     settings = load_settings()
-    path = warehouse.current_path(settings)
-    if path is None:
-        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
-        raise typer.Exit(1)
+    path = _published(settings)
     con = warehouse.connect_readonly(path)
     try:
         build = con.execute("select run_id, as_of, load_date, built_at from meta.build").fetchall()
@@ -665,10 +668,7 @@ def sql(
     from kohorte.read import sandbox
 
     settings = load_settings()
-    current = warehouse.current_path(settings)
-    if current is None:
-        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
-        raise typer.Exit(1)
+    current = _published(settings)
     try:
         outcome = sandbox.run(analyst.path_for(current), query, limit=limit)
     except sandbox.Failure as failure:
@@ -699,10 +699,7 @@ def analyst_file() -> None:
     ändern."""
     from kohorte.build import analyst
 
-    current = warehouse.current_path(load_settings())
-    if current is None:
-        typer.echo("Noch kein Warehouse veröffentlicht: erst `kohorte load`.", err=True)
-        raise typer.Exit(1)
+    current = _published(load_settings())
     typer.echo(analyst.path_for(current))
 
 
