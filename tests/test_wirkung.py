@@ -290,3 +290,12 @@ def test_follow_ups_at_other_distances_give_a_note():
     assert wirkung._timing(persons) == []
     persons.loc[persons["gruppe"] == "vergleich", "tage_bis_verbleib"] = 300
     assert wirkung._timing(persons) == [{"code": "timing", "t": 240, "v": 300, "tolerance": 45}]
+
+
+def test_the_sentence_in_english():
+    from kohorte.read import wirkung as impact
+
+    assert impact.sentence({"von": 0.091, "bis": 0.172}, "en") == (
+        "Without the programme, an estimated 9 to 17 fewer in every 100 participants would "
+        "be in work."
+    )

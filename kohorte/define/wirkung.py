@@ -107,11 +107,11 @@ GROUPS = {
 # The attributes the estimate adjusts for, as pages and sentences name them; an attribute
 # merkmal_<name> of the deliveries is named by its <name>.
 ATTRIBUTE_LABELS: dict[str, tuple[str, str]] = {
-    "alter": ("Alter", "age"),
-    "langzeitleistungsbezug": ("Langzeitleistungsbezug", "long-term benefit receipt"),
-    "berufsabschluss": ("Berufsabschluss", "vocational qualification"),
-    "geschlecht_m": ("Geschlecht männlich", "gender male"),
-    "geschlecht_d": ("Geschlecht divers", "gender diverse"),
+    "alter": ("Alter", "Age"),
+    "langzeitleistungsbezug": ("Langzeitleistungsbezug", "Long-term benefit receipt"),
+    "berufsabschluss": ("Berufsabschluss", "Vocational qualification"),
+    "geschlecht_m": ("Geschlecht männlich", "Gender male"),
+    "geschlecht_d": ("Geschlecht divers", "Gender diverse"),
 }
 
 

@@ -114,13 +114,13 @@ def sentence(estimate: dict, lang: str = "de") -> str | None:
     if lang != "de":
         if low_n >= 0:
             return (
-                f"Without the programme, an estimated {low_n} to {high_n} in 100 participants "
-                "fewer would be in work."
+                f"Without the programme, an estimated {low_n} to {high_n} fewer in every 100 "
+                "participants would be in work."
             )
         if high_n <= 0:
             return (
-                f"Without the programme, an estimated {-high_n} to {-low_n} in 100 "
-                "participants more would be in work."
+                f"Without the programme, an estimated {-high_n} to {-low_n} more in every 100 "
+                "participants would be in work."
             )
         return (
             f"The estimate ranges from {-low_n} more to {high_n} fewer in 100 participants in "
