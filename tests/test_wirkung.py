@@ -299,3 +299,31 @@ def test_the_sentence_in_english():
         "Without the programme, an estimated 9 to 17 fewer in every 100 participants would "
         "be in work."
     )
+
+
+@pytest.mark.slow
+def test_a_night_without_new_follow_ups_keeps_the_estimate(planted, monkeypatch):
+    """An incremental night whose persons and settings are those of the previous version
+    keeps its estimate and fits nothing (the fits are the expensive part)."""
+    import datetime as dt
+
+    from conftest import deliver, load
+
+    from kohorte.build import warehouse
+
+    settings, _ = planted
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+    before = con.sql("select * from marts.wirkung order by 1, 2").fetchall()
+    con.close()
+    fitted = []
+    monkeypatch.setattr(wirkung, "estimate", lambda *a, **k: fitted.append(a))
+    activity = settings.home / "aktivitaeten_nachtrag.csv"  # a person nobody knows yet
+    activity.write_text("kundennummer;datum;art\n999D999999;27.11.2026;beratung\n")
+    deliver(settings, activity)
+    run = load(settings, dt.date(2026, 11, 30))
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+    after = con.sql("select * from marts.wirkung order by 1, 2").fetchall()
+    mode = con.execute("select build_mode from meta.build").fetchall()[0][0]
+    con.close()
+    assert run["status"] == "published" and mode == "incremental"
+    assert after == before and not fitted
