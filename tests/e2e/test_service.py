@@ -201,7 +201,9 @@ def test_serve_runs_everything_restarts_what_crashes_stops_on_sigterm_and_catche
         first = {c["name"]: c["value"] for c in page.context.cookies()}["kohorte_server"]
         other = browser.new_page()
         other.goto(f"http://127.0.0.1:{service.port}/")
-        expect(other.get_by_role("button", name="Anmelden")).to_be_visible()
+        # the other process draws its first page cold, which on a busy machine takes
+        # longer than expect's own 5 s
+        expect(other.get_by_role("button", name="Anmelden")).to_be_visible(timeout=60_000)
         second = {c["name"]: c["value"] for c in other.context.cookies()}["kohorte_server"]
         assert {first, second} == {"d1", "d2"}
         browser.close()
