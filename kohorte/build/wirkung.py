@@ -8,6 +8,10 @@ treated by nearest-neighbour matching and by inverse probability weighting, each
 seeded bootstrap interval, and the diagnostics (balance, overlap, common support). The
 models are statsmodels' logistic regression and scikit-learn's nearest neighbours; the
 bootstrap is SciPy's. The nightly build stores the result; nothing here runs on a page.
+
+The three libraries are imported where a model is fitted: together they take seconds to
+import, which every ``kohorte`` command and every build without a comparison group would
+pay for nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +23,6 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from sklearn.neighbors import NearestNeighbors
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from kohorte.define import wirkung as rule
 from kohorte.store.db import scalar
@@ -130,6 +130,8 @@ def estimate(
 
 def fit(x: np.ndarray, treated: np.ndarray, outcome: np.ndarray, names: list[str]) -> Point:
     """Score, common support, both estimators and the balance, for one sample."""
+    from sklearn.neighbors import NearestNeighbors
+
     scores = propensity(x, treated)
     logit = np.log(scores / (1 - scores))
     low, high = scores[~treated].min(), scores[~treated].max()
@@ -181,6 +183,9 @@ def fit(x: np.ndarray, treated: np.ndarray, outcome: np.ndarray, names: list[str
 def propensity(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
     """The probability of participation given the attributes (an unpenalised logistic
     regression); Separation when the attributes predict it perfectly or the fit fails."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
     design = sm.add_constant(x, has_constant="add")
     with warnings.catch_warnings(), np.errstate(over="ignore"):  # exp of a far-off logit
         warnings.simplefilter("error", PerfectSeparationWarning)
@@ -206,6 +211,8 @@ def bootstrap(
     """Percentile intervals of both estimators over ``resamples`` resamples that draw
     participants and comparison persons separately (so each keeps its size), and the
     number of resamples no score could be fitted on (left out of the percentiles)."""
+    from scipy import stats
+
     rows_t, rows_c = np.flatnonzero(treated), np.flatnonzero(~treated)
 
     def both(sample_t: np.ndarray, sample_c: np.ndarray) -> np.ndarray:
