@@ -327,3 +327,19 @@ def test_a_night_without_new_follow_ups_keeps_the_estimate(planted, monkeypatch)
     con.close()
     assert run["status"] == "published" and mode == "incremental"
     assert after == before and not fitted
+
+
+def test_a_small_count_of_a_scope_reads_withheld_not_missing():
+    """A site with two participants: its count shows "<3" on the page, in the shell's
+    text and as null in the JSON; a count of 0 stays 0."""
+    from kohorte.read import wirkung as impact
+
+    row = dict.fromkeys(wirkung.MART_COLUMNS)
+    row.update(bereich="standort", wert="A", teilnehmende=2, vergleich=140, gezeigt=False,
+               gruende="[]", hinweise="[]", merkmale="alter", ohne_partner=0)  # fmt: skip
+    scope = impact._scope(row, threshold=3, lang="de")
+    assert scope["teilnehmende"] is None and scope["zurueckgehalten"] == ["teilnehmende"]
+    assert impact.count_text(scope, "teilnehmende") == "<3"
+    assert impact.count_text(scope, "vergleich") == "140"
+    assert impact.count_text(scope, "ohne_partner") == "0"
+    assert scope["quote_teilnehmende"] is None and scope["naiv"] is None

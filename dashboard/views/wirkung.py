@@ -11,6 +11,7 @@ from dashboard import data, vega
 from dashboard.i18n import lang, t
 from kohorte.define import wirkung as rule
 from kohorte.read import fmt
+from kohorte.read import wirkung as impact
 
 LABEL_KEYS = ("smd", "attribute", "score", "score_from", "persons", "share_of_group")
 
@@ -50,14 +51,14 @@ columns = st.columns(5)
 columns[0].metric(
     t("impact_treated"),
     fmt.percent(overall["quote_teilnehmende"], lang()),
-    t("impact_persons").format(n=fmt.number(overall["teilnehmende"], lang())),
+    t("impact_persons").format(n=impact.count_text(overall, "teilnehmende", lang())),
     delta_color="off",
     delta_arrow="off",
 )
 columns[1].metric(
     t("impact_controls"),
     fmt.percent(overall["quote_vergleich"], lang()),
-    t("impact_persons").format(n=fmt.number(overall["vergleich"], lang())),
+    t("impact_persons").format(n=impact.count_text(overall, "vergleich", lang())),
     delta_color="off",
     delta_arrow="off",
 )
@@ -98,9 +99,9 @@ with right:
         vega.show("overlap", bins, labels, lang(), width="stretch")
     st.caption(
         t("impact_support").format(
-            off=fmt.number(overall["ausserhalb_stuetzbereich"], lang()),
-            unmatched=fmt.number(overall["ohne_partner"], lang()),
-            both=fmt.number(overall["vergleich_auch_teilnehmende"], lang()),
+            off=impact.count_text(overall, "ausserhalb_stuetzbereich", lang()),
+            unmatched=impact.count_text(overall, "ohne_partner", lang()),
+            both=impact.count_text(overall, "vergleich_auch_teilnehmende", lang()),
         )
     )
 
@@ -113,8 +114,8 @@ if report["bereiche"]:
             {
                 t("impact_scope"): scope["bereich_label"],
                 t("impact_value"): scope["wert"],
-                t("group_teilnahme"): fmt.number(scope["teilnehmende"], lang()),
-                t("group_vergleich"): fmt.number(scope["vergleich"], lang()),
+                t("group_teilnahme"): impact.count_text(scope, "teilnehmende", lang()),
+                t("group_vergleich"): impact.count_text(scope, "vergleich", lang()),
                 t("impact_naive"): _points(scope["naiv"]),
                 **{e["label"]: _points(e["att"]) for e in estimates.values()},
                 t("impact_reason"): " ".join(scope["gruende"]) or "",

@@ -101,7 +101,23 @@ def _scope(row: dict, threshold: int, lang: str) -> dict:
         "ohne_partner": _count(row.get("ohne_partner"), threshold),
         "vergleich_auch_teilnehmende": _count(row.get("vergleich_auch_teilnehmende"), threshold),
         "stichproben": _int(row.get("stichproben")),
+        # the counts of this scope withheld as small (shown as "<3", JSON null)
+        "zurueckgehalten": sorted(
+            name for name in COUNTS if disclosure.is_small(_int(row.get(name)), threshold)
+        ),
+        "schwelle": threshold,
     }
+
+
+COUNTS = ("teilnehmende", "vergleich", "ausserhalb_stuetzbereich", "ohne_partner",
+          "vergleich_auch_teilnehmende")  # fmt: skip
+
+
+def count_text(scope: dict, name: str, lang: str = "de") -> str:
+    """A count of a scope as every output shows it: "<3" if withheld, "–" if missing."""
+    if name in scope["zurueckgehalten"]:
+        return fmt.withheld(scope["schwelle"])
+    return fmt.number(scope[name], lang)
 
 
 def sentence(estimate: dict, lang: str = "de") -> str | None:
@@ -243,10 +259,10 @@ def text(result: dict | None, lang: str = "de") -> str:
     lines = [
         ("Wirkung auf die Teilnehmenden (Arbeit zur Nachbefragung)" if de
          else "Effect on participants (in work at the follow-up)"),
-        f"  {'Teilnehmende' if de else 'Participants'}: {fmt.number(overall['teilnehmende'], lang)}"
+        f"  {'Teilnehmende' if de else 'Participants'}: {count_text(overall, 'teilnehmende', lang)}"
         f", {'in Arbeit' if de else 'in work'} {fmt.percent(overall['quote_teilnehmende'], lang)}",
         f"  {'Vergleichsgruppe' if de else 'Comparison group'}: "
-        f"{fmt.number(overall['vergleich'], lang)}, {'in Arbeit' if de else 'in work'} "
+        f"{count_text(overall, 'vergleich', lang)}, {'in Arbeit' if de else 'in work'} "
         f"{fmt.percent(overall['quote_vergleich'], lang)}",
         f"  {'Einfacher Unterschied' if de else 'Naive difference'}: {points(overall['naiv'])}",
     ]  # fmt: skip
