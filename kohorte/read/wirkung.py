@@ -49,7 +49,16 @@ def report(
     scopes = [_scope(row, threshold, lang) for row in rows.to_dict("records")]
     overall = next((s for s in scopes if s["bereich"] == "gesamt"), None)
     return {
-        "vergleichsgruppe": bool(overall and overall["vergleich"] not in (0, None)),
+        # delivered: even if every comparison person also takes part (the reasons say why
+        # there is no estimate then)
+        "vergleichsgruppe": bool(
+            (rows["bereich"] == "gesamt").any()
+            and rows.loc[rows["bereich"] == "gesamt", ["vergleich", "vergleich_auch_teilnehmende"]]
+            .fillna(0)
+            .to_numpy()
+            .sum()
+            > 0
+        ),
         "gesamt": overall,
         # by site, then by entry year, each in its natural order (the build fits the
         # largest first)
