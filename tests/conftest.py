@@ -82,6 +82,8 @@ HEAVY_FIRST = {
     "tests/e2e/test_loadtest.py": 30,
     "tests/test_sandbox.py": 55,  # split over the workers
     "tests/test_bench.py": 20,
+    "tests/test_wirkung_coverage.py": 50,  # two tests of 25 s, one on each worker
+    "tests/test_wirkung.py": 45,  # a load with 500 resamples per scope, then its tests
 }
 LONG = 100  # seconds
 
