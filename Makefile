@@ -92,8 +92,9 @@ deploy: install
 	PWD=$(CURDIR) $(UV) run prefect --no-prompt deploy --all
 
 ## loadtest: 50 sessions (3 chromium pages, 47 websocket clients) use the dashboard for
-## 2 minutes while the nightly load publishes again and again (LOADTEST_SESSIONS,
-## LOADTEST_BROWSERS, LOADTEST_SECONDS); p50/p95 latencies into docs/reliability.md
+## 2 minutes while the nightly load publishes once, halfway (LOADTEST_SESSIONS,
+## LOADTEST_BROWSERS, LOADTEST_SECONDS, LOADTEST_PUBLISHES: 0 = back to back); p50/p95
+## latencies into docs/reliability.md
 loadtest: install browser proxy
 	$(UV) run python scripts/loadtest.py --report docs/reliability.md
 

@@ -52,7 +52,7 @@ def named(
     scope); without a sign-in there is no data at all."""
     from dashboard import auth
 
-    return _named(version, name, filters, auth.require_principal(), **params)
+    return _named(version, name, filters, auth.require_principal().reach, **params)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -60,26 +60,27 @@ def _named(
     version: str,
     name: str,
     filters: Filters | None,
-    principal: Principal,
+    reach: Principal,
     **params: object,
 ) -> pd.DataFrame:
-    """Cached per warehouse version (a publish is never hidden) and per principal (one
-    coach's cached caseload is never another's)."""
-    return queries.run(_connection(version), name, filters, principal, **params)
+    """Cached per warehouse version (a publish is never hidden) and per reach
+    (``Principal.reach``: one coach's cached caseload is never another's, but two team
+    leads share theirs)."""
+    return queries.run(_connection(version), name, filters, reach, **params)
 
 
 def _per_reader(function: Callable) -> Callable:
     """Cache a protected result computed from named queries, as the queries themselves are
     cached: by its arguments (the first is the warehouse version, so a publish is never
-    hidden), by the signed-in person and by the small-count threshold in force. A page
+    hidden), by the signed-in person's reach and by the small-count threshold in force. A page
     rerun (every click) then protects nothing again that it protected before."""
 
     @functools.wraps(function)
     def per_reader(*args: object, **kwargs: object) -> object:
         from dashboard import auth
 
-        principal = auth.require_principal()
-        return _cached(function.__qualname__, principal, min_count(), args, kwargs)
+        reach = auth.require_principal().reach
+        return _cached(function.__qualname__, reach, min_count(), args, kwargs)
 
     _registry[function.__qualname__] = function
     return per_reader
@@ -89,8 +90,8 @@ _registry: dict[str, Callable] = {}
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _cached(name: str, principal: Principal, threshold: int, args: tuple, kwargs: dict) -> object:
-    """``_per_reader``'s cache: one entry per function, reader, threshold and arguments."""
+def _cached(name: str, reach: Principal, threshold: int, args: tuple, kwargs: dict) -> object:
+    """``_per_reader``'s cache: one entry per function, reach, threshold and arguments."""
     return _registry[name](*args, **kwargs)
 
 
@@ -278,14 +279,14 @@ def build_info(version: str) -> dict:
     """Run, as-of date and build time of that version."""
     from dashboard import auth
 
-    return dict(_build_info(version, auth.require_principal()))
+    return dict(_build_info(version, auth.require_principal().reach))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _build_info(version: str, principal: Principal) -> dict:
+def _build_info(version: str, reach: Principal) -> dict:
     # a page asks for it about ten times a run; a version's build never changes, so it is
     # kept as a dict (a cache_data hit would unpickle a frame each time)
-    return queries.run(_connection(version), "datenstand__build", None, principal).iloc[0].to_dict()
+    return queries.run(_connection(version), "datenstand__build", None, reach).iloc[0].to_dict()
 
 
 def runs(version: str, limit: int = 30) -> pd.DataFrame:

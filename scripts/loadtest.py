@@ -1,5 +1,5 @@
 """Load test: concurrent real-browser sessions use the dashboard while the nightly load
-publishes new warehouse versions again and again.
+publishes a new warehouse version.
 
     make loadtest                      # 50 sessions, 120 s, figures into docs/reliability.md
     LOADTEST_SESSIONS=5 LOADTEST_SECONDS=30 uv run python scripts/loadtest.py
@@ -8,10 +8,11 @@ One Debian chromium (driven by Playwright) holds one context per session; every 
 signs in with its own account and then tours the cockpit like a person: Überblick, a
 filter, Datenstand, Kohorten, a click into the cohort triangle, Teilnehmende, one person's
 timeline. An interaction's latency runs from the action until the expected element is
-visible and Streamlit reports the script run finished. Meanwhile ``kohorte load`` runs in
-a loop and publishes a new version each time. Any error (an exception or error box shown,
-a failed wait, a closed websocket, an HTTP error, a browser error, a traceback in the
-server log, a failed load) makes the exit code 1.
+visible and Streamlit reports the script run finished. Meanwhile ``kohorte load`` publishes
+a new version: once in the middle of the run, as a night does (``LOADTEST_PUBLISHES``, more
+spread evenly; 0 loads back to back the whole time, a stress no morning sees). Any error
+(an exception or error box shown, a failed wait, a closed websocket, an HTTP error, a
+browser error, a traceback in the server log, a failed load) makes the exit code 1.
 
 Everything runs in a temporary KOHORTE_HOME; every process started here is stopped by its
 process group, also on Ctrl+C.
@@ -677,13 +678,23 @@ async def session(
         await person.close()
 
 
-# --- the nightly load in a loop ---------------------------------------------------------
+# --- the nightly load during the run ----------------------------------------------------
 
 
-async def publisher(env: dict[str, str], stop: asyncio.Event, results: Results) -> None:
-    """``kohorte load`` again and again until ``stop``; each run publishes a new version."""
+async def publisher(
+    env: dict[str, str], stop: asyncio.Event, results: Results, publishes: int, seconds: float
+) -> None:
+    """``kohorte load`` ``publishes`` times, spread evenly over the ``seconds`` of the run,
+    or (0) again and again until ``stop``; each load publishes a new version."""
     command = [str(KOHORTE), "load"] + ([] if env.get("LOADTEST_PREFECT") == "1" else ["--plain"])
-    while not stop.is_set():
+    start = time.monotonic()
+    while not stop.is_set() and (not publishes or len(results.load_busy) < publishes):
+        if publishes:
+            due = start + seconds * (len(results.load_busy) + 1) / (publishes + 1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, due - time.monotonic()))
+            if stop.is_set():
+                break
         began = time.monotonic()
         results.load_busy.append((began, float("inf")))
         process = await asyncio.create_subprocess_exec(
@@ -718,7 +729,13 @@ async def warm_up(base_url: str, name: str) -> None:
 
 
 async def drive(
-    base_url: str, names: list[str], env: dict, seconds: float, browsers: int, memory: Memory
+    base_url: str,
+    names: list[str],
+    env: dict,
+    seconds: float,
+    browsers: int,
+    memory: Memory,
+    publishes: int = 1,
 ) -> Results:
     """Sessions and load loop together for ``seconds``; a load still running then finishes
     (the sessions go on meanwhile), so every publish happens under load. The first
@@ -740,7 +757,7 @@ async def drive(
             results.browser = browser.version
         try:
             began = time.monotonic()
-            loads = asyncio.create_task(publisher(env, stop_loads, results))
+            loads = asyncio.create_task(publisher(env, stop_loads, results, publishes, seconds))
             people_ = []
             for index, name in enumerate(names):
                 kind = BrowserPerson if index < browsers else SocketPerson
@@ -874,8 +891,14 @@ def markdown(figures: dict, command: str, browsers: int) -> str:
         "Datenstand, Kohorten, a click into the cohort triangle, Teilnehmende and a "
         "person's timeline, with 1-3 s pauses, "
         f"for {figures['window_s']:.0f} s, while `kohorte load --plain` published "
-        f"{figures['publishes']} new warehouse versions back to back (a load took "
-        f"{_s(figures['load_s'].get('p50', 0))} median). A latency runs from the click (or "
+        + (
+            f"{figures['publishes']} new warehouse versions back to back"
+            if figures.get("publishes_asked") == 0
+            else f"{figures['publishes']} new warehouse version(s), spread over the run"
+        )
+        + f" (a load took {_s(figures['load_s'].get('p50', 0))} median)."
+        " A publish turns every cached result cold."
+        " A latency runs from the click (or "
         "the message) until the expected element is there and Streamlit's script run has "
         "finished.",
         "",
@@ -949,6 +972,12 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("KOHORTE_DASHBOARD_PROCESSES") or os.cpu_count() or 1),
         help="dashboard processes behind HAProxy (1: one process, no proxy)",
     )
+    parser.add_argument(
+        "--publishes",
+        type=int,
+        default=int(os.environ.get("LOADTEST_PUBLISHES", "1")),
+        help="loads that publish during the run, spread evenly (0: back to back)",
+    )
     parser.add_argument("--home", type=Path, help="an already loaded KOHORTE_HOME to copy")
     parser.add_argument("--report", type=Path, help="write the figures into this Markdown file")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
@@ -984,7 +1013,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             memory = Memory(pids)
-            results = asyncio.run(drive(base_url, names, env, args.seconds, args.browsers, memory))
+            results = asyncio.run(
+                drive(base_url, names, env, args.seconds, args.browsers, memory, args.publishes)
+            )
             memory.sample()
         for line in _server_errors(log):
             results.error(-1, f"Server-Log: {line}")
@@ -997,13 +1028,14 @@ def main(argv: list[str] | None = None) -> int:
     figures = summary(results, args.sessions, memory)
     figures["load_average_before"] = round(load_before, 2)
     figures["dashboard_processes"] = args.processes
+    figures["publishes_asked"] = args.publishes
     print(json.dumps({k: v for k, v in figures.items() if k != "error_texts"}, indent=2))
     for text in figures["error_texts"]:
         print("  ", text)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     if args.report:
-        default = (args.sessions, args.seconds, args.browsers) == (50, 120, 3)
+        default = (args.sessions, args.seconds, args.browsers, args.publishes) == (50, 120, 3, 1)
         command = "make loadtest" if default else " ".join(["scripts/loadtest.py", *sys.argv[1:]])
         write_block(args.report, markdown(figures, command, args.browsers))
     failed = figures["errors"] or not figures["interactions"] or not figures["publishes"]

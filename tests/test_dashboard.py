@@ -256,6 +256,28 @@ def test_a_chart_is_built_once_for_every_session_that_shows_it(sample_env, monke
     assert len(calls) == 2
 
 
+def test_a_second_team_lead_is_served_from_the_first_ones_cache(sample_env, monkeypatch):
+    """Results are cached by reach (role and caseload), not by the person: 50 people
+    signing in after a publish compute the version once per reach, not 50 times (the load
+    test's cold sign-ins). A coach has another reach and computes her own."""
+    import streamlit as st
+
+    from kohorte.read import queries
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    calls = []
+    original = queries.run
+    monkeypatch.setattr(queries, "run", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    _assert_ok(_run(principal=Principal("erste", "teamleitung")))
+    assert calls
+    calls.clear()
+    _assert_ok(_run(principal=Principal("zweite", "teamleitung")))
+    assert calls == []
+    _assert_ok(_run(principal=Principal("c1", "coach", coach="Coach A")))
+    assert calls
+
+
 def test_filters_round_trip_through_the_url(sample_env):
     at = _run({"geschlecht": "w", "lzb": "ja"}, page="views/kohorten.py")
     assert at.selectbox(key="f_gender").value == "w"

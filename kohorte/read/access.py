@@ -52,6 +52,13 @@ class Principal:
         if self.role == "coach" and not self.coach:
             raise ValueError("Eine Coach-Rolle braucht den Namen der eigenen Fallzuständigkeit")
 
+    @property
+    def reach(self) -> Principal:
+        """What a result may depend on: the role and, for a coach, the caseload, not who
+        asks. Results cached under it are shared by everyone with the same reach, so a
+        published version is computed once per reach, not once per person signing in."""
+        return Principal(name="", role=self.role, coach=self.coach)
+
     def may(self, access: str) -> bool:
         """May this person run a query of that access class?"""
         return access in ALLOWED[self.role]
