@@ -376,6 +376,27 @@ def _result_from_log(entry: dict):
     return FileResult(**fields)
 
 
+def _span(
+    monat: str | None, von: dt.date | None, bis: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """The calendar span asked for (``--monat``, or ``--von`` with ``--bis``), or None;
+    a half or reversed span is a usage error."""
+    if monat:
+        try:
+            return periods.month(monat)
+        except ValueError:
+            raise click_errors.UsageError(
+                f"„{monat}“ ist kein Monat (JJJJ-MM oder MM.JJJJ, z. B. 2026-11)."
+            ) from None
+    if von is None and bis is None:
+        return None
+    if von is None or bis is None:
+        raise click_errors.UsageError("--von und --bis gehören zusammen.")
+    if von > bis:
+        raise click_errors.UsageError(f"--von ({von:%d.%m.%Y}) liegt nach --bis ({bis:%d.%m.%Y}).")
+    return von, bis
+
+
 @app.command(cls=_Command)
 def kpis(
     as_json: Annotated[bool, typer.Option("--json", help="Ausgabe als JSON, für Skripte.")] = False,
@@ -391,6 +412,22 @@ def kpis(
             + ".",
         ),
     ] = periods.DEFAULT.id,
+    monat: Annotated[
+        str | None,
+        typer.Option(
+            metavar="JJJJ-MM",
+            help="Ein Kalendermonat statt des Zeitraums, verglichen mit demselben Monat ein "
+            "Jahr früher (wie im Monatsbericht).",
+        ),
+    ] = None,
+    von: Annotated[
+        str | None,
+        typer.Option(metavar="DATUM", help="Beginn eines frei gewählten Zeitraums (mit --bis)."),
+    ] = None,
+    bis: Annotated[
+        str | None,
+        typer.Option(metavar="DATUM", help="Ende eines frei gewählten Zeitraums (mit --von)."),
+    ] = None,
 ) -> None:
     """Zeigt die Kennzahlen des veröffentlichten Warehouse (kleine Fallzahlen geschützt)."""
     from kohorte.read import cards, queries
@@ -400,6 +437,9 @@ def kpis(
         known = ", ".join(periods.BY_ID)
         typer.echo(f"Unbekannter Zeitraum „{zeitraum}“: {known}.", err=True)
         raise typer.Exit(2)
+    span = _span(monat, _date(von, "--von"), _date(bis, "--bis"))
+    if span:
+        period = periods.SPAN
 
     settings = load_settings()
     path = _published(settings)
@@ -407,7 +447,8 @@ def kpis(
     try:
         build = con.execute("select run_id, as_of, load_date, built_at from meta.build").fetchall()
         run_id, as_of, load_day, built_at = build[0]
-        rows = queries.run(con, "ueberblick__kennzahlen", **period.params()).to_dict("records")
+        asked = {"span": span} if span else period.params()
+        rows = queries.run(con, "ueberblick__kennzahlen", **asked).to_dict("records")
     finally:
         con.close()
     shown = cards.protect_kpis(rows, settings.min_count)
@@ -419,6 +460,7 @@ def kpis(
             "warehouse": path.name,
             "min_count": settings.min_count,
             "period": period.id,
+            "span": [day.isoformat() for day in span] if span else None,
             "kpis": [
                 {
                     "id": c.kpi.id,
@@ -443,6 +485,7 @@ def kpis(
     typer.echo(
         f"Datenstand {fmt.date(as_of, lang)} (geladen {fmt.datetime(built_at, lang)}), "
         f"Zeitraum: {period.label(lang)}"
+        + (f" {fmt.date(span[0], lang)} – {fmt.date(span[1], lang)}" if span else "")
     )
     for c in shown:
         text = fmt.card_value(c, settings.min_count, lang)

@@ -68,6 +68,40 @@ def test_kpis_for_the_programme_year_name_it_and_end_at_the_as_of_date(
     assert "Unbekannter Zeitraum „quartal“: 12monate, programmjahr." in wrong.output
 
 
+def test_kpis_for_a_month_and_for_a_span_of_days(sample_settings, monkeypatch):
+    """``--monat 2026-02`` is 01.02.-28.02.2026 against February 2025; ``--von/--bis``
+    any span, cut at the as-of date (26.03.2026). The months add up to the span: entries
+    are counted once, in the month they fall in. A half, reversed or mistyped span is a
+    usage error (2) in German."""
+    monkeypatch.setenv("KOHORTE_HOME", str(sample_settings.home))
+    monkeypatch.setenv("KOHORTE_MIN_COUNT", "1")  # the sum of small months, unprotected
+
+    def entries(*options: str) -> dict:
+        result = runner.invoke(app, ["kpis", "--json", *options])
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.output)
+        return {
+            "span": payload["span"],
+            **next(k for k in payload["kpis"] if k["id"] == "eintritte_12m"),
+        }
+
+    february = entries("--monat", "2026-02")
+    assert february["span"] == ["2026-02-01", "2026-02-28"]
+    assert (february["window_start"], february["window_end"]) == ("2026-02-01", "2026-02-28")
+    assert february["label"] == "Eintritte (Zeitraum)"
+    months = [entries("--monat", m)["value"] for m in ("2026-01", "2026-02", "2026-03")]
+    quarter = entries("--von", "01.01.2026", "--bis", "2026-12-31")
+    assert quarter["window_end"] == "2026-03-26"
+    assert sum(months) == quarter["value"] > 0
+    for wrong, message in [
+        (["--monat", "2026-13"], "„2026-13“ ist kein Monat"),
+        (["--von", "2026-01-01"], "--von und --bis gehören zusammen."),
+        (["--von", "2026-02-01", "--bis", "2026-01-01"], "liegt nach --bis"),
+    ]:
+        result = runner.invoke(app, ["kpis", *wrong])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
 def test_kpis_without_a_warehouse_says_what_to_do(settings):
     result = runner.invoke(app, ["kpis"])
     assert result.exit_code == 1

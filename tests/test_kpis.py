@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from kohorte.build import warehouse
@@ -355,3 +356,65 @@ def test_programme_year_start_month_is_checked(monkeypatch):
     monkeypatch.setenv("KOHORTE_PROGRAMME_YEAR_START", "13")
     with pytest.raises(ValueError, match="ein Monat von 1 bis 12"):
         load_settings()
+
+
+def _span_rows(settings, von: dt.date, bis: dt.date) -> dict[str, dict]:
+    from kohorte.read import queries
+
+    con = warehouse.connect_readonly(warehouse.current_path(settings))
+    try:
+        frame = queries.run(con, "ueberblick__kennzahlen", span=(von, bis))
+    finally:
+        con.close()
+    frame = frame.assign(
+        fenster_von=frame["fenster_von"].dt.date, fenster_bis=frame["fenster_bis"].dt.date
+    )
+    return {row["kennzahl"]: row for row in frame.to_dict("records")}
+
+
+@pytest.mark.parametrize(
+    ("period", "von"),
+    [(periods.ROLLING, dt.date(2025, 7, 1)), (periods.PROGRAMME_YEAR, dt.date(2026, 1, 1))],
+)
+def test_a_span_that_is_a_stored_period_gives_its_figures(kpi_settings, period, von):
+    """A month's report computes its span with the same macro as the stored periods: the
+    span of the 12 months (or the programme year) to the as-of date 30.06.2026 is that
+    period, figure by figure, baseline included."""
+    from kohorte.read import queries
+
+    con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
+    try:
+        spanned = queries.run(con, "ueberblick__kennzahlen", span=(von, dt.date(2026, 6, 30)))
+        stored = queries.run(con, "ueberblick__kennzahlen", **period.params())
+    finally:
+        con.close()
+    assert len(spanned) == len(CATALOGUE)
+    assert set(spanned["periode"]) == {periods.SPAN.current}
+    pd.testing.assert_frame_equal(spanned.drop(columns="periode"), stored.drop(columns="periode"))
+
+
+def test_calendar_months_by_hand(kpi_settings):
+    """January 2026: P1, P2 (05.01.) and P3 (12.01.) enter, nobody leaves, all three are
+    active on 31.01.; P1's interview on 20.01. February: P1 (10.02.) and P4 (20.02.,
+    dropout) leave. The same months of 2025 saw nobody."""
+    january = _span_rows(kpi_settings, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    assert january["eintritte_12m"]["zaehler"] == 3
+    assert january["austritte_12m"]["zaehler"] == 0
+    assert january["aktive_teilnehmende"]["zaehler"] == 1 + 1 + 1
+    assert january["vorstellungsgespraeche_je_woche"]["zaehler"] == 1
+    assert january["eintritte_12m"]["vorjahr_zaehler"] == 0
+    assert january["eintritte_12m"]["fenster_von"] == dt.date(2026, 1, 1)
+    assert january["eintritte_12m"]["fenster_bis"] == dt.date(2026, 1, 31)
+    february = _span_rows(kpi_settings, dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert february["austritte_12m"]["zaehler"] == 2
+    assert (february["abbruchquote"]["zaehler"], february["abbruchquote"]["nenner"]) == (1, 2)
+
+
+def test_a_span_ends_at_the_as_of_date(kpi_settings):
+    """Nothing after the as-of date (30.06.2026) is known: a span to the year's end is cut
+    there, and so is its baseline a year earlier."""
+    rows = _span_rows(kpi_settings, dt.date(2026, 6, 1), dt.date(2026, 12, 31))
+    assert {row["fenster_bis"] for row in rows.values()} == {dt.date(2026, 6, 30)}
+    assert rows["eintritte_12m"]["zaehler"] == 1  # P8, 01.06.2026
+    assert rows["aktive_teilnehmende"]["zaehler"] == 1  # P5 on 30.06.
+    assert rows["eintritte_12m"]["vorjahr_zaehler"] == 1  # P6, 02.06.2025

@@ -90,6 +90,7 @@ def template_values() -> dict[str, str]:
     values["whole_programme_args"] = ", ".join("null" for _ in dimensions.DIMENSIONS)
     values["kpi_selects"] = kpis.kpi_selects()
     values.update(kpis.monthly_sql())
+    values["span_current"], values["span_baseline"] = periods.SPAN.current, periods.SPAN.baseline
     values["median_kpis"] = ", ".join(f"'{k.id}'" for k in kpis.CATALOGUE if k.unit == "days")
     values["in_work_at_follow_up"] = ", ".join(f"'{code}'" for code in IN_WORK_AT_FOLLOW_UP)
     values["raw_rows_per_delivery"] = "\n    union all\n    ".join(

@@ -4,13 +4,18 @@ with the same span a year earlier.
 
 - ``12monate``: the rolling 12 months to the as-of date, against the 12 months before;
 - ``programmjahr``: the programme year so far (from the first of the configured start
-  month, KOHORTE_PROGRAMME_YEAR_START) against the programme year before, to the same day.
+  month, KOHORTE_PROGRAMME_YEAR_START) against the programme year before, to the same day;
+- ``zeitraum`` (``SPAN``): a calendar span chosen by hand, from ``von`` to ``bis`` (a
+  month's report, a year's balance, ``kohorte kpis --von/--bis``), against the same span a
+  year earlier. It is computed on demand, not stored.
 
 A KPI's texts name the span through placeholders (``{zeitraum}``, ``{im_zeitraum}``), so
 "Eintritte (12 Monate)" reads "Eintritte (Programmjahr)" in the programme-year view."""
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from dataclasses import dataclass
 
 
@@ -58,10 +63,30 @@ PROGRAMME_YEAR = Period(
         "im_zeitraum": "in the programme year",
     },
 )
-PERIODS: tuple[Period, ...] = (ROLLING, PROGRAMME_YEAR)
+PERIODS: tuple[Period, ...] = (ROLLING, PROGRAMME_YEAR)  # stored in marts.kennzahlen
+SPAN = Period(
+    "zeitraum",
+    "zeitraum",
+    "zeitraum_vorjahr",
+    False,
+    {"name": "Zeitraum", "zeitraum": "Zeitraum", "im_zeitraum": "im Zeitraum"},
+    {"name": "Period", "zeitraum": "period", "im_zeitraum": "in the period"},
+)
 BY_ID = {period.id: period for period in PERIODS}
-BY_PERIODE = {period.current: period for period in PERIODS}  # by marts.kennzahlen.periode
+BY_PERIODE = {period.current: period for period in (*PERIODS, SPAN)}  # by a KPI row's periode
 DEFAULT = ROLLING
+
+
+def month(text: str) -> tuple[dt.date, dt.date]:
+    """A calendar month as typed (``2026-11`` or ``11.2026``): its first and last day;
+    ValueError for anything else."""
+    for pattern in ("%Y-%m", "%m.%Y"):
+        try:
+            first = dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    raise ValueError(text)
 
 
 def rows() -> list[dict]:

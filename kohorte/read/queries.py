@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 from functools import cache
@@ -20,7 +21,7 @@ from kohorte.store.db import SQL, sql_files
 # build has computed it already: each of these macros, called with every argument null,
 # is stored as the table beside it (sql/marts/). A filtered view computes.
 MATERIALISED = {
-    "marts.kennzahlen_fuer({filter_args})": "marts.kennzahlen",
+    "marts.kennzahlen_fuer({filter_args}{span_args})": "marts.kennzahlen",
     "marts.monatszahlen_fuer({filter_args})": "marts.monatszahlen",
 }
 
@@ -62,6 +63,7 @@ def run(
     name: str,
     filters: Filters | None = None,
     principal: Principal | None = None,
+    span: tuple[dt.date, dt.date] | None = None,
     **params: object,
 ) -> pd.DataFrame:
     """Run a named query with DuckDB parameters (never string formatting); small results only.
@@ -75,7 +77,8 @@ def run(
     it); ``{filter_args}`` becomes the filters as macro arguments
     (``kohorte.define.dimensions.ARGS``), and the filter values always travel as parameters. Without
     filters, a macro the build has stored for the whole programme is read from its table
-    (``MATERIALISED``).
+    (``MATERIALISED``). A KPI query given a ``span`` (first and last day) computes that
+    calendar span and the same span a year earlier (``periods.SPAN``).
     """
     sql = query_text(name)
     if principal is not None:
@@ -87,9 +90,13 @@ def run(
         # the staff gate belongs to the dimension: no query can forget it
         principal.gate(filters or Filters(), load_settings().coach_views)
     filters = filters or Filters()
-    if filters == Filters():
+    if span is not None:  # a calendar span (periods.SPAN): computed, never stored
+        sql = sql.replace("{span_args}", ", span_start := $span_start, span_end := $span_end")
+        params = {**params, **periods.SPAN.params(), "span_start": span[0], "span_end": span[1]}
+    elif filters == Filters():
         for call, table in MATERIALISED.items():
             sql = sql.replace(call, table)
+    sql = sql.replace("{span_args}", "")
     if "{filter_args}" in sql:
         sql = sql.replace("{filter_args}", ARGS)
         params = {**filters.params(), **params}

@@ -10,8 +10,63 @@
 -- kohorte/define/kpis.py; this template holds what they share: the selection, the periods, the
 -- facts and the Kaplan-Meier curve. The table macro kennzahlen_fuer() computes them for a
 -- selection of participations (marts.auswahl, the dashboard's filters), and the mart
--- marts.kennzahlen is the same macro for the whole programme.
-create or replace macro marts.kennzahlen_fuer({filter_params}) as table
+-- marts.kennzahlen is the same macro for the whole programme. Given ``span_start`` and
+-- ``span_end`` (not the filters' von/bis, which select by entry date), the macro computes
+-- them for that calendar span instead (a month's report, a year's
+-- balance: kohorte.define.periods.SPAN), and for the same span a year earlier.
+
+-- the first day of the programme year a date lies in: the first of
+-- KOHORTE_PROGRAMME_YEAR_START's month on or before it
+create or replace macro marts.programmjahr_start(tag) as make_date(
+    year(tag) - (month(tag) < (select programme_year_month from meta.build))::integer,
+    (select programme_year_month from meta.build),
+    1
+);
+
+-- the stored periods (meta.kpi_periods, from kohorte/define/periods.py) with their windows
+-- (window_start, stichtag]: each reference date is the as-of date, or one year before it
+-- for a baseline; 12 months back from it for the rolling periods, else the programme year
+-- to it (the programme-year KPIs use that start in every period)
+create or replace view marts.kpi_zeitraeume as
+with stichtage as (
+    select
+        z.periode,
+        z.rollierend,
+        (b.as_of - to_months(12 * z.jahre_zurueck))::date as stichtag
+    from meta.kpi_periods as z
+    cross join meta.build as b
+)
+select
+    periode,
+    stichtag,
+    case
+        when rollierend then (stichtag - interval 12 month)::date
+        else (marts.programmjahr_start(stichtag) - interval 1 day)::date
+    end as window_start,
+    marts.programmjahr_start(stichtag) as programmjahr_start
+from stichtage;
+
+-- a calendar span [von, bis] as a period (its end no later than the as-of date: nothing
+-- after it is known) and the same span a year earlier as its baseline
+create or replace macro marts.zeitraum_von_bis(von, bis) as table
+-- (columns named apart from the parameters: inside a macro a parameter shadows a column)
+with span as (
+    select von::date as anfang, least(bis::date, (select as_of from meta.build)) as ende
+),
+named as (
+    select '{span_current}' as periode, anfang, ende from span
+    union all
+    select '{span_baseline}', (anfang - interval 1 year)::date, (ende - interval 1 year)::date
+    from span
+)
+select
+    periode,
+    ende as stichtag,
+    (anfang - interval 1 day)::date as window_start,
+    marts.programmjahr_start(ende) as programmjahr_start
+from named;
+
+create or replace macro marts.kennzahlen_fuer({filter_params}, span_start := null, span_end := null) as table
 with
 
 teilnahmen as (
@@ -37,43 +92,12 @@ build as (
     select as_of, session_hours, programme_year_month from meta.build
 ),
 
--- each period's reference date: the as-of date, or one year before it for a baseline
--- (meta.kpi_periods, from kohorte/define/periods.py)
-stichtage as (
-    select
-        z.periode,
-        z.rollierend,
-        (b.as_of - to_months(12 * z.jahre_zurueck))::date as stichtag
-    from meta.kpi_periods as z
-    cross join build as b
-),
-
--- each period's window (window_start, stichtag]: 12 months back from the reference date
--- for the rolling periods, else the programme year to it (it starts on the first of
--- KOHORTE_PROGRAMME_YEAR_START's month on or before the reference date; the
--- programme-year KPIs use that start in every period)
-programme_years as (
-    select
-        s.*,
-        make_date(
-            year(s.stichtag) - (month(s.stichtag) < b.programme_year_month)::integer,
-            b.programme_year_month,
-            1
-        ) as programmjahr_start
-    from stichtage as s
-    cross join build as b
-),
-
+-- each period's window (window_start, stichtag] and its programme year's start: the
+-- stored periods, or the span and its baseline
 periods as (
-    select
-        periode,
-        stichtag,
-        case
-            when rollierend then (stichtag - interval 12 month)::date
-            else (programmjahr_start - interval 1 day)::date
-        end as window_start,
-        programmjahr_start
-    from programme_years
+    select * from marts.kpi_zeitraeume where span_start is null
+    union all
+    select * from marts.zeitraum_von_bis(span_start, span_end) where span_start is not null
 ),
 
 -- deleted persons counted by each reference date (month of first entry / integration)

@@ -1,11 +1,12 @@
 -- access: aggregate
 -- Headline KPIs of the selection for one period ($periode) and its baseline, the same span
 -- a year earlier ($vergleich), in catalogue order (the filters reach
--- marts.kennzahlen_fuer as arguments; the periods: kohorte/define/periods.py).
+-- marts.kennzahlen_fuer as arguments, and so does a calendar span; the periods:
+-- kohorte/define/periods.py).
 with
 
 kpis as (
-    select * from marts.kennzahlen_fuer({filter_args})
+    select * from marts.kennzahlen_fuer({filter_args}{span_args})
 )
 
 select
