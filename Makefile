@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: run serve install test check lint format browser proxy docs sample deploy loadtest bench clean-data
+.PHONY: run serve install test check lint format browser proxy pdftools docs sample deploy loadtest bench clean-data
 
 ## run: install, generate demo data if there is none, load it once, create the demo
 ## account on a fresh installation (its password is printed once), start the dashboard
@@ -44,7 +44,7 @@ install: .venv/.installed
 ## on three workers: the service, browser and Prefect tests spend much of their time
 ## waiting for the processes they start, and a third worker fills those waits (on 2 cores:
 ## 314 s instead of 392 s); `make check`, busy on the CPU throughout, keeps two
-test: install lint browser proxy
+test: install lint browser proxy pdftools
 	$(UV) run pytest -n 3
 
 ## check: the edit-test loop: lint, then every test that needs no Prefect server, no
@@ -52,7 +52,7 @@ test: install lint browser proxy
 ## server, e2e, fault, slow), with 3 instead of 5 examples per property test; prints how
 ## long it took. `make test` runs them all.
 CHECK_MARKS := not server and not e2e and not fault and not slow
-check: install
+check: install pdftools
 	@started=$$(date +%s.%N); \
 	$(MAKE) --no-print-directory lint && \
 	$(UV) run pytest -m "$(CHECK_MARKS)" --hypothesis-profile=check; \
@@ -72,6 +72,10 @@ format: install
 ## browser: Debian's chromium for the real-browser tests (Playwright cannot download here)
 browser:
 	@scripts/ensure-chromium.sh
+
+## pdftools: Debian's poppler-utils (pdftoppm), to look at a report's pages as images
+pdftools:
+	@scripts/ensure-poppler.sh
 
 ## proxy: Debian's HAProxy, in front of the dashboard processes of `kohorte serve`
 proxy:

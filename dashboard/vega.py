@@ -11,7 +11,7 @@ import copy
 import altair as alt
 import streamlit as st
 
-from dashboard import charts
+from kohorte.present import charts
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)

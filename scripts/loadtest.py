@@ -57,10 +57,10 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from dashboard.charts import COHORT_PICK
 from kohorte.config import load_settings
 from kohorte.ops import accounts
 from kohorte.ops.service import healthy, stop_group
+from kohorte.present.charts import COHORT_PICK
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
 APP = ROOT / "dashboard" / "app.py"

@@ -211,7 +211,7 @@ def test_a_timeline_gives_each_kind_of_event_one_colour_in_both_languages(kpi_ho
 def test_a_short_timeline_ticks_once_a_day_and_a_long_one_as_vega_chooses():
     """A participation of two days got six ticks reading "30.11.2026" (Vega ticks every
     12 hours there); up to ten days the axis ticks each day, beyond that Vega chooses."""
-    from dashboard import charts
+    from kohorte.present import charts
 
     labels = {
         k: k
@@ -239,7 +239,8 @@ def test_a_short_timeline_ticks_once_a_day_and_a_long_one_as_vega_chooses():
 def test_a_chart_is_built_once_for_every_session_that_shows_it(sample_env, monkeypatch):
     """Building an Altair chart and validating its spec was half of a warm rerun: the
     second session (and every rerun) draws the kept spec; another filter builds anew."""
-    from dashboard import charts, vega
+    from dashboard import vega
+    from kohorte.present import charts
 
     vega._built.clear()
     calls = []

@@ -176,7 +176,7 @@ def test_the_monthly_chart_draws_the_target_line(kpi_home):
 def test_the_target_line_is_labelled_with_the_target():
     import pandas as pd
 
-    from dashboard import charts
+    from kohorte.present import charts
 
     labels = {
         "this_year": "Berichtsjahr", "previous_year": "Vorjahr", "final": "endgültig",

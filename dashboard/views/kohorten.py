@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data, vega
+from dashboard import auth, data, vega
 from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
+from kohorte.present import charts
 from kohorte.read import cohorts, disclosure, export, fmt
 from kohorte.read.access import PARTICIPANT
 

@@ -28,11 +28,11 @@ from playwright.sync_api import (
 )
 
 from dashboard.app import PAGES
-from dashboard.charts import VEGA_LOCALES
 from dashboard.i18n import CODE_LABELS, TEXTS
 from kohorte.config import Settings
 from kohorte.ops import accounts
 from kohorte.ops.service import stop_group
+from kohorte.present.charts import VEGA_LOCALES
 from kohorte.read import fmt
 from scripts.harness import CHROMIUM, CHROMIUM_ARGS, free_port
 
