@@ -315,6 +315,61 @@ def wirkung(
         raise typer.Exit(1)
 
 
+@app.command(cls=_Command)
+def bericht(
+    monat: Annotated[
+        str | None,
+        typer.Option(
+            metavar="JJJJ-MM",
+            help="Monatsbericht für diesen Monat (ohne Angabe: der letzte abgeschlossene "
+            "Monat vor dem Datenstand).",
+        ),
+    ] = None,
+    jahr: Annotated[
+        int | None,
+        typer.Option(metavar="JAHR", help="Bilanz des Programmjahres, das in diesem Jahr beginnt."),
+    ] = None,
+    von: Annotated[
+        str | None, typer.Option(metavar="DATUM", help="Bilanz ab diesem Tag (mit --bis).")
+    ] = None,
+    bis: Annotated[
+        str | None, typer.Option(metavar="DATUM", help="Bilanz bis zu diesem Tag (mit --von).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="DATEI", help="Hierhin schreiben statt nach KOHORTE_HOME/berichte/."),
+    ] = None,
+) -> None:
+    """Schreibt den Monatsbericht oder eine Bilanz als PDF/A (dieselben Zahlen wie
+    `kohorte kpis` für denselben Zeitraum, kleine Fallzahlen geschützt)."""
+    from kohorte.present import bericht as report
+
+    if sum(x is not None for x in (monat, jahr, von or bis)) > 1:
+        raise click_errors.UsageError("Entweder --monat, --jahr oder --von/--bis.")
+    settings = load_settings()
+    path = _published(settings)
+    con = warehouse.connect_readonly(path)
+    try:
+        if jahr is not None:
+            span = report.programme_year_span(jahr, settings.programme_year_month)
+        elif von or bis:
+            first, last = _span(None, _date(von, "--von"), _date(bis, "--bis"))
+            span = report.Span(first, last, False)
+        elif monat:
+            span = report.Span(*_span(monat, None, None), True)
+        else:
+            span = report.last_month(scalar(con, "select as_of from meta.build"))
+        try:
+            pdf = report.make(con, settings, span)
+        except report.NoData as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
+    finally:
+        con.close()
+    written = report.save(settings, span, pdf, out)
+    typer.echo(f"{span.title}: {written} ({fmt.number(len(pdf) / 1024)} KiB)")
+
+
 LOADED_WITH_REJECTIONS = 3  # ``kohorte load``: published, but lines or files were rejected
 
 

@@ -115,6 +115,11 @@ class Settings:
         return self.home / "state"
 
     @property
+    def reports(self) -> Path:
+        """The PDF reports (Monatsbericht, Bilanz), one file per span, newest made last."""
+        return self.home / "berichte"
+
+    @property
     def secrets_dir(self) -> Path:
         """Keys generated on first run; never committed, never in the warehouse."""
         return self.home / "secrets"

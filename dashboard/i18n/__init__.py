@@ -9,10 +9,12 @@ import streamlit as st
 
 from kohorte.build.warehouse import FULL, INCREMENTAL
 from kohorte.intake.report import FILE_STATUSES
+from kohorte.present import charts
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 
 TEXTS: dict[str, dict[str, str]] = {
+    **charts.TEXTS,  # the charts' titles and axes, shared with the PDF reports
     "app_title": {"de": "Kohorte", "en": "Kohorte"},
     "language": {"de": "Sprache", "en": "Language"},
     "page_overview": {"de": "Überblick", "en": "Overview"},
@@ -46,11 +48,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Eintritte und Austritte je Monat",
         "en": "Entries and exits per month",
     },
-    "month": {"de": "Monat", "en": "Month"},
     "entries": {"de": "Eintritte", "en": "Entries"},
     "exits": {"de": "Austritte", "en": "Exits"},
     "active_month_end": {"de": "Aktive am Monatsende", "en": "Active at month end"},
-    "count": {"de": "Anzahl", "en": "Count"},
     "suppressed": {
         "de": "nicht angezeigt: weniger als {n} Fälle",
         "en": "not shown: fewer than {n} cases",
@@ -251,28 +251,14 @@ TEXTS.update(
         "entry_to": {"de": "Eintritt bis", "en": "Entry until"},
         "site": {"de": "Standort", "en": "Site"},
         "coach": {"de": "Coach", "en": "Coach"},
-        "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
         "triangle_pick": {
             "de": "Ein Klick auf eine Zeile wählt die Kohorte; die Liste unten zeigt ihre "
             "Teilnahmen.",
             "en": "Click a row to choose its cohort; the list below shows its participations.",
         },
-        "cohort_week": {"de": "Kohorte (Eintrittswoche)", "en": "Cohort (entry week)"},
         "cohort_filter": {"de": "Kohorte (Monat oder Woche)", "en": "Cohort (month or week)"},
         "gender": {"de": "Geschlecht", "en": "Gender"},
         "lzb": {"de": "Langzeitleistungsbezug", "en": "Long-term benefit receipt"},
-        "triangle_title": {
-            "de": "Integration nach Wochen seit Eintritt (kumuliert)",
-            "en": "Integration by weeks since entry (cumulative)",
-        },
-        "week": {"de": "Woche", "en": "Week"},
-        "share_integrated": {"de": "Anteil integriert", "en": "Share integrated"},
-        "curves_title": {
-            "de": "Wie schnell finden Teilnehmende Arbeit?",
-            "en": "How soon do participants find work?",
-        },
-        "days_since_entry": {"de": "Tage seit Eintritt", "en": "Days since entry"},
-        "all_cohorts": {"de": "alle", "en": "all"},
         "curves_note": {
             "de": "Jede Linie beginnt am Eintrittstag bei 0 % und zeigt, welcher Anteil einer "
             "Eintrittskohorte nach so vielen Tagen eine Arbeit gefunden hat. Wer noch teilnimmt "

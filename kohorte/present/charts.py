@@ -5,6 +5,27 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# The charts' titles and axis labels, German first: the dashboard's pages (dashboard.i18n
+# takes them in) and the PDF reports name a chart alike.
+TEXTS: dict[str, dict[str, str]] = {
+    "month": {"de": "Monat", "en": "Month"},
+    "count": {"de": "Anzahl", "en": "Count"},
+    "cohort": {"de": "Kohorte (Eintrittsmonat)", "en": "Cohort (entry month)"},
+    "cohort_week": {"de": "Kohorte (Eintrittswoche)", "en": "Cohort (entry week)"},
+    "week": {"de": "Woche", "en": "Week"},
+    "share_integrated": {"de": "Anteil integriert", "en": "Share integrated"},
+    "days_since_entry": {"de": "Tage seit Eintritt", "en": "Days since entry"},
+    "triangle_title": {
+        "de": "Integration nach Wochen seit Eintritt (kumuliert)",
+        "en": "Integration by weeks since entry (cumulative)",
+    },
+    "curves_title": {
+        "de": "Wie schnell finden Teilnehmende Arbeit?",
+        "en": "How soon do participants find work?",
+    },
+    "all_cohorts": {"de": "alle", "en": "all"},
+}
+
 # Vega's own locale definitions, so axes and tooltips speak German: 1.234,5 and 19.11.2026.
 VEGA_LOCALES = {
     "de": {
@@ -505,3 +526,23 @@ def overlap(frame: pd.DataFrame, labels: dict[str, str], lang: str) -> alt.Chart
         .properties(height=CHART_HEIGHT),
         lang,
     )
+
+
+TREND_WIDTH, TREND_HEIGHT = 150, 34
+
+
+def trend(frame: pd.DataFrame, unit: str, lang: str) -> alt.Chart:
+    """A KPI's last 12 months as a small line (``monat``, ``wert``: missing where the read
+    layer withheld it, and the line breaks there), for the rows of a printed report: no
+    axes (the report names the months beside it), the latest month marked."""
+    frame = frame.assign(letzter=frame["monat"] == frame["monat"].max())
+    base = alt.Chart(frame).encode(
+        x=alt.X("monat:T", axis=None),
+        y=alt.Y("wert:Q", axis=None, scale=alt.Scale(zero=unit != "days")),
+    )
+    line = base.mark_line(color="#1f4e79", strokeWidth=1.5)
+    last = base.transform_filter(alt.datum.letzter).mark_point(
+        color="#1f4e79", filled=True, size=18
+    )
+    chart = alt.layer(line, last).properties(width=TREND_WIDTH, height=TREND_HEIGHT)
+    return localised(chart, lang).configure_view(stroke=None)

@@ -23,6 +23,19 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """``atomic_write_text`` for bytes: readers see the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def atomic_write_many(files: list[tuple[Path, str]]) -> None:
     """``atomic_write_text`` for many files with one flush instead of one each: all are
     written under temporary names, one ``os.sync`` makes them durable, then each is renamed

@@ -1,0 +1,317 @@
+"""The monthly report (Monatsbericht) and the balance of a programme year or any span
+(Jahresbilanz) as PDF/A-2b, for the Geschäftsführung: the figures of ``kohorte kpis`` for
+that span, protected by the read layer as everywhere, drawn with the dashboard's chart
+builders (``kohorte.present.charts``) as vector graphics, set with Typst.
+
+Typst (the Python binding ``typst``) rather than WeasyPrint: one wheel without system
+libraries (WeasyPrint needs Pango, HarfBuzz and their fonts), it compiles offline in
+milliseconds, and it writes PDF/A-2b itself: asked for ``a-2b``, it embeds every font,
+writes the XMP identification and an sRGB output intent, and refuses with an error to
+write anything the standard forbids, instead of producing a file that only looks right.
+
+Everything a page shows is a string made here with ``kohorte.read.fmt``, so the PDF and
+the dashboard format alike (1.234, 48,3 %, 30.11.2026); the Typst template
+(``bericht.typ``) only lays them out.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from kohorte import __version__
+from kohorte.config import Settings
+from kohorte.define import periods
+from kohorte.define.targets import programme_year
+from kohorte.present import charts
+from kohorte.read import cards, cohorts, disclosure, fmt, queries
+from kohorte.read.targets import progress
+
+LANG = "de"  # a report for the board and the Regionaldirektion: German
+TREND_MONTHS = 12
+TRIANGLE_COHORTS = 12  # entry months in the report's triangle
+TRIANGLE_WEEKS = 12  # weeks since entry: the eight weeks of a participation and after
+CURVE_COHORTS = 6
+MONTHS = (
+    "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+    "Oktober", "November", "Dezember",
+)  # fmt: skip
+
+
+class NoData(ValueError):
+    """The span asked for has no data to report: a German sentence saying why."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a report covers: a calendar month (with its 12-month trend) or any span of
+    days, each against the same days a year earlier."""
+
+    von: dt.date
+    bis: dt.date
+    monthly: bool
+
+    @property
+    def title(self) -> str:
+        if self.monthly:
+            return f"Monatsbericht {MONTHS[self.von.month - 1]} {self.von.year}"
+        return f"Bilanz {fmt.date(self.von)} – {fmt.date(self.bis)}"
+
+    @property
+    def file_name(self) -> str:
+        if self.monthly:
+            return f"monatsbericht-{self.von:%Y-%m}.pdf"
+        return f"bilanz-{self.von:%Y-%m-%d}-bis-{self.bis:%Y-%m-%d}.pdf"
+
+
+def month(text: str) -> Span:
+    """A calendar month as typed (``2026-11``); ValueError otherwise."""
+    von, bis = periods.month(text)
+    return Span(von, bis, True)
+
+
+def last_month(as_of: dt.date) -> Span:
+    """The latest calendar month that has ended by the as-of date: the report the first
+    of a month makes after the night."""
+    if as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]:
+        first = as_of.replace(day=1)
+    else:
+        first = (as_of.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return month(f"{first:%Y-%m}")
+
+
+def programme_year_span(year: int, start_month: int) -> Span:
+    """The programme year that starts in ``year`` (on the first of ``start_month``)."""
+    von = dt.date(year, start_month, 1)
+    return Span(von, dt.date(year + 1, start_month, 1) - dt.timedelta(days=1), False)
+
+
+def _months_to(span: Span) -> list[tuple[dt.date, dt.date]]:
+    """The 12 calendar months ending with the report's month."""
+    spans, first = [], span.von
+    for _ in range(TREND_MONTHS):
+        spans.append(periods.month(f"{first:%Y-%m}"))
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return spans[::-1]
+
+
+def _cards(con: duckdb.DuckDBPyConnection, span: tuple[dt.date, dt.date], threshold: int):
+    rows = queries.run(con, "ueberblick__kennzahlen", span=span).to_dict("records")
+    return cards.protect_kpis(rows, threshold)
+
+
+def _change(card: cards.Card) -> str:
+    """The previous year's value as the card shows it ("–" where it may not be shown)."""
+    if card.state != cards.SHOWN or card.previous is None:
+        return "–"
+    return fmt.kpi_value(card.previous, card.kpi.unit, LANG)
+
+
+def figures(con: duckdb.DuckDBPyConnection, settings: Settings, span: Span) -> dict:
+    """Everything the report shows, as strings and charts, every figure protected as in
+    the dashboard; NoData when the span has nothing to report."""
+    build = queries.run(con, "datenstand__build").iloc[0]
+    as_of = build["as_of"].date() if hasattr(build["as_of"], "date") else build["as_of"]
+    if span.von > as_of:
+        raise NoData(
+            f"Für „{span.title}“ gibt es noch keine Daten: der Datenstand ist {fmt.date(as_of)}."
+        )
+    threshold = settings.min_count
+    shown = _cards(con, (span.von, span.bis), threshold)
+    if all(c.state == cards.EMPTY or (c.state == cards.SHOWN and not c.value) for c in shown):
+        raise NoData(f"Für „{span.title}“ gibt es keine Daten: niemand nahm in dieser Zeit teil.")
+    end = min(span.bis, as_of)
+    try:
+        targets = settings.targets().for_year(programme_year(end, settings.programme_year_month))
+        target_problem = None
+    except ValueError as error:
+        targets, target_problem = {}, str(error)
+    trends = _trends(con, span, threshold) if span.monthly else {}
+    headline = []
+    for card in shown:
+        if card.kpi.section not in ("kern", "programmjahr"):
+            continue
+        target = targets.get(card.kpi.id)
+        headline.append(
+            {
+                "kpi": card.kpi.id,
+                "label": card.kpi.label(LANG, periods.SPAN).replace(" (Zeitraum)", ""),
+                "value": fmt.card_value(card, threshold, LANG),
+                "previous": _change(card),
+                "target": progress(card, target, LANG).text if target else "",
+                "trend": trends.get(card.kpi.id),
+            }
+        )
+    outcomes = [
+        {
+            "label": card.kpi.label(LANG, periods.SPAN).replace(" (Zeitraum)", ""),
+            "value": fmt.card_value(card, threshold, LANG),
+            "previous": _change(card),
+        }
+        for card in shown
+        if card.kpi.section == "weitere" and card.kpi.unit == "count"
+    ]
+    quality = queries.run(con, "bericht__datenqualitaet", von=span.von, bis=span.bis).iloc[0]
+    return {
+        "title": span.title,
+        "span": f"{fmt.date(span.von)} – {fmt.date(end)}",
+        "column": _column(span.von, end, span.monthly),
+        "column_baseline": _column(_year_before(span.von), _year_before(end), span.monthly),
+        "baseline": f"{fmt.date(_year_before(span.von))} – {fmt.date(_year_before(end))}",
+        "provisional": end < span.bis,
+        "as_of": fmt.date(as_of),
+        "built_at": fmt.datetime(build["built_at"]),
+        "run_id": str(build["run_id"]),
+        "version": __version__,
+        "min_count": threshold,
+        "withheld": fmt.withheld(threshold),
+        "headline": headline,
+        "outcomes": outcomes,
+        "target_problem": target_problem,
+        "quality": {
+            "lieferungen": fmt.number(int(quality["lieferungen"])),
+            "zeilen_angenommen": fmt.number(int(quality["zeilen_angenommen"])),
+            "zeilen_abgelehnt": fmt.number(int(quality["zeilen_abgelehnt"])),
+            "lieferungen_zeitraum": fmt.number(int(quality["lieferungen_zeitraum"])),
+            "zeilen_abgelehnt_zeitraum": fmt.number(int(quality["zeilen_abgelehnt_zeitraum"])),
+            "warnungen": fmt.number(int(quality["warnungen"])),
+        },
+        "charts": {
+            "triangle": _triangle(con, end, threshold),
+            "curves": _curves(con, end, threshold),
+        },
+        "trend_months": [fmt.cohort(f"{m[0]:%Y-%m}", LANG) for m in _months_to(span)][::11]
+        if span.monthly
+        else [],
+    }
+
+
+def _column(von: dt.date, bis: dt.date, monthly: bool) -> str:
+    """A figure column's head: the month ("Nov 2026") or the span's years."""
+    if monthly:
+        return fmt.cohort(f"{von:%Y-%m}", LANG)
+    return str(von.year) if von.year == bis.year else f"{von.year}/{bis:%y}"
+
+
+def _year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _trends(con: duckdb.DuckDBPyConnection, span: Span, threshold: int) -> dict:
+    """Each KPI's value in each of the 12 months to the report's month, as its card shows
+    it (a withheld month is a gap), as a small line chart."""
+    values: dict[str, list] = {}
+    units = {}
+    months = _months_to(span)
+    for first, last in months:
+        for card in _cards(con, (first, last), threshold):
+            shown = card.value if card.state == cards.SHOWN else None
+            values.setdefault(card.kpi.id, []).append(shown)
+            units[card.kpi.id] = card.kpi.unit
+    frames = {}
+    for kpi_id, series in values.items():
+        frame = pd.DataFrame(
+            {"monat": pd.to_datetime([m[0] for m in months]), "wert": pd.array(series, "Float64")}
+        )
+        frames[kpi_id] = charts.trend(frame, units[kpi_id], LANG)
+    return frames
+
+
+def _labels() -> dict[str, str]:
+    return {key: text[LANG] for key, text in charts.TEXTS.items()}
+
+
+def _triangle(con: duckdb.DuckDBPyConnection, end: dt.date, threshold: int):
+    """The cohort triangle of the last entry months up to the report's end, its first
+    weeks, protected as on the Kohorten page."""
+    frame = queries.run(con, "kohorten__dreieck", raster="monat")
+    frame = frame[frame["kohorte"] <= f"{end:%Y-%m}"]
+    recent = sorted(frame["kohorte"].unique())[-TRIANGLE_COHORTS:]
+    frame = frame[frame["kohorte"].isin(recent) & (frame["woche"] <= TRIANGLE_WEEKS)]
+    cells = cohorts.triangle(frame, threshold, LANG, f"weniger als {threshold} Fälle")
+    if cells.empty:
+        return None
+    return charts.cohort_triangle(cells, _labels(), LANG)
+
+
+def _curves(con: duckdb.DuckDBPyConnection, end: dt.date, threshold: int):
+    """Time to integration of the last entry months up to the report's end and of all."""
+    options = queries.run(con, "filter__optionen").iloc[0]
+    chosen = [k for k in options["kohorten"] if k <= f"{end:%Y-%m}"][-CURVE_COHORTS:]
+    curves = queries.run(con, "kohorten__verlauf", kohorten=[*chosen, "gesamt"])
+    frame = disclosure.protect_curve(curves, threshold)
+    frame = frame[frame.groupby("kohorte")["tage"].transform("size") > 1].copy()
+    if frame.empty:
+        return None
+    order = {k: i for i, k in enumerate([*chosen, "gesamt"])}
+    frame = frame.sort_values("kohorte", key=lambda k: k.map(order), kind="stable")
+    all_label = charts.TEXTS["all_cohorts"][LANG]
+    frame["kohorte"] = [
+        all_label if k == "gesamt" else fmt.cohort(k, LANG) for k in frame["kohorte"]
+    ]
+    return charts.integration_curves(frame, _labels(), LANG)
+
+
+FONT = "DejaVu Sans"  # the template's font (Debian's fonts-dejavu-core), also the charts'
+
+
+def _svg(chart) -> str:
+    """A chart as SVG, its text measured in the font the PDF sets it in (Vega's default
+    sans-serif is narrower, and legends ran off the page)."""
+    import vl_convert as vlc
+
+    spec = chart.to_dict()
+    spec.setdefault("config", {})["font"] = FONT
+    return vlc.vegalite_to_svg(spec)
+
+
+def render(data: dict) -> bytes:
+    """The report as PDF/A-2b bytes: the charts as SVG (vector), the figures as JSON, laid
+    out by ``bericht.typ``."""
+    import typst
+
+    with tempfile.TemporaryDirectory(prefix="kohorte-bericht-") as folder:
+        root = Path(folder)
+        shown = {**data, "charts": {}}
+        for name, chart in data["charts"].items():
+            if chart is not None:
+                (root / f"{name}.svg").write_text(_svg(chart), encoding="utf-8")
+                shown["charts"][name] = f"{name}.svg"
+        shown["headline"] = []
+        for row in data["headline"]:
+            entry = {**row, "trend": None}
+            if row["trend"] is not None:
+                (root / f"trend-{row['kpi']}.svg").write_text(_svg(row["trend"]), encoding="utf-8")
+                entry["trend"] = f"trend-{row['kpi']}.svg"
+            shown["headline"].append(entry)
+        (root / "data.json").write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
+        template = resources.files("kohorte.present").joinpath("bericht.typ")
+        (root / "bericht.typ").write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+        return typst.compile(str(root / "bericht.typ"), root=str(root), pdf_standards=["a-2b"])
+
+
+def make(con: duckdb.DuckDBPyConnection, settings: Settings, span: Span) -> bytes:
+    """The report of ``span`` from the connected warehouse version."""
+    return render(figures(con, settings, span))
+
+
+def save(settings: Settings, span: Span, pdf: bytes, out: Path | None = None) -> Path:
+    """Write a report where it is kept (``KOHORTE_HOME/berichte/``, or ``out``), whole or
+    not at all; a report of the same span made again replaces it."""
+    from kohorte.store.files import atomic_write_bytes
+
+    path = out if out is not None else settings.reports / span.file_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, pdf, 0o640)
+    return path

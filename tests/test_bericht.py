@@ -1,0 +1,212 @@
+"""The monthly report and the balance as PDF/A (``kohorte bericht``), on demo data loaded
+once: its pages and text, what PDF/A-2b promises, protection, and the same numbers as
+``kohorte kpis`` for the same month."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TEST_KEY, load, make_settings
+from pypdf import PdfReader
+from pypdf.generic import IndirectObject
+from typer.testing import CliRunner
+
+from kohorte import demo
+from kohorte.build import warehouse
+from kohorte.cli import app
+from kohorte.define.kpis import CATALOGUE
+from kohorte.define.targets import EXAMPLE
+from kohorte.present import bericht
+
+runner = CliRunner()
+AS_OF = dt.date(2026, 11, 30)
+HEADLINE = [k for k in CATALOGUE if k.section in ("kern", "programmjahr")]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """Demo deliveries to 30.11.2026 loaded the next morning, with the example targets."""
+    settings = make_settings(tmp_path_factory.mktemp("bericht") / "home")
+    demo.write_deliveries(demo.Programme(end=AS_OF), settings.inbox)
+    load(settings, AS_OF + dt.timedelta(days=1))
+    (settings.home / "ziele.toml").write_text(EXAMPLE, encoding="utf-8")
+    return settings
+
+
+@pytest.fixture(scope="module")
+def env(demo_home):
+    return {"KOHORTE_HOME": str(demo_home.home), "KOHORTE_PSEUDONYM_KEY": TEST_KEY}
+
+
+@pytest.fixture(scope="module")
+def monthly(demo_home, env) -> Path:
+    """``kohorte bericht`` without options: the last month ended by the as-of date."""
+    result = runner.invoke(app, ["bericht"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Monatsbericht November 2026" in result.output
+    path = demo_home.reports / "monatsbericht-2026-11.pdf"
+    assert path.exists()
+    return path
+
+
+def _pages(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def test_the_monthly_report_has_its_pages_and_text(monthly):
+    first, second, third = _pages(monthly)
+    assert "Monatsbericht November 2026" in first and "Auf einen Blick" in first
+    assert "Zeitraum 01.11.2026 – 30.11.2026, verglichen mit 01.11.2025 – 30.11.2025" in first
+    for kpi in HEADLINE:  # a label may wrap in its cell: compare without line breaks
+        assert kpi.label_de.replace(" (12 Monate)", "") in " ".join(first.split())
+    assert "Verlauf Dez 2025 – Nov 2026" in first
+    assert "Ziel: mindestens 100" in first  # ziele.toml's in_arbeit_programmjahr
+    assert "Kohorten: Integration nach Wochen seit Eintritt" in second
+    assert "Zeit bis zur Integration" in second
+    assert "Ergebnisse nach Art" in third and "Datenqualität" in third
+    for number, page in enumerate((first, second, third), start=1):
+        assert "Datenstand 30.11.2026" in page and f"Seite {number} von 3" in page
+        assert "Kennzahlenkatalog" in page and "Bericht Kohorte" in page
+    assert "Vorläufig" not in first  # November has ended by the as-of date
+
+
+def _resolve(value):
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def test_the_report_is_pdf_a_2b_as_typst_promises(monthly):
+    """No veraPDF here: what PDF/A-2b requires and Typst says it does, checked in the
+    file. The XMP names part 2, conformance B; the catalogue carries an output intent
+    for PDF/A with an embedded ICC profile; every font is embedded; nothing is encrypted."""
+    reader = PdfReader(monthly)
+    assert monthly.read_bytes()[:8] == b"%PDF-1.7"
+    assert not reader.is_encrypted
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    description = xmp.rdf_root.getElementsByTagNameNS(
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Description"
+    )
+    found = {}
+    for node in description:
+        for name in ("part", "conformance"):
+            value = node.getAttributeNS("http://www.aiim.org/pdfa/ns/id/", name)
+            for child in node.getElementsByTagNameNS("http://www.aiim.org/pdfa/ns/id/", name):
+                value = child.firstChild.nodeValue
+            if value:
+                found[name] = value
+    assert found == {"part": "2", "conformance": "B"}
+    intents = _resolve(reader.trailer["/Root"])["/OutputIntents"]
+    intent = _resolve(intents[0])
+    assert intent["/S"] == "/GTS_PDFA1" and "/DestOutputProfile" in intent
+    fonts = 0
+    for page in reader.pages:
+        stack = [_resolve(page["/Resources"])]
+        while stack:
+            resources = stack.pop()
+            for font in _resolve(resources.get("/Font", {})).values():
+                font = _resolve(font)
+                descendants = [_resolve(f) for f in font.get("/DescendantFonts", [])] or [font]
+                for part in descendants:
+                    descriptor = _resolve(part["/FontDescriptor"])
+                    assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), part
+                    fonts += 1
+            for xobject in _resolve(resources.get("/XObject", {})).values():
+                xobject = _resolve(xobject)
+                if "/Resources" in xobject:
+                    stack.append(_resolve(xobject["/Resources"]))
+    assert fonts > 0
+
+
+def _expected(kpi: dict) -> str:
+    """A JSON figure of ``kohorte kpis`` as a card writes it, formatted here on its own."""
+    if kpi["state"] == "hidden":
+        return "<3"
+    if kpi["state"] == "protected":
+        return "*"
+    if kpi["value"] is None:
+        return "–"
+    if kpi["unit"] == "rate":
+        return f"{kpi['value'] * 100:.1f}".replace(".", ",") + " %"
+    if kpi["unit"] == "days":
+        return f"{kpi['value']:.0f} Tage"
+    if kpi["unit"] == "ratio":
+        return f"{kpi['value']:.1f}".replace(".", ",")
+    return f"{kpi['value']:,.0f}".replace(",", ".")
+
+
+def test_the_reports_numbers_are_kohorte_kpis_for_the_month(demo_home, env, monthly):
+    result = runner.invoke(app, ["kpis", "--json", "--monat", "2026-11"], env=env)
+    assert result.exit_code == 0, result.output
+    shown = {k["id"]: k for k in json.loads(result.output)["kpis"]}
+    con = warehouse.connect_readonly(warehouse.current_path(demo_home))
+    try:
+        data = bericht.figures(con, demo_home, bericht.month("2026-11"))
+    finally:
+        con.close()
+    rows = {row["kpi"]: row for row in data["headline"]}
+    assert list(rows) == [k.id for k in HEADLINE]
+    for kpi_id, row in rows.items():
+        assert row["value"] == _expected(shown[kpi_id]), kpi_id
+    text = " ".join(_pages(monthly)[0].split())
+    for kpi in HEADLINE:  # and the PDF prints them in each KPI's row
+        label = kpi.label_de.replace(" (12 Monate)", "")
+        assert re.search(re.escape(label) + r" " + re.escape(rows[kpi.id]["value"]), text), label
+
+
+def test_no_count_of_one_or_two_is_shown(demo_home, monthly):
+    """Withheld counts read "<3" (the demo has some), and no figure of the report, this
+    month or a year earlier, is a 1 or a 2."""
+    con = warehouse.connect_readonly(warehouse.current_path(demo_home))
+    try:
+        data = bericht.figures(con, demo_home, bericht.month("2026-11"))
+    finally:
+        con.close()
+    figures = [row[k] for row in data["headline"] + data["outcomes"] for k in ("value", "previous")]
+    assert "<3" in figures
+    assert not {"1", "2"} & set(figures)
+    assert "<3" in _pages(monthly)[0]
+
+
+def test_the_balance_of_a_programme_year_and_of_any_span(demo_home, env):
+    result = runner.invoke(app, ["bericht", "--jahr", "2026"], env=env)
+    assert result.exit_code == 0, result.output
+    path = demo_home.reports / "bilanz-2026-01-01-bis-2026-12-31.pdf"
+    first = _pages(path)[0]
+    assert "Bilanz 01.01.2026 – 31.12.2026" in first
+    assert "Zeitraum 01.01.2026 – 30.11.2026" in first  # cut at the as-of date
+    assert "Vorläufig" in first  # the year runs on
+    assert "Verlauf" not in first  # a trend line belongs to a month's report
+    out = demo_home.home / "eigene.pdf"
+    args = ["bericht", "--von", "01.03.2026", "--bis", "2026-05-31", "--out", str(out)]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Bilanz 01.03.2026 – 31.05.2026" in _pages(out)[0]
+
+
+def test_without_a_warehouse_or_data_it_says_so_and_fails(demo_home, env, settings):
+    empty = {**env, "KOHORTE_HOME": str(settings.home)}
+    result = runner.invoke(app, ["bericht"], env=empty)
+    assert result.exit_code == 1 and "kohorte load" in result.output
+    for month, message in [
+        ("2027-01", "Für „Monatsbericht Januar 2027“ gibt es noch keine Daten"),
+        ("2020-01", "niemand nahm in dieser Zeit teil"),
+    ]:
+        result = runner.invoke(app, ["bericht", "--monat", month], env=env)
+        assert result.exit_code == 1 and message in result.output, result.output
+    result = runner.invoke(app, ["bericht", "--monat", "2026-11", "--jahr", "2026"], env=env)
+    assert result.exit_code == 2
+
+
+def test_every_page_renders_as_an_image(monthly, tmp_path):
+    """pdftoppm (Debian's poppler-utils, `make pdftools`) reads every page: the look at
+    them before a release starts from these images."""
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", str(monthly), str(tmp_path / "seite")], check=True
+    )
+    images = sorted(tmp_path.glob("seite-*.png"))
+    assert len(images) == 3 and all(p.stat().st_size > 2000 for p in images)
