@@ -19,7 +19,7 @@ from kohorte.define.dimensions import Filters
 from kohorte.read import attention, cards, disclosure, queries
 from kohorte.read import monthly as by_month
 from kohorte.read import wirkung as impact
-from kohorte.read.access import AccessDenied, Principal
+from kohorte.read.access import REPORTS, AccessDenied, Principal
 
 
 @st.cache_resource(max_entries=2)
@@ -417,3 +417,50 @@ def wirkung(version: str, language: str) -> dict | None:
         return impact.report(con, min_count(), language, auth.require_principal())
     finally:
         con.close()
+
+
+def report_months(version: str) -> list[str]:
+    """The months a report can be made for, newest first: from the first entry month to
+    the month of the as-of date."""
+    as_of = pd.Timestamp(build_info(version)["as_of"]).date()
+    first = min(filter_options(version)["kohorten"], default=f"{as_of:%Y-%m}")
+    months = pd.period_range(first, f"{as_of:%Y-%m}", freq="M")
+    return [str(month) for month in months[::-1]]
+
+
+def default_report_month(version: str) -> str:
+    """The month the monthly flow would report: the last one ended by the as-of date."""
+    from kohorte.present import bericht
+
+    return f"{bericht.last_month(pd.Timestamp(build_info(version)['as_of']).date()).von:%Y-%m}"
+
+
+def reports_kept() -> list[dict]:
+    """The reports kept in KOHORTE_HOME/berichte/, newest first (team lead, management)."""
+    from dashboard import auth
+    from kohorte.ops import reports
+
+    auth.require_principal().require(REPORTS)
+    return reports.kept(load_settings())
+
+
+def make_report(month: str):
+    """Make the monthly report of ``month`` (2026-11) now, as the signed-in person: kept,
+    audited, not mailed. Raises kohorte.present.bericht.NoData for a month without data."""
+    from dashboard import auth
+    from kohorte.ops import reports
+    from kohorte.present import bericht
+
+    principal = auth.require_principal()
+    principal.require(REPORTS)
+    return reports.make(
+        load_settings(), bericht.month(month), user=principal.name, role=principal.role
+    )
+
+
+def record_report_download(name: str) -> None:
+    """A downloaded report goes to the audit log."""
+    from dashboard import auth
+    from kohorte.ops import audit
+
+    auth.record(audit.REPORT_DOWNLOAD, bericht=name)

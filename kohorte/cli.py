@@ -339,35 +339,40 @@ def bericht(
         Path | None,
         typer.Option(metavar="DATEI", help="Hierhin schreiben statt nach KOHORTE_HOME/berichte/."),
     ] = None,
+    mail: Annotated[
+        bool,
+        typer.Option(
+            "--mail", help="Auch an KOHORTE_BERICHT_EMAIL_TO senden (über KOHORTE_ALERT_SMTP_*)."
+        ),
+    ] = False,
 ) -> None:
     """Schreibt den Monatsbericht oder eine Bilanz als PDF/A (dieselben Zahlen wie
     `kohorte kpis` für denselben Zeitraum, kleine Fallzahlen geschützt)."""
+    import getpass
+
+    from kohorte.ops import reports
     from kohorte.present import bericht as report
 
     if sum(x is not None for x in (monat, jahr, von or bis)) > 1:
         raise click_errors.UsageError("Entweder --monat, --jahr oder --von/--bis.")
     settings = load_settings()
-    path = _published(settings)
-    con = warehouse.connect_readonly(path)
+    span = None
+    if jahr is not None:
+        span = report.programme_year_span(jahr, settings.programme_year_month)
+    elif von or bis:
+        span = report.Span(*_span(None, _date(von, "--von"), _date(bis, "--bis")), False)
+    elif monat:
+        span = report.Span(*_span(monat, None, None), True)
     try:
-        if jahr is not None:
-            span = report.programme_year_span(jahr, settings.programme_year_month)
-        elif von or bis:
-            first, last = _span(None, _date(von, "--von"), _date(bis, "--bis"))
-            span = report.Span(first, last, False)
-        elif monat:
-            span = report.Span(*_span(monat, None, None), True)
-        else:
-            span = report.last_month(scalar(con, "select as_of from meta.build"))
-        try:
-            pdf = report.make(con, settings, span)
-        except report.NoData as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(1) from None
-    finally:
-        con.close()
-    written = report.save(settings, span, pdf, out)
-    typer.echo(f"{span.title}: {written} ({fmt.number(len(pdf) / 1024)} KiB)")
+        made = reports.make(
+            settings, span, user=f"cli:{getpass.getuser()}", role="system", out=out, mail=mail
+        )
+    except report.NoData as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{made.title}: {made.path} ({fmt.number(made.size / 1024)} KiB)")
+    if made.mailed_to:
+        typer.echo(f"Versandt an {', '.join(made.mailed_to)}.")
 
 
 LOADED_WITH_REJECTIONS = 3  # ``kohorte load``: published, but lines or files were rejected

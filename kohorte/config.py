@@ -82,6 +82,7 @@ class Settings:
     alert_smtp_password: str | None = field(default=None, repr=False)
     alert_email_from: str = "kohorte@localhost"
     alert_email_to: tuple[str, ...] = ()
+    report_email_to: tuple[str, ...] = ()  # the monthly report, over the alert SMTP settings
     # the nightly flow's task runner: "default" (Prefect's threads in the flow's process)
     # or "dask" (prefect-dask): a temporary local cluster of ``dask_workers`` processes, or
     # an existing scheduler at ``dask_address`` (tcp://host:8786), e.g. on Kubernetes
@@ -243,6 +244,11 @@ def load_settings() -> Settings:
         alert_email_from=os.environ.get("KOHORTE_ALERT_EMAIL_FROM", "kohorte@localhost"),
         alert_email_to=tuple(
             a.strip() for a in os.environ.get("KOHORTE_ALERT_EMAIL_TO", "").split(",") if a.strip()
+        ),
+        report_email_to=tuple(
+            a.strip()
+            for a in os.environ.get("KOHORTE_BERICHT_EMAIL_TO", "").split(",")
+            if a.strip()
         ),
         task_runner=_choice("KOHORTE_TASK_RUNNER", ("default", "dask")),
         dask_workers=int(os.environ.get("KOHORTE_DASK_WORKERS", "2")),

@@ -210,3 +210,73 @@ def test_every_page_renders_as_an_image(monthly, tmp_path):
     )
     images = sorted(tmp_path.glob("seite-*.png"))
     assert len(images) == 3 and all(p.stat().st_size > 2000 for p in images)
+
+
+def test_the_monthly_flow_makes_mails_and_audits_the_report(
+    demo_home, env, receivers, monkeypatch, prefect_server
+):
+    """A run by hand of the deployment's flow, against a local SMTP server: the PDF is
+    kept, mailed as an attachment to KOHORTE_BERICHT_EMAIL_TO, and both are audited."""
+    from email import message_from_bytes
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.monatsbericht import monatsbericht
+    from kohorte.ops import audit
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KOHORTE_BERICHT_EMAIL_TO", "geschaeftsfuehrung@jobcenter.example")
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
+        result = monatsbericht(monat="2026-10")
+    assert result["mailed_to"] == ["geschaeftsfuehrung@jobcenter.example"]
+    path = Path(result["path"])
+    assert path == demo_home.reports / "monatsbericht-2026-10.pdf"
+    [mail] = receivers.mails
+    assert mail.rcpt_tos == ["geschaeftsfuehrung@jobcenter.example"]
+    message = message_from_bytes(mail.content)
+    assert message["Subject"] == "Kohorte: Monatsbericht Oktober 2026"
+    [attachment] = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    assert attachment.get_filename() == "monatsbericht-2026-10.pdf"
+    assert attachment.get_payload(decode=True) == path.read_bytes()
+    entries = audit.read(demo_home)
+    done = entries[entries["details"].str.contains("monatsbericht-2026-10.pdf")]
+    assert set(done["aktion"]) == {audit.REPORT, audit.REPORT_MAILED}
+    mailed = done[done["aktion"] == audit.REPORT_MAILED].iloc[0]
+    assert "geschaeftsfuehrung@jobcenter.example" in mailed["details"]
+
+
+def test_the_monthly_deployment_runs_on_the_first_at_six_berlin_time():
+    from kohorte.ops import schedule
+
+    [entry] = [d for d in schedule.deployments() if d["name"] == "monatsbericht"]
+    assert entry["entrypoint"] == "flows/monatsbericht.py:monatsbericht"
+    assert entry["schedules"] == [
+        {"cron": "0 6 1 * *", "timezone": "Europe/Berlin", "active": True}
+    ]
+
+
+def test_the_berichte_page_lists_makes_and_offers_reports(demo_home, env, monkeypatch, monthly):
+    """Team lead and management get the page; a coach or analyst does not. It lists the
+    kept reports for download and makes one for a chosen month, audited."""
+    from conftest import run_app
+
+    from kohorte.ops import audit
+    from kohorte.read.access import Principal
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    at = run_app(Principal("gf", "leitung"), page="views/berichte.py")
+    assert not at.exception and not at.error
+    assert "monatsbericht-2026-11.pdf" in " ".join(m.value for m in at.markdown)
+    assert at.selectbox(key="report_month").value == "2026-11"  # as the flow would report
+    at.selectbox(key="report_month").set_value("2026-09")
+    next(b for b in at.button if b.label == "Bericht erstellen").click().run()
+    assert not at.exception and not at.error
+    assert (demo_home.reports / "monatsbericht-2026-09.pdf").exists()
+    entries = audit.read(demo_home)
+    made = entries[entries["details"].str.contains("monatsbericht-2026-09.pdf")]
+    assert list(made["aktion"]) == [audit.REPORT] and list(made["benutzer"]) == ["gf"]
+    for role, coach in (("coach", "Coach A"), ("analyse", None)):
+        denied = run_app(Principal("x", role, coach), page="views/berichte.py")
+        assert "monatsbericht" not in " ".join(m.value for m in denied.markdown)

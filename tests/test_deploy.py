@@ -111,6 +111,8 @@ def test_deploy_all_registers_nightly(deployed: Server) -> None:
     assert "nightly/nightly" in listed.stdout, listed.stdout
     # retention runs after the nightly load, from the same file
     assert "retention/retention" in listed.stdout, listed.stdout
+    # and the monthly report on the first at 06:00, after the night
+    assert "monatsbericht/monatsbericht" in listed.stdout, listed.stdout
 
 
 def test_a_run_triggered_by_hand_is_executed_by_a_worker(deployed: Server) -> None:

@@ -544,6 +544,22 @@ def t(key: str, **values: object) -> str:
 TEXTS.update(
     {
         "page_impact": {"de": "Wirkung", "en": "Impact"},
+        "page_reports": {"de": "Berichte", "en": "Reports"},
+        "reports_intro": {
+            "de": "Der Monatsbericht für die Geschäftsführung als PDF/A, mit denselben Zahlen "
+            "wie hier im Cockpit. Er entsteht am Ersten jedes Monats um 06:00 Uhr von selbst; "
+            "hier lässt er sich für jeden Monat neu erstellen.",
+            "en": "The monthly report for the management as PDF/A, with the same figures as "
+            "this cockpit. It is made by itself on the first of each month at 06:00; here it "
+            "can be made again for any month.",
+        },
+        "report_month": {"de": "Monat", "en": "Month"},
+        "report_make": {"de": "Bericht erstellen", "en": "Make the report"},
+        "report_making": {"de": "Bericht wird erstellt …", "en": "Making the report …"},
+        "report_made": {"de": "{title} erstellt.", "en": "{title} made."},
+        "reports_kept": {"de": "Erstellte Berichte", "en": "Reports made"},
+        "report_download": {"de": "Herunterladen", "en": "Download"},
+        "report_written": {"de": "erstellt {when}, {size} KiB", "en": "made {when}, {size} KiB"},
         "impact_none": {
             "de": "Keine Vergleichsgruppe geliefert: ohne Dateien vergleichsgruppe* gibt es "
             "keine Wirkungsschätzung (siehe docs/data-contract.md).",

@@ -26,6 +26,7 @@ import socket
 import urllib.request
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kohorte.config import Settings
@@ -223,12 +224,39 @@ def send(settings: Settings, alert: Alert, channel: str) -> None:
         f"{alert.text()}\n\nServer: {socket.gethostname()}\n"
         "Details: Dashboard, Seite Datenstand; `kohorte status` auf dem Server.\n"
     )
+    deliver(settings, message)
+
+
+def deliver(settings: Settings, message: EmailMessage) -> None:
+    """Send a message over the configured SMTP server (``KOHORTE_ALERT_SMTP_*``): alerts
+    and the monthly report alike; raises if it could not be delivered."""
     with smtplib.SMTP(settings.alert_smtp_host, settings.alert_smtp_port, timeout=10) as smtp:
         if settings.alert_smtp_starttls:
             smtp.starttls()
         if settings.alert_smtp_user:
             smtp.login(settings.alert_smtp_user, settings.alert_smtp_password or "")
         smtp.send_message(message)
+
+
+def mail_report(settings: Settings, path: Path, title: str) -> list[str]:
+    """Mail a report's PDF to ``KOHORTE_BERICHT_EMAIL_TO``; returns the recipients (none
+    when no recipient or no SMTP server is configured: nothing is sent then)."""
+    if not (settings.report_email_to and settings.alert_smtp_host):
+        return []
+    message = EmailMessage()
+    message["Subject"] = f"Kohorte: {title}"
+    message["From"] = settings.alert_email_from
+    message["To"] = ", ".join(settings.report_email_to)
+    message.set_content(
+        f"{title}: im Anhang als PDF/A.\n\n"
+        "Dieselben Zahlen wie im Cockpit; kleine Fallzahlen sind geschützt.\n"
+        f"Server: {socket.gethostname()}\n"
+    )
+    message.add_attachment(
+        path.read_bytes(), maintype="application", subtype="pdf", filename=path.name
+    )
+    deliver(settings, message)
+    return list(settings.report_email_to)
 
 
 def watch(settings: Settings, now: dt.datetime | None = None) -> Alert | None:

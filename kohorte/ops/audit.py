@@ -31,9 +31,12 @@ EXPORT = "export"
 SQL = "sql"
 DENIED = "zugriff_verweigert"
 DELETE = "loeschfrist"
+REPORT = "bericht_erstellt"
+REPORT_MAILED = "bericht_versandt"
+REPORT_DOWNLOAD = "bericht_heruntergeladen"
 ACTIONS = (
     SIGN_IN, SIGN_IN_FAILED, LOCKED, SIGN_OUT, VIEW_PARTICIPANT, SEARCH, EXPORT, SQL, DENIED,
-    DELETE,
+    DELETE, REPORT, REPORT_MAILED, REPORT_DOWNLOAD,
 )  # fmt: skip
 
 # what the Protokoll page calls each action and each detail (German, English)
@@ -48,6 +51,9 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     SQL: ("SQL-Abfrage", "SQL query"),
     DENIED: ("Zugriff verweigert", "Access denied"),
     DELETE: ("Löschfrist angewandt", "Retention deletion"),
+    REPORT: ("Bericht erstellt", "Report made"),
+    REPORT_MAILED: ("Bericht versandt", "Report mailed"),
+    REPORT_DOWNLOAD: ("Bericht heruntergeladen", "Report downloaded"),
 }
 DETAIL_LABELS: dict[str, tuple[str, str]] = {  # in the order shown
     "seite": ("Seite", "Page"),
@@ -59,6 +65,8 @@ DETAIL_LABELS: dict[str, tuple[str, str]] = {  # in the order shown
     "zeilen": ("Zeilen", "Rows"),
     "fehler": ("Fehler", "Error"),
     "personen": ("Personen gelöscht", "People deleted"),
+    "bericht": ("Bericht", "Report"),
+    "an": ("An", "To"),
 }
 # an export records the page's URL parameters (its filters), not its title
 SELECTION_LABEL = ("Auswahl", "Selection")

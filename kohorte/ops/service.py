@@ -6,7 +6,8 @@
    database vacuum on (old flow runs, their logs and events are deleted), and beside it
    the dashboard, which needs no Prefect;
 2. once the server is healthy, the process work pool ``kohorte`` and the deployments from
-   ``prefect.yaml`` (nightly load at 02:00, retention at 03:30, Europe/Berlin), registered
+   ``prefect.yaml`` (nightly load at 02:00, retention at 03:30, the monthly report on the
+   first at 06:00, Europe/Berlin), registered
    again only when they changed (``state/deployed.json``);
 3. a process worker that runs those flows from this checkout.
 
@@ -282,7 +283,10 @@ class Supervisor:
         record = {"fingerprint": fingerprint, "api_url": api_url(self.settings)}
         rawstore.atomic_write_text(self._deployed_file, json.dumps(record))
         alerts.mark_scheduled(self.settings)
-        log.info("Deployments registered: nightly 02:00, retention 03:30 (Europe/Berlin)")
+        log.info(
+            "Deployments registered: nightly 02:00, retention 03:30, monatsbericht on the 1st "
+            "at 06:00 (Europe/Berlin)"
+        )
 
     @property
     def _deployed_file(self) -> Path:

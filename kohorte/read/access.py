@@ -25,12 +25,13 @@ STAFF = "staff"  # outcomes per coach: monitoring of employees (staff council)
 SQL = "sql"  # ad-hoc SQL in the analysts' sandbox
 CASELOAD = "caseload"  # a coach's own start page: her running participations
 IMPACT = "impact"  # the impact estimate against the comparison group
+REPORTS = "reports"  # the PDF reports for the Geschäftsführung: kept, downloaded, made
 
 ALLOWED = {
-    "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF, SQL, IMPACT},
+    "teamleitung": {AGGREGATE, PARTICIPANT, STATUS, AUDIT, STAFF, SQL, IMPACT, REPORTS},
     "coach": {AGGREGATE, PARTICIPANT, STATUS, CASELOAD},
     "analyse": {AGGREGATE, PARTICIPANT, STATUS, SQL, IMPACT},
-    "leitung": {AGGREGATE, STATUS, IMPACT},
+    "leitung": {AGGREGATE, STATUS, IMPACT, REPORTS},
 }
 
 
