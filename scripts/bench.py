@@ -308,6 +308,8 @@ def query_cases(con) -> list[tuple[str, str, Filters, dict]]:
         "kohorten": [*cohorts[-6:], "gesamt"],
         "limit": 200,
         "pid": pid,
+        "von": dt.date(as_of.year, as_of.month, 1),  # a report's month so far
+        "bis": as_of,
         **attention.params(Thresholds(), 8),  # the attention list's default rules
     }
     cases = []

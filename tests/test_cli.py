@@ -267,7 +267,7 @@ def test_the_help_is_german_whatever_the_machines_language(tmp_path):
         (["generate", "--seed", "x"], "Ungültiger Wert für '--seed': erwartet wird eine ganze"),
         (["generate", "--seed"], "Option '--seed' braucht einen Wert."),
         (["generate", "--if-empty=ja"], "Option '--if-empty' nimmt keinen Wert an."),
-        (["kpis", "--jsn"], "Unbekannte Option: --jsn (mögliche Optionen: --json)"),
+        (["kpis", "--jsn"], "Unbekannte Option: --jsn (mögliche Optionen: --bis, --json, --von)"),
         (["kpis", "extra"], "Überzählige Angaben: extra"),
     ],
 )

@@ -41,7 +41,7 @@ def test_stored_whole_programme_equals_the_macro(kpi_settings, name: str, params
     con = warehouse.connect_readonly(warehouse.current_path(kpi_settings))
     try:
         stored = queries.run(con, name, Filters(), **params)
-        sql = queries.query_text(name).replace("{filter_args}", ARGS)
+        sql = queries.query_text(name).replace("{filter_args}", ARGS).replace("{span_args}", "")
         computed = con.execute(sql, {**Filters().params(), **params}).df()
     finally:
         con.close()

@@ -53,7 +53,8 @@ ERROR_TEXTS = (
 USER, PASSWORD = "e2e-teamleitung", "ein-langes-e2e-passwort"
 ANALYST = "e2e-analyse"
 COACH, MANAGER = "e2e-coach", "e2e-leitung"
-UNFILTERED = ("datenstand", "sql", "protokoll", "wirkung")  # pages without the filter bar
+# pages without the filter bar
+UNFILTERED = ("datenstand", "sql", "protokoll", "wirkung", "berichte")
 # the navigation's title of each page in either language, from the app's own page table
 NAV_TITLES, NAV_TITLES_EN = (
     {view: TEXTS[title][language] for view, title, *_ in PAGES} for language in ("de", "en")
@@ -63,10 +64,11 @@ NAV_TITLES, NAV_TITLES_EN = (
 # against these, the order is the tours' own (Datenstand, with no filter bar, between
 # filtered pages, so the filter must survive it)
 TOURS = {
-    USER: ("ueberblick", "kohorten", "datenstand", "sql", "protokoll", "wirkung", "teilnehmende"),
+    USER: ("ueberblick", "kohorten", "datenstand", "sql", "protokoll", "wirkung", "berichte")
+    + ("teilnehmende",),
     COACH: ("fallbestand", "ueberblick", "datenstand", "kohorten", "teilnehmende"),
     ANALYST: ("ueberblick", "kohorten", "wirkung", "datenstand", "sql", "teilnehmende"),
-    MANAGER: ("ueberblick", "datenstand", "wirkung", "kohorten"),
+    MANAGER: ("ueberblick", "datenstand", "wirkung", "berichte", "kohorten"),
 }
 # Streamlit's (and its components') own English texts: none may show on a German page
 ENGLISH_DEFAULTS = (
