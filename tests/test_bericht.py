@@ -66,6 +66,7 @@ def test_the_monthly_report_has_its_pages_and_text(monthly):
         assert kpi.label_de.replace(" (12 Monate)", "") in " ".join(first.split())
     assert "Verlauf Dez 2025 – Nov 2026" in first
     assert "Ziel: mindestens 100" in first  # ziele.toml's in_arbeit_programmjahr
+    assert "Kennzahl Nov 2026 Nov 2025 Ziel Verlauf Dez 2025 – Nov 2026" in first
     assert "Kohorten: Integration nach Wochen seit Eintritt" in second
     assert "Zeit bis zur Integration" in second
     assert "Ergebnisse nach Art" in third and "Datenqualität" in third
@@ -186,6 +187,22 @@ def test_the_balance_of_a_programme_year_and_of_any_span(demo_home, env):
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "Bilanz 01.03.2026 – 31.05.2026" in _pages(out)[0]
+
+
+def test_without_targets_the_report_has_no_target_column(demo_home, env):
+    targets = demo_home.home / "ziele.toml"
+    kept = targets.read_text(encoding="utf-8")
+    targets.unlink()
+    try:
+        out = demo_home.home / "ohne-ziele.pdf"
+        result = runner.invoke(app, ["bericht", "--monat", "2026-11", "--out", str(out)], env=env)
+    finally:
+        targets.write_text(kept, encoding="utf-8")
+    assert result.exit_code == 0, result.output
+    first = _pages(out)[0]
+    assert "Ziele sind nicht festgelegt (ziele.toml)." in first
+    assert "Ziel:" not in first
+    assert "Kennzahl Nov 2026 Nov 2025 Verlauf Dez 2025 – Nov 2026" in first  # no "Ziel"
 
 
 def test_without_a_warehouse_or_data_it_says_so_and_fails(demo_home, env, settings):

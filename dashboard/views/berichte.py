@@ -46,7 +46,7 @@ for report in kept:
     row.markdown(f"**{report['name']}**  \n{t('report_written', when=when, size=size)}")
     row.download_button(
         t("report_download"),
-        report["path"].read_bytes(),
+        report["path"].read_bytes,  # read on the click, not on every run
         file_name=report["name"],
         mime="application/pdf",
         icon=":material/download:",
