@@ -49,8 +49,13 @@ def monthly(demo_home, env) -> Path:
     result = runner.invoke(app, ["bericht"], env=env)
     assert result.exit_code == 0, result.output
     assert "Monatsbericht November 2026" in result.output
-    path = demo_home.reports / "monatsbericht-2026-11.pdf"
-    assert path.exists()
+    return _kept(demo_home, "monatsbericht-2026-11")
+
+
+def _kept(settings, stem: str) -> Path:
+    """The one report of ``stem`` kept, named by its span, as-of date and version."""
+    [path] = settings.reports.glob(f"{stem}_*.pdf")
+    assert re.fullmatch(rf"{stem}_stand-2026-11-30_\d{{8}}T\d{{6}}Z\.pdf", path.name)
     return path
 
 
@@ -176,7 +181,7 @@ def test_no_count_of_one_or_two_is_shown(demo_home, monthly):
 def test_the_balance_of_a_programme_year_and_of_any_span(demo_home, env):
     result = runner.invoke(app, ["bericht", "--jahr", "2026"], env=env)
     assert result.exit_code == 0, result.output
-    path = demo_home.reports / "bilanz-2026-01-01-bis-2026-12-31.pdf"
+    path = _kept(demo_home, "bilanz-2026-01-01-bis-2026-12-31")
     first = _pages(path)[0]
     assert "Bilanz 01.01.2026 – 31.12.2026" in first
     assert "Zeitraum 01.01.2026 – 30.11.2026" in first  # cut at the as-of date
@@ -248,16 +253,16 @@ def test_the_monthly_flow_makes_mails_and_audits_the_report(
         result = monatsbericht(monat="2026-10")
     assert result["mailed_to"] == ["geschaeftsfuehrung@jobcenter.example"]
     path = Path(result["path"])
-    assert path == demo_home.reports / "monatsbericht-2026-10.pdf"
+    assert path == _kept(demo_home, "monatsbericht-2026-10")
     [mail] = receivers.mails
     assert mail.rcpt_tos == ["geschaeftsfuehrung@jobcenter.example"]
     message = message_from_bytes(mail.content)
     assert message["Subject"] == "Kohorte: Monatsbericht Oktober 2026"
     [attachment] = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
-    assert attachment.get_filename() == "monatsbericht-2026-10.pdf"
+    assert attachment.get_filename() == path.name
     assert attachment.get_payload(decode=True) == path.read_bytes()
     entries = audit.read(demo_home)
-    done = entries[entries["details"].str.contains("monatsbericht-2026-10.pdf")]
+    done = entries[entries["details"].str.contains(path.name)]
     assert set(done["aktion"]) == {audit.REPORT, audit.REPORT_MAILED}
     mailed = done[done["aktion"] == audit.REPORT_MAILED].iloc[0]
     assert "geschaeftsfuehrung@jobcenter.example" in mailed["details"]
@@ -285,15 +290,40 @@ def test_the_berichte_page_lists_makes_and_offers_reports(demo_home, env, monkey
         monkeypatch.setenv(key, value)
     at = run_app(Principal("gf", "leitung"), page="views/berichte.py")
     assert not at.exception and not at.error
-    assert "monatsbericht-2026-11.pdf" in " ".join(m.value for m in at.markdown)
+    listed = " ".join(m.value for m in at.markdown)
+    assert "**Monatsbericht November 2026**  \nDatenstand 30.11.2026 · erstellt" in listed
     assert at.selectbox(key="report_month").value == "2026-11"  # as the flow would report
     at.selectbox(key="report_month").set_value("2026-09")
     next(b for b in at.button if b.label == "Bericht erstellen").click().run()
     assert not at.exception and not at.error
-    assert (demo_home.reports / "monatsbericht-2026-09.pdf").exists()
+    made_now = _kept(demo_home, "monatsbericht-2026-09")
     entries = audit.read(demo_home)
-    made = entries[entries["details"].str.contains("monatsbericht-2026-09.pdf")]
+    made = entries[entries["details"].str.contains(made_now.name)]
     assert list(made["aktion"]) == [audit.REPORT] and list(made["benutzer"]) == ["gf"]
     for role, coach in (("coach", "Coach A"), ("analyse", None)):
         denied = run_app(Principal("x", role, coach), page="views/berichte.py")
-        assert "monatsbericht" not in " ".join(m.value for m in denied.markdown)
+        assert "Monatsbericht" not in " ".join(m.value for m in denied.markdown)
+
+
+def test_a_kept_report_is_never_replaced_by_other_figures(demo_home, env, monthly):
+    """Made again from the same version, a report replaces its own file (the same
+    figures); from another version it is a file of its own, and the first one stays."""
+    from kohorte.ops import reports
+
+    again = reports.make(demo_home, bericht.month("2026-11"))
+    assert (
+        again.path == monthly and len(list(demo_home.reports.glob("monatsbericht-2026-11_*"))) == 1
+    )
+    span = bericht.month("2026-11")
+    later = span.file_name(dt.date(2026, 12, 1), "20261202T011500123456Z")
+    assert later == "monatsbericht-2026-11_stand-2026-12-01_20261202T011500Z.pdf"
+    assert later != monthly.name
+    assert bericht.read_name(later) == (span, dt.date(2026, 12, 1))
+    balance = bericht.Span(dt.date(2026, 1, 1), dt.date(2026, 12, 31), False)
+    assert bericht.read_name(balance.file_name(dt.date(2026, 11, 30), "20261201T000000Z")) == (
+        balance,
+        dt.date(2026, 11, 30),
+    )
+    assert bericht.read_name("monatsbericht-2026-11.pdf") is None  # put there by hand
+    titles = {r["name"]: r["title"] for r in reports.kept(demo_home)}
+    assert titles[monthly.name] == "Monatsbericht November 2026"

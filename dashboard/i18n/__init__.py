@@ -560,6 +560,7 @@ TEXTS.update(
         "reports_kept": {"de": "Erstellte Berichte", "en": "Reports made"},
         "report_download": {"de": "Herunterladen", "en": "Download"},
         "report_written": {"de": "erstellt {when}, {size} KiB", "en": "made {when}, {size} KiB"},
+        "report_as_of": {"de": "Datenstand {as_of}", "en": "data as of {as_of}"},
         "impact_none": {
             "de": "Keine Vergleichsgruppe geliefert: ohne Dateien vergleichsgruppe* gibt es "
             "keine Wirkungsschätzung (siehe docs/data-contract.md).",

@@ -43,7 +43,12 @@ for report in kept:
     row = st.container(horizontal=True, vertical_alignment="center")
     size = fmt.number(report["size"] / 1024, lang())
     when = fmt.datetime(report["written"], lang())
-    row.markdown(f"**{report['name']}**  \n{t('report_written', when=when, size=size)}")
+    written = t("report_written", when=when, size=size)
+    if report["title"] is None:  # a PDF put there by hand: its file name
+        row.markdown(f"**{report['name']}**  \n{written}")
+    else:
+        as_of = t("report_as_of", as_of=fmt.date(report["as_of"], lang()))
+        row.markdown(f"**{report['title']}**  \n{as_of} · {written}")
     row.download_button(
         t("report_download"),
         report["path"].read_bytes,  # read on the click, not on every run

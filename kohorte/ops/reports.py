@@ -12,7 +12,6 @@ from kohorte.build import warehouse
 from kohorte.config import Settings
 from kohorte.ops import alerts, audit
 from kohorte.present import bericht
-from kohorte.store.db import scalar
 
 
 @dataclass(frozen=True)
@@ -42,12 +41,13 @@ def make(
         raise bericht.NoData("Noch kein Warehouse veröffentlicht: erst `kohorte load`.")
     con = warehouse.connect_readonly(path)
     try:
+        as_of, run_id = con.execute("select as_of, run_id from meta.build").fetchone()
         if span is None:
-            span = bericht.last_month(scalar(con, "select as_of from meta.build"))
+            span = bericht.last_month(as_of)
         pdf = bericht.make(con, settings, span)
     finally:
         con.close()
-    written = bericht.save(settings, span, pdf, out)
+    written = bericht.save(settings, span.file_name(as_of, str(run_id)), pdf, out)
     audit.record(settings, user, role, audit.REPORT, bericht=written.name)
     mailed: list[str] = []
     if mail:
@@ -65,16 +65,22 @@ def make(
 
 
 def kept(settings: Settings) -> list[dict]:
-    """The reports kept, newest first: file, title-like name, size and time written."""
+    """The reports kept, newest first: file, title and as-of date (read from the name;
+    None for a PDF put there by hand), size and time written."""
     if not settings.reports.exists():
         return []
     files = [p for p in settings.reports.glob("*.pdf") if not p.name.startswith(".")]
-    return [
-        {
-            "path": p,
-            "name": p.name,
-            "size": p.stat().st_size,
-            "written": dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC),
-        }
-        for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
-    ]
+    found = []
+    for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
+        named = bericht.read_name(p.name)
+        found.append(
+            {
+                "path": p,
+                "name": p.name,
+                "title": named[0].title if named else None,
+                "as_of": named[1] if named else None,
+                "size": p.stat().st_size,
+                "written": dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC),
+            }
+        )
+    return found

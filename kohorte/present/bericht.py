@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -66,10 +67,37 @@ class Span:
         return f"Bilanz {fmt.date(self.von)} – {fmt.date(self.bis)}"
 
     @property
-    def file_name(self) -> str:
+    def stem(self) -> str:
         if self.monthly:
-            return f"monatsbericht-{self.von:%Y-%m}.pdf"
-        return f"bilanz-{self.von:%Y-%m-%d}-bis-{self.bis:%Y-%m-%d}.pdf"
+            return f"monatsbericht-{self.von:%Y-%m}"
+        return f"bilanz-{self.von:%Y-%m-%d}-bis-{self.bis:%Y-%m-%d}"
+
+    def file_name(self, as_of: dt.date, run_id: str) -> str:
+        """The kept report's name: its span, the as-of date and the warehouse version it
+        was made from (``monatsbericht-2026-11_stand-2026-12-03_20261204T060012Z.pdf``).
+        Like a warehouse version it is never replaced by other figures: the same span
+        from a later build is another file, and the one mailed to the board stays."""
+        return f"{self.stem}_stand-{as_of:%Y-%m-%d}_{run_id[:15]}Z.pdf"
+
+
+KEPT_NAME = re.compile(
+    r"(?P<stem>monatsbericht-\d{4}-\d{2}|bilanz-\d{4}-\d{2}-\d{2}-bis-\d{4}-\d{2}-\d{2})"
+    r"_stand-(?P<as_of>\d{4}-\d{2}-\d{2})_(?P<run>\d{8}T\d{6}Z)\.pdf"
+)
+
+
+def read_name(name: str) -> tuple[Span, dt.date] | None:
+    """A kept report's span and as-of date, read back from its name (None: not one)."""
+    match = KEPT_NAME.fullmatch(name)
+    if match is None:
+        return None
+    parts = match["stem"].split("-")
+    if parts[0] == "monatsbericht":
+        span = month(f"{parts[1]}-{parts[2]}")
+    else:
+        von = dt.date(int(parts[1]), int(parts[2]), int(parts[3]))
+        span = Span(von, dt.date(int(parts[5]), int(parts[6]), int(parts[7])), False)
+    return span, dt.date.fromisoformat(match["as_of"])
 
 
 def month(text: str) -> Span:
@@ -306,12 +334,13 @@ def make(con: duckdb.DuckDBPyConnection, settings: Settings, span: Span) -> byte
     return render(figures(con, settings, span))
 
 
-def save(settings: Settings, span: Span, pdf: bytes, out: Path | None = None) -> Path:
-    """Write a report where it is kept (``KOHORTE_HOME/berichte/``, or ``out``), whole or
-    not at all; a report of the same span made again replaces it."""
+def save(settings: Settings, name: str, pdf: bytes, out: Path | None = None) -> Path:
+    """Write a report where it is kept (``KOHORTE_HOME/berichte/<name>``, or ``out``),
+    whole or not at all. The same span from the same version has the same name and the
+    same figures: made again, it replaces its own file."""
     from kohorte.store.files import atomic_write_bytes
 
-    path = out if out is not None else settings.reports / span.file_name
+    path = out if out is not None else settings.reports / name
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, pdf, 0o640)
     return path
