@@ -71,15 +71,15 @@ format: install
 
 ## browser: Debian's chromium for the real-browser tests (Playwright cannot download here)
 browser:
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-debian.sh /usr/bin/chromium chromium fonts-dejavu-core
 
 ## pdftools: Debian's poppler-utils (pdftoppm), to look at a report's pages as images
 pdftools:
-	@scripts/ensure-poppler.sh
+	@scripts/ensure-debian.sh pdftoppm poppler-utils fonts-dejavu-core
 
 ## proxy: Debian's HAProxy, in front of the dashboard processes of `kohorte serve`
 proxy:
-	@scripts/ensure-haproxy.sh
+	@scripts/ensure-debian.sh --no-recommends haproxy haproxy
 
 ## docs: regenerate the tables in docs/ (contract, KPIs, analyst tables) between their cog markers
 docs: install

@@ -53,7 +53,7 @@ MAX_BACKOFF = 60.0
 STABLE_AFTER = 300.0  # a child up this long has its back-off reset
 WATCH_EVERY = 60.0  # seconds between alert checks
 WORK_POOL = "kohorte"  # prefect.yaml's deployments run in it
-PROXY = "haproxy"  # Debian's HAProxy (scripts/ensure-haproxy.sh installs it)
+PROXY = "haproxy"  # Debian's HAProxy (`make proxy` installs it)
 PROXY_TEMPLATE = importlib.resources.files("kohorte.ops") / "haproxy.cfg"
 log = logging.getLogger("kohorte.ops.service")
 
