@@ -22,6 +22,7 @@ with st.form("make_report", border=False):
         months,
         index=months.index(default) if default in months else 0,
         format_func=lambda m: fmt.cohort(m, lang()),
+        placeholder=t("choose"),
         width=220,
         key="report_month",
     )
