@@ -195,7 +195,7 @@ CATALOGUE: tuple[Kpi, ...] = (
             "-",
             "Reference day: the as-of date",
         ),
-        window_sql="t.eintritt <= p.stichtag and coalesce(t.austritt, p.stichtag) >= p.stichtag",
+        window_sql="marts.laeuft(t.eintritt, t.austritt, p.stichtag)",  # marts/laeuft.sql
         start_sql="p.stichtag",
     ),
     Kpi(

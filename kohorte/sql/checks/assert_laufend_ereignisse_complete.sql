@@ -1,7 +1,7 @@
--- de: Die Ereignisse laufender Teilnahmen sind vollständig und laufen noch
--- en: The events of running participations are complete and still running
--- marts.laufend_ereignisse holds, for each participation in it, every event
--- marts.ereignisse gives that participation, once, and only participations not yet left.
+-- de: Die Ereignisse laufender Teilnahmen sind vollständig
+-- en: The events of running participations are complete
+-- marts.laufend_ereignisse holds every event marts.ereignisse gives a participation
+-- running on the as-of date (marts.laeuft), once, and no event of any other.
 with
 
 kept as (
@@ -9,14 +9,15 @@ kept as (
 ),
 
 owned as (
-    select teilnahme_id, count(*) as n
-    from marts.ereignisse
-    where teilnahme_id in (select teilnahme_id from kept)
+    select e.teilnahme_id, count(*) as n
+    from marts.ereignisse as e
+    inner join marts.teilnahmen as t using (teilnahme_id)
+    cross join meta.build as b
+    where marts.laeuft(t.eintritt, t.austritt, b.as_of)
     group by 1
 )
 
-select k.teilnahme_id, k.n as gehalten, o.n as zugeordnet, t.aktiv
+select teilnahme_id, k.n as gehalten, o.n as zugeordnet
 from kept as k
-left join owned as o using (teilnahme_id)
-left join marts.teilnahmen as t using (teilnahme_id)
-where o.n is distinct from k.n or not coalesce(t.aktiv, false)
+full outer join owned as o using (teilnahme_id)
+where o.n is distinct from k.n
