@@ -57,9 +57,8 @@ active as (
         count(t.teilnahme_id) as aktive_am_monatsende
     from months as m
     left join teilnahmen as t
-        on t.eintritt <= last_day(m.monat)
-        and coalesce(t.austritt, date '9999-12-31')
-            >= least(last_day(m.monat), (select as_of from build))
+        -- running at the month's end, or on the as-of date in the running month
+        on marts.laeuft(t.eintritt, t.austritt, least(last_day(m.monat), (select as_of from build)))
     group by 1
 ),
 
