@@ -1,13 +1,16 @@
 """The monthly report as a Prefect flow: on the first of each month at 06:00 Berlin time,
 after the night (see prefect.yaml).
 
-The work is ``kohorte.ops.reports.make`` (the last month ended by the as-of date, kept in
+The work is ``kohorte.ops.reports.make`` (the calendar month before the run's day, kept in
 KOHORTE_HOME/berichte/, audited, mailed to KOHORTE_BERICHT_EMAIL_TO); this module adds
 scheduling, retries and an artifact. A mail that fails fails the run, and its retry makes
 and mails the report again.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 from kohorte.config import apply_prefect_env, load_settings
 
@@ -22,10 +25,11 @@ from kohorte.present import bericht
 
 @flow(name="monatsbericht", retries=2, retry_delay_seconds=900, log_prints=False)
 def monatsbericht(monat: str | None = None) -> dict | None:
-    """Make the monthly report (``monat`` as 2026-11; default the last month ended) and
-    mail it where configured."""
+    """Make the monthly report (``monat`` as 2026-11; default the calendar month before
+    today in Berlin) and mail it where configured."""
     settings = load_settings()
-    span = bericht.month(monat) if monat else None
+    today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
+    span = bericht.month(monat) if monat else bericht.month_before(today)
     try:
         made = reports.make(settings, span, mail=True)
     except bericht.NoData as error:  # no warehouse yet, or a month without data

@@ -350,7 +350,7 @@ def bericht(
     `kohorte kpis` für denselben Zeitraum, kleine Fallzahlen geschützt)."""
     import getpass
 
-    from kohorte.ops import reports
+    from kohorte.ops import alerts, reports
     from kohorte.present import bericht as report
 
     if sum(x is not None for x in (monat, jahr, von or bis)) > 1:
@@ -367,7 +367,7 @@ def bericht(
         made = reports.make(
             settings, span, user=f"cli:{getpass.getuser()}", role="system", out=out, mail=mail
         )
-    except report.NoData as error:
+    except (report.NoData, alerts.MailNotConfigured) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{made.title}: {made.path} ({fmt.number(made.size / 1024)} KiB)")

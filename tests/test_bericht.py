@@ -325,5 +325,47 @@ def test_a_kept_report_is_never_replaced_by_other_figures(demo_home, env, monthl
         dt.date(2026, 11, 30),
     )
     assert bericht.read_name("monatsbericht-2026-11.pdf") is None  # put there by hand
+    # other bytes under a kept name (targets changed since): kept beside it, the first stays
+    name = "monatsbericht-2020-01_stand-2020-01-31_20200201T000000Z.pdf"
+    first = bericht.save(demo_home, name, b"%PDF mailed")
+    assert bericht.save(demo_home, name, b"%PDF mailed") == first
+    second = bericht.save(demo_home, name, b"%PDF other targets")
+    assert second.name == "monatsbericht-2020-01_stand-2020-01-31_20200201T000000Z-2.pdf"
+    assert first.read_bytes() == b"%PDF mailed" and second.read_bytes() == b"%PDF other targets"
+    assert bericht.read_name(second.name) == (bericht.month("2020-01"), dt.date(2020, 1, 31))
+    first.unlink(), second.unlink()
     titles = {r["name"]: r["title"] for r in reports.kept(demo_home)}
     assert titles[monthly.name] == "Monatsbericht November 2026"
+
+
+def test_two_writers_of_one_report_each_rename_a_whole_file(tmp_path):
+    """The flow and a click can make the same report at once: a writer's temporary file
+    is its own, so one never removes or publishes the other's half-written file."""
+    from kohorte.store.files import atomic_write_bytes
+
+    target = tmp_path / "monatsbericht.pdf"
+    other = tmp_path / ".monatsbericht.pdf.tmp"  # another writer, halfway (the old name)
+    other.write_bytes(b"%PDF half")
+    atomic_write_bytes(target, b"%PDF whole", 0o640)
+    assert target.read_bytes() == b"%PDF whole" and oct(target.stat().st_mode & 0o777) == "0o640"
+    assert other.read_bytes() == b"%PDF half"  # untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, target.name]
+
+
+def test_recipients_without_a_mail_server_are_said_not_skipped(demo_home, env):
+    """KOHORTE_BERICHT_EMAIL_TO without KOHORTE_ALERT_SMTP_HOST: the report is kept, and
+    the command says in German that it was not sent, instead of reporting success."""
+    mail_env = {**env, "KOHORTE_BERICHT_EMAIL_TO": "gf@jobcenter.example"}
+    mail_env.pop("KOHORTE_ALERT_SMTP_HOST", None)
+    result = runner.invoke(app, ["bericht", "--monat", "2026-08", "--mail"], env=mail_env)
+    assert result.exit_code == 1
+    assert "kein Mailserver (KOHORTE_ALERT_SMTP_HOST)" in result.output, result.output
+    assert _kept(demo_home, "monatsbericht-2026-08").exists()
+
+
+def test_the_monthly_run_reports_the_month_before_its_day():
+    """On the first of June the run reports May, even when the data end on 29 May (a
+    failed night, a weekend): the as-of date would have picked April once more."""
+    assert bericht.month_before(dt.date(2026, 6, 1)) == bericht.month("2026-05")
+    assert bericht.month_before(dt.date(2027, 1, 1)) == bericht.month("2026-12")
+    assert bericht.last_month(dt.date(2026, 5, 29)) == bericht.month("2026-04")  # the CLI's

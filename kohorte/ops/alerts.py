@@ -238,18 +238,29 @@ def deliver(settings: Settings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+class MailNotConfigured(RuntimeError):
+    """Recipients are configured, a mail server is not: a German sentence saying so."""
+
+
 def mail_report(settings: Settings, path: Path, title: str) -> list[str]:
     """Mail a report's PDF to ``KOHORTE_BERICHT_EMAIL_TO``; returns the recipients (none
-    when no recipient or no SMTP server is configured: nothing is sent then)."""
-    if not (settings.report_email_to and settings.alert_smtp_host):
+    when no recipient is configured: nothing is sent then). Recipients without an SMTP
+    server are a configuration error, said as one, not a report silently not sent."""
+    if not settings.report_email_to:
         return []
+    if not settings.alert_smtp_host:
+        raise MailNotConfigured(
+            "KOHORTE_BERICHT_EMAIL_TO ist gesetzt, aber kein Mailserver "
+            "(KOHORTE_ALERT_SMTP_HOST): der Bericht ist abgelegt, aber nicht versandt."
+        )
     message = EmailMessage()
     message["Subject"] = f"Kohorte: {title}"
     message["From"] = settings.alert_email_from
     message["To"] = ", ".join(settings.report_email_to)
     message.set_content(
         f"{title}: im Anhang als PDF/A.\n\n"
-        "Dieselben Zahlen wie im Cockpit; kleine Fallzahlen sind geschützt.\n"
+        "Dieselben Zahlen wie auf den Kennzahl-Karten des Cockpits und in "
+        "`kohorte kpis --monat`; kleine Fallzahlen sind geschützt.\n"
         f"Server: {socket.gethostname()}\n"
     )
     message.add_attachment(

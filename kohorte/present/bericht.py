@@ -82,7 +82,7 @@ class Span:
 
 KEPT_NAME = re.compile(
     r"(?P<stem>monatsbericht-\d{4}-\d{2}|bilanz-\d{4}-\d{2}-\d{2}-bis-\d{4}-\d{2}-\d{2})"
-    r"_stand-(?P<as_of>\d{4}-\d{2}-\d{2})_(?P<run>\d{8}T\d{6}Z)\.pdf"
+    r"_stand-(?P<as_of>\d{4}-\d{2}-\d{2})_(?P<run>\d{8}T\d{6}Z)(-\d+)?\.pdf"
 )
 
 
@@ -114,6 +114,14 @@ def last_month(as_of: dt.date) -> Span:
     else:
         first = (as_of.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     return month(f"{first:%Y-%m}")
+
+
+def month_before(today: dt.date) -> Span:
+    """The calendar month before ``today``: the one the monthly run on the first reports,
+    whatever the as-of date says (a night that failed, or a month whose last days have no
+    data, would otherwise report the month before once more and skip this one). A month
+    the data do not reach to its end is marked provisional in the report."""
+    return month(f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}")
 
 
 def programme_year_span(year: int, start_month: int) -> Span:
@@ -197,6 +205,9 @@ def figures(con: duckdb.DuckDBPyConnection, settings: Settings, span: Span) -> d
         "provisional": end < span.bis,
         "as_of": fmt.date(as_of),
         "built_at": fmt.datetime(build["built_at"]),
+        # the document's date is its data version's (UTC), not the hour it was set: the
+        # same version gives the same bytes, so a report made again is the one kept
+        "date": list(pd.Timestamp(build["built_at"]).timetuple()[:6]),
         "run_id": str(build["run_id"]),
         "version": __version__,
         "min_count": threshold,
@@ -336,11 +347,23 @@ def make(con: duckdb.DuckDBPyConnection, settings: Settings, span: Span) -> byte
 
 def save(settings: Settings, name: str, pdf: bytes, out: Path | None = None) -> Path:
     """Write a report where it is kept (``KOHORTE_HOME/berichte/<name>``, or ``out``),
-    whole or not at all. The same span from the same version has the same name and the
-    same figures: made again, it replaces its own file."""
+    whole or not at all. A kept report is never replaced by another file: the same
+    report again (same bytes) is the file already kept; other bytes under the same name
+    (the targets or the threshold changed since) are kept beside it as ``<name>-2.pdf``,
+    ``-3`` and so on, so the one mailed stays as it was."""
     from kohorte.store.files import atomic_write_bytes
 
-    path = out if out is not None else settings.reports / name
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, pdf, 0o640)
+        return out
+    settings.reports.mkdir(parents=True, exist_ok=True)
+    stem, number = name.removesuffix(".pdf"), 1
+    path = settings.reports / name
+    while path.exists():
+        if path.read_bytes() == pdf:
+            return path
+        number += 1
+        path = settings.reports / f"{stem}-{number}.pdf"
     atomic_write_bytes(path, pdf, 0o640)
     return path

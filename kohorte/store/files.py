@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,28 +13,28 @@ from typing import BinaryIO
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     """Write a file so that readers see either the old or the complete new content;
     ``mode`` from creation on (0600 for what only the service account may read)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    os.fchmod(fd, mode)  # whatever the umask says
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """``atomic_write_text`` for bytes: readers see the old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    os.fchmod(fd, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write a file so that readers see the old file or the whole new one. The temporary
+    file (``.<name>.<random>.tmp`` beside it) is this writer's own, so two writers of one
+    file at once (the monthly flow and a click on the Berichte page) each rename a whole
+    file of their own into place, and neither removes the other's half-written one."""
+    # the name shortened to stay within 255 bytes (a quarantined file's report is named
+    # after the file, which may itself be long)
+    prefix = f".{path.name.encode()[:200].decode(errors='ignore')}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)  # whatever the umask says
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_many(files: list[tuple[Path, str]]) -> None:
