@@ -37,3 +37,24 @@ def test_funnel_steps_hide_small_counts_and_small_drops():
     assert rows["text"].tolist() == ["100", "71 (71 %)", "*", "40", "<3"]
     assert rows["hinweis"].tolist() == ["", "", "sonst errechenbar", "", "weniger als 3"]
     assert rows["anzahl"].isna().tolist() == [False, False, True, False, True]
+
+
+def test_the_curves_drawn_are_protected_ordered_and_named():
+    """Page and report draw the same curves: a step among fewer than three at risk is cut,
+    a one-point curve left out, the chosen cohorts in order with all last, named."""
+    import pandas as pd
+
+    from kohorte.read import cohorts as read_cohorts
+
+    frame = pd.DataFrame(
+        [
+            ("gesamt", 0, 9, 0.0), ("gesamt", 30, 8, 0.25),
+            ("2026-10", 0, 5, 0.0), ("2026-10", 20, 3, 0.2), ("2026-10", 40, 2, 0.5),
+            ("2026-09", 0, 4, 0.0), ("2026-09", 10, 2, 0.5),  # one point at >= 3 at risk
+        ],
+        columns=["kohorte", "tage", "unter_risiko", "anteil_integriert"],
+    )  # fmt: skip
+    shown = read_cohorts.curves(frame, ["2026-09", "2026-10"], 3, "de", "alle")
+    assert list(shown.itertuples(index=False, name=None)) == [
+        ("Okt 2026", 0, 0.0), ("Okt 2026", 20, 0.2), ("alle", 0, 0.0), ("alle", 30, 0.25),
+    ]  # fmt: skip

@@ -11,7 +11,7 @@ from dashboard.filters import filter_bar
 from dashboard.i18n import lang, t
 from dashboard.tables import chart_downloads, download_buttons, show_table
 from kohorte.present import charts
-from kohorte.read import cohorts, disclosure, export, fmt
+from kohorte.read import cohorts, disclosure, export
 from kohorte.read.access import PARTICIPANT
 
 STEPS = ["eintritt", "regelmaessig", "bewerbung", "vorstellungsgespraech", "integration"]
@@ -97,17 +97,10 @@ def _triangle(version: str, filters, threshold: int, raster: str) -> None:
 
 
 def _curves(version: str, filters, raster: str) -> None:
-    cohorts = data.filter_options(version)["kohorten" if raster == "monat" else "wochen"]
-    chosen = [filters.kohorte] if filters.kohorte else cohorts[-6:]
+    offered = data.filter_options(version)["kohorten" if raster == "monat" else "wochen"]
+    chosen = [filters.kohorte] if filters.kohorte else offered[-6:]
     curves = data.integration_curves(version, tuple([*chosen, "gesamt"]))
-    frame = disclosure.protect_curve(curves, data.min_count())
-    drawn = frame.groupby("kohorte")["tage"].transform("size") > 1  # a point is no curve
-    frame = frame[drawn].copy()
-    order = {k: i for i, k in enumerate([*chosen, "gesamt"])}  # the legend in time order
-    frame = frame.sort_values("kohorte", key=lambda k: k.map(order), kind="stable")
-    frame["kohorte"] = [
-        t("all_cohorts") if k == "gesamt" else fmt.cohort(k, lang()) for k in frame["kohorte"]
-    ]
+    frame = cohorts.curves(curves, chosen, data.min_count(), lang(), t("all_cohorts"))
     st.subheader(t("curves_title"))
     chart = vega.show("integration_curves", frame, _labels(raster), lang(), width="stretch")
     chart_downloads(chart, "integrationsverlauf", "chart_curves", title=t("curves_title"))

@@ -33,7 +33,7 @@ from kohorte.config import Settings
 from kohorte.define import periods
 from kohorte.define.targets import programme_year
 from kohorte.present import charts
-from kohorte.read import cards, cohorts, disclosure, fmt, queries
+from kohorte.read import cards, cohorts, fmt, queries
 from kohorte.read.targets import progress
 
 LANG = "de"  # a report for the board and the Regionaldirektion: German
@@ -289,16 +289,9 @@ def _curves(con: duckdb.DuckDBPyConnection, end: dt.date, threshold: int):
     options = queries.run(con, "filter__optionen").iloc[0]
     chosen = [k for k in options["kohorten"] if k <= f"{end:%Y-%m}"][-CURVE_COHORTS:]
     curves = queries.run(con, "kohorten__verlauf", kohorten=[*chosen, "gesamt"])
-    frame = disclosure.protect_curve(curves, threshold)
-    frame = frame[frame.groupby("kohorte")["tage"].transform("size") > 1].copy()
+    frame = cohorts.curves(curves, chosen, threshold, LANG, charts.TEXTS["all_cohorts"][LANG])
     if frame.empty:
         return None
-    order = {k: i for i, k in enumerate([*chosen, "gesamt"])}
-    frame = frame.sort_values("kohorte", key=lambda k: k.map(order), kind="stable")
-    all_label = charts.TEXTS["all_cohorts"][LANG]
-    frame["kohorte"] = [
-        all_label if k == "gesamt" else fmt.cohort(k, LANG) for k in frame["kohorte"]
-    ]
     return charts.integration_curves(frame, _labels(), LANG)
 
 

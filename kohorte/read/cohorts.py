@@ -66,3 +66,20 @@ def funnel(
         )
         previous = None if hidden else count
     return pd.DataFrame(rows, columns=["schritt", "anzahl", "text", "hinweis"])
+
+
+def curves(
+    frame: pd.DataFrame, chosen: list[str], threshold: int, lang: str, all_label: str
+) -> pd.DataFrame:
+    """The integration curves of the ``chosen`` cohorts and of all (``gesamt``) as drawn:
+    small counts protected, a curve of one point left out (a point is no curve), in the
+    order chosen with all last, each named as the triangle names it (``Okt 2026``) and
+    all as ``all_label``. The Kohorten page and the monthly report draw these."""
+    shown = disclosure.protect_curve(frame, threshold)
+    shown = shown[shown.groupby("kohorte")["tage"].transform("size") > 1].copy()
+    order = {k: i for i, k in enumerate([*chosen, "gesamt"])}  # the legend in time order
+    shown = shown.sort_values("kohorte", key=lambda k: k.map(order), kind="stable")
+    shown["kohorte"] = [
+        all_label if k == "gesamt" else fmt.cohort(k, lang) for k in shown["kohorte"]
+    ]
+    return shown
