@@ -458,9 +458,18 @@ def make_report(month: str):
     )
 
 
-def record_report_download(name: str) -> None:
-    """A downloaded report goes to the audit log."""
+def report_download(path: Path) -> Callable[[], bytes]:
+    """A kept report's bytes, read and audited when a browser fetches them: the download
+    button is handed this function instead of the file, so no report leaves the server
+    without an audit entry (an ``on_click`` entry would miss a fetch of the file's URL).
+    The reader is the one signed in when the page was drawn."""
     from dashboard import auth
     from kohorte.ops import audit
 
-    auth.record(audit.REPORT_DOWNLOAD, bericht=name)
+    reader = auth.current()
+
+    def fetch() -> bytes:
+        auth.record(audit.REPORT_DOWNLOAD, reader, bericht=path.name)
+        return path.read_bytes()
+
+    return fetch

@@ -369,3 +369,24 @@ def test_the_monthly_run_reports_the_month_before_its_day():
     assert bericht.month_before(dt.date(2026, 6, 1)) == bericht.month("2026-05")
     assert bericht.month_before(dt.date(2027, 1, 1)) == bericht.month("2026-12")
     assert bericht.last_month(dt.date(2026, 5, 29)) == bericht.month("2026-04")  # the CLI's
+
+
+def test_a_report_is_audited_when_its_bytes_are_fetched(demo_home, env, monkeypatch, monthly):
+    """The Berichte page hands its download button a function: the audit entry is written
+    when the browser fetches the report, in the name of who drew the page, not on a click
+    that a fetch of the file's URL could skip."""
+    from dashboard import auth, data
+    from kohorte.ops import audit
+    from kohorte.read.access import Principal
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(auth, "current", lambda: Principal("gf", "leitung"))
+    fetch = data.report_download(monthly)
+    before = len(audit.read(demo_home))
+    assert fetch() == monthly.read_bytes()
+    entries = audit.read(demo_home)
+    assert len(entries) == before + 1
+    newest = entries.iloc[0]
+    assert (newest["benutzer"], newest["aktion"]) == ("gf", audit.REPORT_DOWNLOAD)
+    assert monthly.name in newest["details"]

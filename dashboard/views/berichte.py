@@ -52,12 +52,11 @@ for report in kept:
         row.markdown(f"**{report['title']}**  \n{as_of} · {written}")
     row.download_button(
         t("report_download"),
-        report["path"].read_bytes,  # read on the click, not on every run
+        data.report_download(report["path"]),  # read and audited when fetched
         file_name=report["name"],
         mime="application/pdf",
         icon=":material/download:",
         key=f"download_{report['name']}",
-        on_click=data.record_report_download,
-        args=(report["name"],),
+        on_click="ignore",  # a download needs no rerun
         width="content",
     )
