@@ -16,7 +16,6 @@ the dashboard format alike (1.234, 48,3 %, 30.11.2026); the Typst template
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import re
@@ -106,22 +105,18 @@ def month(text: str) -> Span:
     return Span(von, bis, True)
 
 
-def last_month(as_of: dt.date) -> Span:
-    """The latest calendar month that has ended by the as-of date: the report the first
-    of a month makes after the night."""
-    if as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]:
-        first = as_of.replace(day=1)
-    else:
-        first = (as_of.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    return month(f"{first:%Y-%m}")
-
-
 def month_before(today: dt.date) -> Span:
     """The calendar month before ``today``: the one the monthly run on the first reports,
     whatever the as-of date says (a night that failed, or a month whose last days have no
     data, would otherwise report the month before once more and skip this one). A month
     the data do not reach to its end is marked provisional in the report."""
     return month(f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}")
+
+
+def last_month(as_of: dt.date) -> Span:
+    """The latest calendar month that has ended by the as-of date (``kohorte bericht``
+    without a month, the Berichte page's default): the month before the day after it."""
+    return month_before(as_of + dt.timedelta(days=1))
 
 
 def programme_year_span(year: int, start_month: int) -> Span:
