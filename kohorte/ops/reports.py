@@ -71,16 +71,16 @@ def kept(settings: Settings) -> list[dict]:
         return []
     files = [p for p in settings.reports.glob("*.pdf") if not p.name.startswith(".")]
     found = []
-    for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
-        named = bericht.read_name(p.name)
+    for p in files:
+        named, info = bericht.read_name(p.name), p.stat()
         found.append(
             {
                 "path": p,
                 "name": p.name,
                 "title": named[0].title if named else None,
                 "as_of": named[1] if named else None,
-                "size": p.stat().st_size,
-                "written": dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC),
+                "size": info.st_size,
+                "written": dt.datetime.fromtimestamp(info.st_mtime, dt.UTC),
             }
         )
-    return found
+    return sorted(found, key=lambda r: r["written"], reverse=True)

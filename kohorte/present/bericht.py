@@ -80,8 +80,9 @@ class Span:
 
 
 KEPT_NAME = re.compile(
-    r"(?P<stem>monatsbericht-\d{4}-\d{2}|bilanz-\d{4}-\d{2}-\d{2}-bis-\d{4}-\d{2}-\d{2})"
-    r"_stand-(?P<as_of>\d{4}-\d{2}-\d{2})_(?P<run>\d{8}T\d{6}Z)(-\d+)?\.pdf"
+    r"(monatsbericht-(?P<month>\d{4}-\d{2})"
+    r"|bilanz-(?P<von>\d{4}-\d{2}-\d{2})-bis-(?P<bis>\d{4}-\d{2}-\d{2}))"
+    r"_stand-(?P<as_of>\d{4}-\d{2}-\d{2})_\d{8}T\d{6}Z(-\d+)?\.pdf"
 )
 
 
@@ -90,12 +91,11 @@ def read_name(name: str) -> tuple[Span, dt.date] | None:
     match = KEPT_NAME.fullmatch(name)
     if match is None:
         return None
-    parts = match["stem"].split("-")
-    if parts[0] == "monatsbericht":
-        span = month(f"{parts[1]}-{parts[2]}")
+    if match["month"]:
+        span = month(match["month"])
     else:
-        von = dt.date(int(parts[1]), int(parts[2]), int(parts[3]))
-        span = Span(von, dt.date(int(parts[5]), int(parts[6]), int(parts[7])), False)
+        von, bis = (dt.date.fromisoformat(match[part]) for part in ("von", "bis"))
+        span = Span(von, bis, False)
     return span, dt.date.fromisoformat(match["as_of"])
 
 
