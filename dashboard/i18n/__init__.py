@@ -547,11 +547,11 @@ TEXTS.update(
         "page_reports": {"de": "Berichte", "en": "Reports"},
         "reports_intro": {
             "de": "Der Monatsbericht für die Geschäftsführung als PDF/A, mit denselben Zahlen "
-            "wie hier im Cockpit. Er entsteht am Ersten jedes Monats um 06:00 Uhr von selbst; "
-            "hier lässt er sich für jeden Monat neu erstellen.",
+            "wie auf den Kennzahl-Karten des Cockpits. Er entsteht am Ersten jedes Monats um "
+            "06:00 Uhr von selbst; hier lässt er sich für jeden Monat neu erstellen.",
             "en": "The monthly report for the management as PDF/A, with the same figures as "
-            "this cockpit. It is made by itself on the first of each month at 06:00; here it "
-            "can be made again for any month.",
+            "this cockpit's KPI cards. It is made by itself on the first of each month at "
+            "06:00; here it can be made again for any month.",
         },
         "report_month": {"de": "Monat", "en": "Month"},
         "report_make": {"de": "Bericht erstellen", "en": "Make the report"},
